@@ -1,0 +1,52 @@
+"""Errors the CLI reports as one line on stderr with a non-zero exit code.
+
+Anything raised as a ``HarnessError`` is a problem with the user's input or
+environment, not a bug: the CLI prints ``error: <message>`` and exits with
+``exit_code`` (2 for bad input, the convention click uses for usage errors).
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base class: a problem the user can fix, reported without a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        # One line: the CLI promises a single clear line, never a paragraph.
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InputError(HarnessError):
+    """A transcript or reference file that cannot be used as it is."""
+
+
+class ConfigError(HarnessError):
+    """A run config with unknown keys, wrong types or impossible values."""
+
+
+class ModelError(HarnessError):
+    """A translation or embedding model that is missing, incomplete or unusable."""
+
+
+class BackendUnavailable(ModelError):
+    """An engine that is not installed on this machine (says how to install it)."""
+
+
+class OutputError(HarnessError):
+    """An output location that cannot be written (exists, read-only, disk full)."""
+
+
+class PassageError(Exception):
+    """A failure confined to one passage (a user cleaner that raised, timed out,
+    or returned a non-string). The run records it in that passage's report and
+    goes on with the others."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail

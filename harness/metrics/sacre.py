@@ -1,0 +1,134 @@
+"""sacrebleu's chrF++, BLEU and TER behind the harness :class:`Metric` interface.
+
+Nothing is re-implemented: the statistics come from sacrebleu's own
+``_extract_corpus_statistics`` and the scores from its own
+``_compute_score_from_stats``, so every sentence and corpus score equals what
+``sacrebleu``'s public API returns for the same texts (``tests/test_metrics_sacrebleu.py``
+checks this, multi-reference included).
+
+References are per passage lists of any length >= 1. sacrebleu's corpus API
+wants reference *streams* (stream ``j`` holds every passage's ``j``-th
+reference); shorter lists are padded with ``None``, which sacrebleu drops per
+segment ("variable number of references", signature ``nrefs:var``). Padding
+with ``''`` would be wrong: an empty string is kept as a real (empty)
+reference and changes BLEU's closest reference length and TER's average one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import Metric
+
+
+def reference_streams(refs: Sequence[Sequence[str]]) -> list[list[str | None]]:
+    """Per passage reference lists -> sacrebleu reference streams, padded with ``None``."""
+    if any(len(r) == 0 for r in refs):
+        raise ValueError("every passage needs at least one reference")
+    width = max((len(r) for r in refs), default=0)
+    return [[r[j] if j < len(r) else None for r in refs] for j in range(width)]
+
+
+class SacreBleuMetric(Metric):
+    """Adapter around one sacrebleu metric object.
+
+    ``_corpus_metric`` scores corpora; ``_sentence_metric`` scores single
+    passages (it differs only for BLEU, whose sentence score uses effective
+    order). Both read the same sufficient statistics.
+    """
+
+    integer_stats = True  # BLEU and chrF statistics are counts
+
+    def __init__(self, corpus_metric: Any, sentence_metric: Any | None = None):
+        self._corpus_metric = corpus_metric
+        self._sentence_metric = sentence_metric or corpus_metric
+        self._ref_counts: set[int] = set()
+
+    @property
+    def version(self) -> str:  # type: ignore[override]
+        import sacrebleu
+
+        return sacrebleu.__version__
+
+    # --- statistics --------------------------------------------------------
+    def sentence_stats(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
+        if len(hyps) != len(refs):
+            raise ValueError(f"{self.name}: {len(hyps)} hypotheses but {len(refs)} reference lists")
+        if not hyps:
+            return np.zeros((0, 0))
+        self._ref_counts.update(len(r) for r in refs)
+        rows = self._corpus_metric._extract_corpus_statistics(list(hyps), reference_streams(refs))
+        return np.asarray(rows, dtype=float)
+
+    def _as_sacrebleu_stats(self, stats: np.ndarray) -> list:
+        if self.integer_stats:
+            return [int(round(x)) for x in stats]
+        return [float(x) for x in stats]
+
+    def corpus_from_stats(self, stats_sum: np.ndarray) -> float:
+        return float(self._corpus_metric._compute_score_from_stats(self._as_sacrebleu_stats(stats_sum)).score)
+
+    def sentence_from_stats(self, row: np.ndarray) -> float:
+        return float(self._sentence_metric._compute_score_from_stats(self._as_sacrebleu_stats(row)).score)
+
+    # --- signatures ----------------------------------------------------------
+    def _format_signature(self, metric: Any) -> str:
+        # sacrebleu learns the number of references while scoring; we track it
+        # over every chunk of the run, so the signature covers the whole run.
+        if len(self._ref_counts) == 1:
+            metric.num_refs = next(iter(self._ref_counts))
+        elif self._ref_counts:
+            metric.num_refs = -1  # sacrebleu's marker for 'var'
+        else:
+            metric.num_refs = "?"  # nothing scored yet
+        return metric.get_signature().format()
+
+    def signature(self) -> str:
+        """sacrebleu's signature of the corpus-level metric."""
+        return self._format_signature(self._corpus_metric)
+
+    def sentence_signature(self) -> str:
+        """sacrebleu's signature of the sentence-level metric."""
+        return self._format_signature(self._sentence_metric)
+
+
+class ChrF(SacreBleuMetric):
+    """chrF++ (character 6-grams plus word bigrams, beta 2), sacrebleu defaults."""
+
+    name = "chrf"
+    higher_is_better = True
+    range = (0.0, 100.0)
+
+    def __init__(self) -> None:
+        from sacrebleu.metrics import CHRF
+
+        super().__init__(CHRF(word_order=2))
+
+
+class Bleu(SacreBleuMetric):
+    """BLEU (13a tokenisation, exp smoothing); sentence scores use effective order."""
+
+    name = "bleu"
+    higher_is_better = True
+    range = (0.0, 100.0)
+
+    def __init__(self) -> None:
+        from sacrebleu.metrics import BLEU
+
+        super().__init__(BLEU(), BLEU(effective_order=True))
+
+
+class Ter(SacreBleuMetric):
+    """Translation edit rate (edits per reference word, x100; lower is better)."""
+
+    name = "ter"
+    higher_is_better = False
+    range = (0.0, float("inf"))
+    integer_stats = False  # the average reference length is fractional
+
+    def __init__(self) -> None:
+        from sacrebleu.metrics import TER
+
+        super().__init__(TER())

@@ -1,0 +1,164 @@
+"""The Scorer: per-passage, per-stage scores and statistics, corpus scores from sums."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF, TER
+
+from harness.errors import InputError
+from harness.metrics.config import MetricsConfig
+from harness.metrics.sacre import reference_streams
+from harness.scoring import Scorer
+
+REFS = [
+    ["The United States has provided more than $44 billion in security assistance.",
+     "America has given over 44 billion dollars of security aid."],
+    ["Georgia is one of our closest partners."],
+    ["We will have to see whether it comes up over the next two days.",
+     "Whether it comes up in the next two days remains to be seen.",
+     "We will see if it is raised during the next two days."],
+]
+STAGES = {
+    "distorted": [
+        "the united states, i've currently provided over $44 billion You.S. regarding defense assistance",
+        "Georgia is among the most our closest couples.",
+        "we're going to need find out if it comes up across the next two days.",
+    ],
+    "retranslated": [
+        "The United States has already provided more than $44 billion in defence aid.",
+        "Georgia is one of our closest partners.",
+        "We will have to see if it comes up in the next two days.",
+    ],
+}
+SACRE_ONLY = MetricsConfig(use=("chrf", "bleu", "ter"))
+
+USER_PLUGIN = '''
+from harness.metrics import MeanMetric
+
+
+def length_ratio(hyps, refs):
+    """Hypothesis length over the longest reference's length."""
+    return [len(h) / max(len(r) for r in rs) for h, rs in zip(hyps, refs)]
+
+
+class WordCount(MeanMetric):
+    """Words in the hypothesis (a reference-free toy)."""
+
+    name = "word_count"
+
+    def sentence_scores(self, hyps, refs):
+        return [float(len(h.split())) for h in hyps]
+'''
+
+
+@pytest.fixture
+def user_plugin(tmp_path, monkeypatch):
+    """A user's own metrics module, importable as ``my_metrics``."""
+    (tmp_path / "my_metrics.py").write_text(USER_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_metrics"
+    sys.modules.pop("my_metrics", None)
+
+
+@pytest.fixture(scope="session")
+def embedding_scorer():
+    """One scorer with the embedding metrics; the model loads once per process."""
+    return Scorer(MetricsConfig(use=("chrf", "cosine", "roundtrip")))
+
+
+def test_sacrebleu_scores_in_score_chunk_equal_sacrebleus_api():
+    scorer = Scorer(SACRE_ONLY)
+    results = scorer.score_chunk(STAGES, REFS)
+    for stage, hyps in STAGES.items():
+        for i, hyp in enumerate(hyps):
+            scores = results[i][stage]["scores"]
+            assert scores["chrf"] == CHRF(word_order=2).sentence_score(hyp, REFS[i]).score
+            assert scores["bleu"] == BLEU(effective_order=True).sentence_score(hyp, REFS[i]).score
+            assert scores["ter"] == TER().sentence_score(hyp, REFS[i]).score
+
+
+def test_corpus_from_streamed_chunks_equals_sacrebleu_corpus_score():
+    scorer = Scorer(SACRE_ONLY)
+    sums = None
+    for start in range(len(REFS)):  # one passage per chunk: the most streamed case
+        chunk = {stage: texts[start:start + 1] for stage, texts in STAGES.items()}
+        sums = Scorer.sum_stats(scorer.score_chunk(chunk, REFS[start:start + 1]), sums)
+    corpus = scorer.corpus(sums)
+    streams = reference_streams(REFS)
+    for stage, hyps in STAGES.items():
+        assert corpus[stage]["chrf"] == CHRF(word_order=2).corpus_score(hyps, streams).score
+        assert corpus[stage]["bleu"] == BLEU().corpus_score(hyps, streams).score
+        assert corpus[stage]["ter"] == pytest.approx(TER().corpus_score(hyps, streams).score, abs=1e-9)
+
+
+def test_results_are_json_serialisable_plain_python():
+    results = Scorer(SACRE_ONLY).score_chunk(STAGES, REFS)
+    json.dumps(results, allow_nan=False)
+    row = results[0]["distorted"]
+    assert set(row) == {"scores", "stats", "details", "verdict"}
+    assert all(type(v) is float for v in row["scores"].values())
+
+
+def test_passage_without_references_gets_only_reference_free_metrics():
+    scorer = Scorer(SACRE_ONLY)
+    results = scorer.score_chunk({"distorted": ["a text", "another"]}, [["a text"], []])
+    assert results[1]["distorted"]["scores"] == {}
+    assert set(results[0]["distorted"]["scores"]) == {"chrf", "bleu", "ter"}
+
+
+def test_mismatched_lengths_are_input_errors():
+    scorer = Scorer(SACRE_ONLY)
+    with pytest.raises(InputError):
+        scorer.score_chunk({"distorted": ["only one"]}, REFS)
+    with pytest.raises(InputError):
+        scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": ["x"]})
+
+
+def test_signatures_include_sentence_bleu_with_effective_order():
+    scorer = Scorer(SACRE_ONLY)
+    scorer.score_chunk(STAGES, REFS)
+    signatures = scorer.signatures()
+    assert signatures["bleu"].startswith("nrefs:var|") and "eff:no" in signatures["bleu"]
+    assert "eff:yes" in signatures["bleu.sentence"]
+    assert "nw:2" in signatures["chrf"]
+
+
+def test_user_function_metric_by_import_path(user_plugin):
+    scorer = Scorer(MetricsConfig(use=("chrf",), extra=("my_metrics:length_ratio",)))
+    results = scorer.score_chunk({"distorted": ["abcd"]}, [["ab", "abcdefgh"]])
+    assert results[0]["distorted"]["scores"]["my_metrics:length_ratio"] == 0.5
+    sums = Scorer.sum_stats(results)
+    assert scorer.corpus(sums)["distorted"]["my_metrics:length_ratio"] == 0.5
+    assert "Hypothesis length" in scorer.describe()["metrics"]["my_metrics:length_ratio"]["description"]
+
+
+def test_user_metric_class_by_import_path_keeps_its_name(user_plugin):
+    scorer = Scorer(MetricsConfig(use=(), extra=("my_metrics:WordCount",)))
+    results = scorer.score_chunk({"cleaned": ["one two three"]}, [["x"]])
+    assert results[0]["cleaned"]["scores"] == {"word_count": 3.0}
+    assert scorer.signatures() == {"word_count": "word_count|v:1"}
+
+
+@pytest.mark.slow
+def test_embedding_metrics_batch_the_whole_chunk_in_one_encode_call(embedding_scorer):
+    embedder_calls_before = embedding_scorer._share_embedder().encode_calls
+    results = embedding_scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
+    assert embedding_scorer._share_embedder().encode_calls == embedder_calls_before + 1
+    for i in range(len(REFS)):
+        assert -1.0 <= results[i]["distorted"]["scores"]["cosine"] <= 1.0
+        assert "roundtrip" in results[i]["retranslated"]["scores"]
+        assert "roundtrip" not in results[i]["distorted"]["scores"]
+    # the cleaner text is closer in meaning to the references
+    assert results[1]["retranslated"]["scores"]["cosine"] > results[1]["distorted"]["scores"]["cosine"]
+
+
+@pytest.mark.slow
+def test_describe_names_the_embedding_model_and_its_hash(embedding_scorer):
+    info = embedding_scorer.describe()
+    json.dumps(info, allow_nan=False)
+    assert info["embedding_model"]["name"] == "all-MiniLM-L6-v2"
+    assert len(info["embedding_model"]["sha256"]) == 64
+    assert info["thresholds"]["preserved"] > info["thresholds"]["lost"]

@@ -1,0 +1,129 @@
+"""``harness run``: evaluate one transcript with one pipeline config."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from ..pipeline import DEFAULT_RUNS_ROOT, Progress, RunOutcome
+
+
+class RichProgress(Progress):
+    """A passages bar and, while translating, a sentences bar (on stderr)."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.bars = Bars(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                         TimeElapsedColumn(), console=console, transient=True)
+        self.passages = None
+        self.sentence_task = None
+
+    def start(self, total_passages: int, already_done: int) -> None:
+        if already_done:
+            self.console.print(f"resuming: {already_done} of {total_passages} passages already done")
+        self.bars.start()
+        self.passages = self.bars.add_task("passages", total=total_passages, completed=already_done)
+
+    def step(self, description: str) -> None:
+        if self.passages is not None:
+            self.bars.update(self.passages, description=f"passages: {description}")
+
+    def sentences(self, total: int) -> Callable[[int], None] | None:
+        if self.sentence_task is not None:
+            self.bars.remove_task(self.sentence_task)
+        self.sentence_task = self.bars.add_task("  sentences", total=None)
+
+        def advance(count: int) -> None:
+            self.bars.advance(self.sentence_task, count)
+
+        return advance
+
+    def advance(self, passages: int) -> None:
+        self.bars.advance(self.passages, passages)
+
+    def finish(self) -> None:
+        self.bars.stop()
+
+
+def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
+    from rich.table import Table
+
+    from ..report.markdown import arrow, ordered_metrics
+
+    metrics = ordered_metrics(m for s in outcome.stages for m in outcome.corpus.get(s, {}))
+    shown = [m for m in metrics if m in ("meaning", "chrf", "bleu", "ter", "cosine", "bertscore_f1", "roundtrip")] or metrics
+    table = Table(title="Corpus scores", title_justify="left")
+    table.add_column("stage")
+    for metric in shown:
+        table.add_column(f"{metric} {arrow(metric)}", justify="right")
+    table.add_column("✔/▲/✖", justify="right")
+    for stage in outcome.stages:
+        values = outcome.corpus.get(stage, {})
+        counts = outcome.summary["verdicts"].get(stage, {})
+        table.add_row(stage, *[_fmt(values.get(m)) for m in shown],
+                      f"{counts.get('preserved', 0)}/{counts.get('degraded', 0)}/{counts.get('lost', 0)}")
+    console.print(table)
+    if outcome.failed:
+        console.print(f"[red]{len(outcome.failed)} passage(s) failed[/red]: "
+                      + ", ".join(f"{f['id']} ({f['message']})" for f in outcome.failed[:3]))
+    warnings = outcome.summary.get("retranslation_warnings", 0)
+    if warnings:
+        console.print(f"retranslation warnings (length ratio out of band): {warnings}")
+    done = f"{outcome.computed} computed, {outcome.resumed} resumed" if outcome.resumed else f"{outcome.computed} passages"
+    console.print(f"signature: {outcome.signature.get('key')}  ({done}, {wall_s:.1f} s)")
+    console.print(f"reports: {outcome.out_dir / 'report.md'}  ·  {outcome.out_dir / 'passages'}/  ·  "
+                  f"{outcome.out_dir / 'results.json'}"
+                  + (f"  ·  {outcome.out_dir / 'report.html'}" if (outcome.out_dir / "report.html").exists() else ""),
+                  soft_wrap=True)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if abs(value) <= 1.0 and value != 0 else f"{value:.2f}"
+
+
+@click.command()
+@click.option("-c", "--config", "config_path", metavar="CONFIG",
+              help="Run config (a YAML path or a shipped name such as 'apertium-es'). Default: configs/default.yaml.")
+@click.option("-t", "--transcript", type=click.Path(path_type=Path), help="Transcript to evaluate (default: the bundled briefing).")
+@click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
+              help="References: a YAML/JSONL mapping, or one file per reference (repeat the option).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<config>-<timestamp>).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_ROOT, show_default=True,
+              help="Where default output folders go.")
+@click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
+              help="Use these cleaners instead of the config's (built-in name or package.module:function; repeatable).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output folder.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")
+def run(config_path, transcript, references, out, runs_dir, cleaners, force, cache_dir, no_cache, quiet):
+    """Evaluate a transcript: clean, retranslate, score and report every passage.
+
+    With no options, evaluates the bundled briefing with configs/default.yaml.
+    An interrupted run resumes when the same command is run again.
+    """
+    from rich.console import Console
+
+    from ..config import load_config
+    from ..pipeline import run_config
+
+    config = load_config(config_path)
+    if cleaners:
+        config = config.model_copy(update={"cleaners": list(cleaners)})
+    console = Console(stderr=True)
+    progress = None if quiet else RichProgress(console)
+    started = time.perf_counter()
+    outcome = run_config(config, transcript=transcript, references=references or None, out_dir=out,
+                         runs_root=runs_dir, cache_dir=cache_dir, use_cache=not no_cache, force=force,
+                         progress=progress)
+    if quiet:
+        click.echo(str(outcome.out_dir))
+    else:
+        print_summary(Console(), outcome, time.perf_counter() - started)

@@ -1,0 +1,165 @@
+"""Run configs: YAML files validated by pydantic, every mistake one clear line.
+
+A run config names the whole pipeline: which cleaners, which round trip,
+which metrics and thresholds. Each stage's section is owned by its module
+(``harness.translate.config``, ``harness.metrics.config``); this module
+composes them and turns validation errors into a single line that names the
+key and suggests the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+from .metrics.config import MetricsConfig
+from .translate.config import RetranslationConfig
+from .yamlsafe import load_yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+BUNDLED_TRANSCRIPT = REPO_ROOT / "references" / "briefing" / "transcript.txt"
+BUNDLED_REFERENCES = REPO_ROOT / "references" / "briefing" / "references.yaml"
+
+DEFAULT_CLEANERS = ["unicode", "whitespace", "spin", "injected", "casing"]
+
+
+class CleanerSpec(BaseModel):
+    """A cleaner by name (built-in, entry point or ``package.module:name``) with options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunConfig(BaseModel):
+    """One pipeline: load -> clean -> retranslate -> score -> report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    description: str = ""
+    #: input files; relative paths are resolved against the config file's folder
+    transcript: Path | None = None
+    references: list[Path] | None = None
+    cleaners: list[Union[str, CleanerSpec]] = Field(default_factory=lambda: list(DEFAULT_CLEANERS))
+    #: a user cleaner that runs longer than this on one passage fails that passage
+    cleaner_timeout_s: float = Field(default=30.0, gt=0)
+    retranslation: RetranslationConfig = Field(default_factory=RetranslationConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    #: passages processed (and saved) together: larger batches amortise model calls
+    chunk_size: int = Field(default=32, ge=1, le=10_000)
+    max_passage_chars: int = Field(default=100_000, ge=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, value: str) -> str:
+        if not value or any(c in value for c in "/\\\0") or value in (".", ".."):
+            raise ValueError("must be a plain name usable as a folder name")
+        return value
+
+    def cleaner_specs(self) -> list[CleanerSpec]:
+        return [CleanerSpec(name=c) if isinstance(c, str) else c for c in self.cleaners]
+
+
+# --------------------------------------------------------------------------
+# Error messages
+# --------------------------------------------------------------------------
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that owns the key at ``loc`` (for suggestions)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        current = _first_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _first_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def format_validation_error(exc: ValidationError, label: str, model: type[BaseModel] = RunConfig) -> str:
+    """The first problem as one line, with a did-you-mean for unknown keys."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    if first.get("type") == "extra_forbidden":
+        owner = _model_at(model, loc)
+        valid = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listing = f" (valid keys: {', '.join(valid)})" if valid else ""
+        return f"{label}: unknown key {dotted!r}{hint}{listing}{more}"
+    given = first.get("input")
+    shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{label}: {dotted}: {first.get('msg', 'invalid value')} (got {shown}){more}"
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+def config_from_dict(data: Any, label: str = "config", base_dir: Path | None = None) -> RunConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping of settings, got {type(data).__name__}")
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, label)) from None
+    if base_dir is not None:
+        if config.transcript is not None and not config.transcript.is_absolute():
+            config.transcript = (base_dir / config.transcript).resolve()
+        if config.references:
+            config.references = [p if p.is_absolute() else (base_dir / p).resolve() for p in config.references]
+    return config
+
+
+def resolve_config_path(name_or_path: str | Path) -> Path:
+    """A path, or the name of a shipped config (``apertium-es`` -> configs/apertium-es.yaml)."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = CONFIG_DIR / f"{name_or_path}.yaml"
+    if shipped.exists() and path.suffix == "":
+        return shipped
+    known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    close = difflib.get_close_matches(str(name_or_path), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"config {name_or_path}: no such file{hint} (shipped configs: {', '.join(known)})")
+
+
+def load_config(path: str | Path | None = None) -> RunConfig:
+    """Load and validate a run config (the shipped default when ``path`` is None)."""
+    path = resolve_config_path(path) if path is not None else DEFAULT_CONFIG
+    label = f"config {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: is not valid UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    data = load_yaml(text, label, error=ConfigError)
+    return config_from_dict(data, label, base_dir=path.resolve().parent)

@@ -1,0 +1,321 @@
+"""The pipeline: load -> clean -> retranslate -> score -> report.
+
+Passages flow through in chunks. Each finished chunk is appended to
+``results.jsonl`` before the next starts, so an interrupted run loses at most
+the chunk in flight and a rerun picks up where it stopped. Corpus scores come
+from running sums of each metric's sufficient statistics, so memory stays flat
+however long the transcript is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, RunConfig, load_config
+from .errors import InputError, PassageError
+from .loading import Passage, dataset_fingerprint, load_dataset
+from .runstore import RunStore, find_resumable
+from .signature import build_signature, signature_string
+
+DISTORTED, CLEANED, RETRANSLATED = "distorted", "cleaned", "retranslated"
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+class Progress:
+    """What the pipeline tells a progress display; the default says nothing."""
+
+    def start(self, total_passages: int, already_done: int) -> None: ...
+    def step(self, description: str) -> None: ...
+    def sentences(self, total: int) -> Callable[[int], None] | None: return None
+    def advance(self, passages: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    signature: dict[str, Any]
+    summary: dict[str, Any]
+    corpus: dict[str, dict[str, float]]
+    stages: list[str]
+    computed: int = 0
+    resumed: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# Stage: clean
+# --------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Interrupt a hung (pure Python) cleaner. Only possible in the main thread;
+    elsewhere the limit is not enforced rather than enforced wrongly."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise PassageError(f"{what} took longer than {seconds:g} s (cleaner_timeout_s)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class CleaningStage:
+    def __init__(self, config: RunConfig):
+        from .cleaners import build_cleaner
+
+        self.cleaners = [build_cleaner(spec.name, spec.options or None) for spec in config.cleaner_specs()]
+        self.timeout_s = config.cleaner_timeout_s
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cleaners)
+
+    def describe(self) -> list[dict[str, str]]:
+        return [{"name": c.name, "version": str(c.version)} for c in self.cleaners]
+
+    def clean(self, passage: Passage) -> tuple[str, list[dict]]:
+        """The cleaned text and its edits; raises PassageError for a failing cleaner."""
+        from .cleaners import run_chain
+
+        try:
+            with _time_limit(self.timeout_s, f"cleaning passage {passage.id}"):
+                text, edits = run_chain(self.cleaners, passage.text)
+        except PassageError:
+            raise
+        except Exception as exc:  # a user's cleaner: report it with its traceback, go on
+            raise PassageError(
+                f"cleaner failed on passage {passage.id}: {type(exc).__name__}: {exc}",
+                detail=traceback.format_exc(),
+            ) from None
+        if not isinstance(text, str):
+            raise PassageError(f"cleaner returned {type(text).__name__}, not str, on passage {passage.id}")
+        return text, edits
+
+
+# --------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------
+
+class Pipeline:
+    """Builds every stage once (models load once per run), then streams chunks."""
+
+    def __init__(self, config: RunConfig, *, cache_dir: Path | None = None, use_cache: bool = True):
+        from .scoring import Scorer
+        from .translate import build_round_trip, open_cache
+
+        self.config = config
+        self.cleaning = CleaningStage(config)
+        self.cache = open_cache(cache_dir, use_cache)
+        self.round_trip = build_round_trip(config.retranslation, self.cache)
+        self.scorer = Scorer(config.metrics)
+
+    @property
+    def stages(self) -> list[str]:
+        stages = [DISTORTED]
+        if self.cleaning.active:
+            stages.append(CLEANED)
+        if self.round_trip is not None:
+            stages.append(RETRANSLATED)
+        return stages
+
+    def signature(self, passages: Sequence[Passage]) -> dict[str, Any]:
+        dataset = dataset_fingerprint(passages)
+        dataset["n_passages"] = len(passages)
+        return build_signature(
+            dataset=dataset,
+            config=self.config.model_dump(mode="json", exclude={"transcript", "references"}),
+            cleaners=self.cleaning.describe(),
+            retranslation=self.round_trip.describe() if self.round_trip is not None else None,
+            metrics=self.scorer.describe(),
+        )
+
+    # -- one chunk -----------------------------------------------------------
+    def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[dict[str, Any]]:
+        records: dict[str, dict[str, Any]] = {}
+        ok: list[Passage] = []
+        texts: dict[str, dict[str, str]] = {}
+        edits: dict[str, list[dict]] = {}
+
+        progress.step("cleaning")
+        for passage in chunk:
+            record = {"id": passage.id, "speaker": passage.speaker, "references": passage.references,
+                      "stages": {DISTORTED: {"text": passage.text}}, "error": None}
+            records[passage.id] = record
+            texts[passage.id] = {DISTORTED: passage.text}
+            if self.cleaning.active:
+                try:
+                    cleaned, edits[passage.id] = self.cleaning.clean(passage)
+                except PassageError as exc:
+                    record["error"] = {"stage": CLEANED, "message": str(exc), "detail": exc.detail}
+                    continue
+                texts[passage.id][CLEANED] = cleaned
+            ok.append(passage)
+
+        source_stage = CLEANED if self.cleaning.active else DISTORTED
+        round_trips = {}
+        if self.round_trip is not None and ok:
+            progress.step("retranslating")
+            sources = [texts[p.id][source_stage] for p in ok]
+            results = self.round_trip.run(sources, progress=progress.sentences(len(sources)))
+            for passage, result in zip(ok, results):
+                texts[passage.id][RETRANSLATED] = result.text
+                round_trips[passage.id] = result
+
+        if ok:
+            progress.step("scoring")
+            stage_texts = {stage: [texts[p.id][stage] for p in ok] for stage in self.stages}
+            rt_sources = {RETRANSLATED: [texts[p.id][source_stage] for p in ok]} if round_trips else None
+            scored = self.scorer.score_chunk(stage_texts, [p.references for p in ok], rt_sources)
+            for passage, passage_scores in zip(ok, scored):
+                stages = records[passage.id]["stages"]
+                for stage in self.stages:
+                    stages[stage] = {"text": texts[passage.id][stage], **passage_scores[stage]}
+                if CLEANED in stages:
+                    stages[CLEANED]["edits"] = edits.get(passage.id, [])
+                if RETRANSLATED in stages:
+                    result = round_trips[passage.id]
+                    stages[RETRANSLATED]["hops"] = [
+                        {"src": hop.src, "tgt": hop.tgt, "text": hop.text} for hop in result.hops
+                    ]
+                    stages[RETRANSLATED]["warnings"] = list(result.warnings)
+                    stages[RETRANSLATED]["sentences"] = result.sentences
+        return [records[p.id] for p in chunk]
+
+    # -- the whole run -------------------------------------------------------
+    def run(self, passages: list[Passage], out_dir: Path, *, force: bool = False, resume: bool = True,
+            progress: Progress | None = None) -> RunOutcome:
+        progress = progress or Progress()
+        signature = self.signature(passages)
+        store = RunStore(out_dir)
+        with store:
+            done = store.open(signature, force=force, resume=resume)
+            todo = [p for p in passages if p.id not in done]
+            progress.start(len(passages), len(passages) - len(todo))
+            for start in range(0, len(todo), self.config.chunk_size):
+                chunk = todo[start:start + self.config.chunk_size]
+                store.append(self.process_chunk(chunk, progress))
+                progress.advance(len(chunk))
+            progress.step("writing reports")
+            outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])
+            outcome.computed, outcome.resumed = len(todo), len(passages) - len(todo)
+            progress.finish()
+        return outcome
+
+
+def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: list[str],
+                 order: list[str]) -> RunOutcome:
+    """Aggregate the per-passage records into corpus scores and write every report.
+
+    Streams ``results.jsonl`` twice (sums, then writers) instead of holding the
+    run in memory.
+    """
+    from .report import write_reports
+
+    sums: dict[str, dict[str, np.ndarray]] = {stage: {} for stage in stages}
+    bands: dict[str, dict[str, int]] = {stage: {"preserved": 0, "degraded": 0, "lost": 0} for stage in stages}
+    failed: list[dict[str, Any]] = []
+    rt_warnings = 0
+    scored = 0
+    for record in store.iter_records():
+        if record.get("error"):
+            failed.append({"id": record["id"], **record["error"]})
+            continue
+        scored += 1
+        for stage in stages:
+            data = record["stages"][stage]
+            for metric, row in data.get("stats", {}).items():
+                row = np.asarray(row, dtype=float)
+                sums[stage][metric] = sums[stage][metric] + row if metric in sums[stage] else row
+            band = (data.get("verdict") or {}).get("band")
+            if band in bands[stage]:
+                bands[stage][band] += 1
+        rt_warnings += len(record["stages"].get(RETRANSLATED, {}).get("warnings", []))
+    corpus = scorer.corpus(sums) if scored else {stage: {} for stage in stages}
+    summary = {
+        "passages": len(order),
+        "scored": scored,
+        "failed": len(failed),
+        "verdicts": bands,
+        "retranslation_warnings": rt_warnings,
+        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    header = {
+        "signature": signature,
+        "signature_string": signature_string(signature),
+        "stages": stages,
+        "corpus": corpus,
+        "summary": summary,
+        "failed": failed,
+        "metric_signatures": scorer.signatures(),
+    }
+    write_reports(store, header, order)
+    store.mark_complete(signature, summary)
+    return RunOutcome(store.out_dir, signature, summary, corpus, stages, failed=failed)
+
+
+# --------------------------------------------------------------------------
+# Entry points used by the CLI and by other commands (compare, regress)
+# --------------------------------------------------------------------------
+
+def resolve_inputs(config: RunConfig, transcript: Path | None, references: Sequence[Path] | None
+                   ) -> tuple[Path, list[Path] | None]:
+    """CLI flags beat the config; the bundled briefing is the default input."""
+    transcript_path = transcript or config.transcript
+    reference_paths = list(references) if references else (config.references or None)
+    if transcript_path is None:
+        transcript_path = BUNDLED_TRANSCRIPT
+        if reference_paths is None:
+            reference_paths = [BUNDLED_REFERENCES]
+    if reference_paths is None:
+        raise InputError(
+            f"no references for {transcript_path}: give --references FILE (YAML/JSONL mapping, "
+            f"or one line file per reference)"
+        )
+    return Path(transcript_path), reference_paths
+
+
+def default_out_dir(config: RunConfig, signature_key: str, runs_root: Path = DEFAULT_RUNS_ROOT) -> Path:
+    """Resume the newest unfinished run of this pipeline, else a new timestamped folder."""
+    resumable = find_resumable(runs_root, config.name, signature_key)
+    if resumable is not None:
+        return resumable
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = runs_root / f"{config.name}-{stamp}"
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = runs_root / f"{config.name}-{stamp}-{suffix}"
+    return candidate
+
+
+def run_config(config: RunConfig | str | Path | None = None, *, transcript: Path | None = None,
+               references: Sequence[Path] | None = None, out_dir: Path | None = None,
+               runs_root: Path = DEFAULT_RUNS_ROOT, cache_dir: Path | None = None, use_cache: bool = True,
+               force: bool = False, progress: Progress | None = None) -> RunOutcome:
+    """Run one config end to end and return where its results are."""
+    if not isinstance(config, RunConfig):
+        config = load_config(config)
+    transcript_path, reference_paths = resolve_inputs(config, transcript, references)
+    passages = load_dataset(transcript_path, reference_paths, max_chars=config.max_passage_chars)
+    pipeline = Pipeline(config, cache_dir=cache_dir, use_cache=use_cache)
+    if out_dir is None:
+        out_dir = default_out_dir(config, pipeline.signature(passages)["key"], runs_root)
+    return pipeline.run(passages, Path(out_dir), force=force, progress=progress)

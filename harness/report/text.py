@@ -1,0 +1,65 @@
+"""Showing untrusted text safely: visible control characters, escaped markup, word diffs."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+import unicodedata
+
+# Characters that change how text *looks* without being seen: bidi overrides
+# and isolates, zero-width characters, other format (Cf) and control (Cc).
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+def visible(text: str) -> str:
+    """Replace invisible and direction-changing characters with ``⟨U+202E⟩``
+    marks, so a report shows what is really in the text."""
+    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+
+
+def has_invisible(text: str) -> bool:
+    return bool(_INVISIBLE.search(text))
+
+
+def md_text(text: str) -> str:
+    """Untrusted text for a Markdown file: visible, HTML-escaped (Markdown
+    renderers pass raw HTML through), Markdown punctuation neutralised."""
+    escaped = html.escape(visible(text), quote=False)
+    return re.sub(r"([\\`*_\[\]|#])", r"\\\1", escaped)
+
+
+def md_cell(text: str, limit: int | None = None) -> str:
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return md_text(text)
+
+
+def word_diff(before: str, after: str) -> list[tuple[str, str, str]]:
+    """Word-level opcodes ``(tag, before_words, after_words)``; tag is one of
+    equal / replace / delete / insert (difflib's names)."""
+    a, b = before.split(), after.split()
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    return [(tag, " ".join(a[i1:i2]), " ".join(b[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()]
+
+
+def md_diff(before: str, after: str) -> str:
+    """A Markdown rendering of a word diff: ~~removed~~ and **added**."""
+    parts = []
+    for tag, old, new in word_diff(before, after):
+        if tag == "equal":
+            parts.append(md_text(old))
+            continue
+        if old:
+            parts.append(f"~~{md_text(old)}~~")
+        if new:
+            parts.append(f"**{md_text(new)}**")
+    return " ".join(parts)
+
+
+def char_name(char: str) -> str:
+    return unicodedata.name(char, f"U+{ord(char):04X}")

@@ -1,0 +1,218 @@
+"""A run's output folder: append-only results while running, atomic files at the end.
+
+Layout of ``runs/<name>/``::
+
+    run.json          signature + state ("running" / "complete"), written atomically
+    results.jsonl     one line per finished passage, appended and fsync'ed per chunk
+    results.json      everything, written atomically when the run completes
+    report.md, passages/<id>.md, report.html
+
+A run killed at any moment (even SIGKILL) leaves at worst a half-written last
+line in ``results.jsonl``; reopening the folder trims it and the rerun
+computes only the passages that are missing.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from .errors import OutputError
+
+RESULTS_JSONL = "results.jsonl"
+RUN_JSON = "run.json"
+
+
+def _os_error(exc: OSError, path: Path) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{path}: disk full; finished passages are kept, free space and rerun to resume")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{path}: not writable ({exc.strerror}); choose another folder with --out")
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
+
+
+def atomic_write(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to ``path`` through a temporary file and a rename: readers see
+    the old file or the complete new one, never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        _unlink_quietly(tmp_name)
+        raise _os_error(exc, path) from None
+    except BaseException:
+        _unlink_quietly(tmp_name)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, [text])
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _unlink_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+class RunStore:
+    """Owns one output folder for the duration of a run (an exclusive lock)."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self._lock: IO | None = None
+        self._results: IO | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def open(self, signature: dict[str, Any], *, force: bool, resume: bool) -> set[str]:
+        """Prepare the folder; return the ids of passages already finished.
+
+        An existing folder is resumed when it holds an unfinished run with the
+        same signature key; anything else is refused unless ``force``.
+        """
+        existing = self.read_run_json()
+        if self.out_dir.exists() and any(self.out_dir.iterdir()):
+            same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
+            if force:
+                self._clear()
+            elif not resume:
+                raise OutputError(f"{self.out_dir}: already exists; use --force to overwrite it")
+            elif existing is None:
+                raise OutputError(f"{self.out_dir}: exists and is not a harness run; use --force to overwrite it or choose another --out")
+            elif not same:
+                raise OutputError(
+                    f"{self.out_dir}: holds a run of a different pipeline or data "
+                    f"(signature {existing.get('signature', {}).get('key')} != {signature['key']}); "
+                    f"use --force to overwrite it or choose another --out"
+                )
+            elif existing.get("state") == "complete":
+                raise OutputError(f"{self.out_dir}: this run is already complete; use --force to run it again")
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+            done = self._recover_results()
+            atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
+            self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            self.close()
+            raise _os_error(exc, self.out_dir) from None
+        except BaseException:
+            self.close()
+            raise
+        return done
+
+    def _acquire_lock(self) -> None:
+        self._lock = open(self.out_dir / ".lock", "w")
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise OutputError(f"{self.out_dir}: another harness run is writing to this folder") from None
+
+    def _clear(self) -> None:
+        for child in self.out_dir.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def close(self) -> None:
+        if self._results is not None:
+            self._results.close()
+            self._results = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- results -----------------------------------------------------------
+    def read_run_json(self) -> dict | None:
+        try:
+            value = json.loads((self.out_dir / RUN_JSON).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _recover_results(self) -> set[str]:
+        """Trim a torn last line (a kill mid-write) and return the finished ids."""
+        path = self.out_dir / RESULTS_JSONL
+        if not path.exists():
+            return set()
+        done: set[str] = set()
+        good_bytes = 0
+        with open(path, "rb") as handle:
+            for raw in handle:
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    break
+                done.add(record["id"])
+                good_bytes += len(raw)
+        if good_bytes != path.stat().st_size:
+            with open(path, "r+b") as handle:
+                handle.truncate(good_bytes)
+        return done
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Append finished passages durably (one fsync per call)."""
+        assert self._results is not None, "store is not open"
+        payload = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+        try:
+            self._results.write(payload)
+            self._results.flush()
+            os.fsync(self._results.fileno())
+        except OSError as exc:
+            raise _os_error(exc, self.out_dir / RESULTS_JSONL) from None
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        path = self.out_dir / RESULTS_JSONL
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.endswith("\n"):
+                    yield json.loads(line)
+
+    def mark_complete(self, signature: dict[str, Any], summary: dict[str, Any]) -> None:
+        atomic_write_json(self.out_dir / RUN_JSON, {"state": "complete", "signature": signature, "summary": summary})
+
+
+def find_resumable(runs_root: Path, config_name: str, signature_key: str) -> Path | None:
+    """The newest unfinished run of the same pipeline under ``runs_root``, if any:
+    so rerunning the same command after an interruption picks up where it stopped."""
+    if not runs_root.is_dir():
+        return None
+    candidates = sorted(runs_root.glob(f"{config_name}-*/{RUN_JSON}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for run_json in candidates:
+        try:
+            state = json.loads(run_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if state.get("state") == "running" and state.get("signature", {}).get("key") == signature_key:
+            return run_json.parent
+    return None

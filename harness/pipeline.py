@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, RunConfig, load_config
-from .errors import InputError, PassageError
+from .errors import PassageError
 from .loading import Passage, dataset_fingerprint, load_dataset
 from .runstore import RunStore, find_resumable
 from .signature import build_signature, signature_string
@@ -277,18 +277,17 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
 
 def resolve_inputs(config: RunConfig, transcript: Path | None, references: Sequence[Path] | None
                    ) -> tuple[Path, list[Path] | None]:
-    """CLI flags beat the config; the bundled briefing is the default input."""
+    """CLI flags beat the config; the bundled briefing is the default input.
+
+    A transcript given without references is scored reference-free (only
+    round-trip consistency); the CLI says so.
+    """
     transcript_path = transcript or config.transcript
     reference_paths = list(references) if references else (config.references or None)
     if transcript_path is None:
         transcript_path = BUNDLED_TRANSCRIPT
         if reference_paths is None:
             reference_paths = [BUNDLED_REFERENCES]
-    if reference_paths is None:
-        raise InputError(
-            f"no references for {transcript_path}: give --references FILE (YAML/JSONL mapping, "
-            f"or one line file per reference)"
-        )
     return Path(transcript_path), reference_paths
 
 

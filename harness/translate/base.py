@@ -19,3 +19,44 @@ class Translator(Protocol):
     def fingerprint(self) -> str: ...
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]: ...
+
+
+# Optional capabilities. A translator may implement any of these; the round
+# trip uses them when present (checked with ``isinstance``), so a minimal
+# third-party translator needs only ``name``, ``fingerprint`` and
+# ``translate_batch``.
+
+
+@runtime_checkable
+class DescribedTranslator(Protocol):
+    """Says what it runs, for the run signature and ``harness cache info``.
+
+    ``describe()`` returns JSON-able facts: ``{"backend": ..., "model": <short
+    label>, ...decoding settings}``. It must not load the model.
+    """
+
+    def describe(self) -> dict: ...
+
+
+@runtime_checkable
+class DirectionChecked(Protocol):
+    """Refuses, before any text is translated, a language pair it cannot do.
+
+    ``check_direction`` raises ``ModelError`` / ``BackendUnavailable`` with a
+    one-line reason.
+    """
+
+    def check_direction(self, src: str, tgt: str) -> None: ...
+
+
+@runtime_checkable
+class LengthLimited(Protocol):
+    """Has a maximum input length in tokens (a sequence-to-sequence model).
+
+    The round trip splits a longer sentence at clause, then word, boundaries
+    and reports it, so that nothing is truncated silently.
+    """
+
+    def max_input_tokens(self, src: str, tgt: str) -> int | None: ...
+
+    def count_tokens(self, texts: list[str], src: str, tgt: str) -> list[int]: ...

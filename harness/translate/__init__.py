@@ -1,0 +1,88 @@
+"""Round-trip retranslation with pluggable engines.
+
+Built-in backends: ``bergamot`` (bundled en<->pt, the default), ``apertium``
+(Debian rule-based engine), ``transformers`` (a local seq2seq model
+directory), ``ctranslate2`` (a local converted model; optional extra) and
+``none`` (no retranslation). Others register in the ``harness.translators``
+entry-point group or are named as ``package.module:Class`` in the config; the
+object is called with the backend options as keyword arguments and must
+return a :class:`~harness.translate.base.Translator`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from ..registry import Registry
+from .apertium import ApertiumTranslator
+from .base import DirectionChecked, Translator
+from .bergamot import BergamotTranslator
+from .cache import TranslationCache, default_cache_dir, open_cache
+from .config import NO_BACKEND, DirectionConfig, RetranslationConfig
+from .ct2 import CTranslate2Translator
+from .fingerprint import settings_digest
+from .hf import TransformersTranslator
+from .roundtrip import Hop, RoundTrip, RoundTripResult, RoundTripStats, Stage
+
+TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators")
+TRANSLATORS.register("bergamot", BergamotTranslator)
+TRANSLATORS.register("apertium", ApertiumTranslator)
+TRANSLATORS.register("transformers", TransformersTranslator)
+TRANSLATORS.register("ctranslate2", CTranslate2Translator)
+
+__all__ = [
+    "TRANSLATORS",
+    "DirectionConfig",
+    "Hop",
+    "RetranslationConfig",
+    "RoundTrip",
+    "RoundTripResult",
+    "RoundTripStats",
+    "TranslationCache",
+    "Translator",
+    "build_round_trip",
+    "build_translator",
+    "default_cache_dir",
+    "open_cache",
+]
+
+
+def build_translator(backend: str, options: dict[str, Any]) -> Translator:
+    """Resolve ``backend`` (built-in, entry point or ``package.module:Class``) and
+    construct it with ``options``."""
+    factory = TRANSLATORS.resolve(backend)
+    try:
+        translator = factory(**options)
+    except TypeError as exc:  # a third-party factory that does not take these options
+        raise ConfigError(f"translator {backend!r} rejected its options {sorted(options)} ({exc})") from None
+    if not isinstance(translator, Translator):
+        raise ConfigError(
+            f"translator {backend!r} built a {type(translator).__name__}, which lacks "
+            f"name / fingerprint() / translate_batch(texts, src, tgt)"
+        )
+    return translator
+
+
+def build_round_trip(config: RetranslationConfig, cache: TranslationCache | None = None) -> RoundTrip | None:
+    """The configured round trip, or None for ``backend: none``.
+
+    Every hop's backend is built and asked whether it can do its language
+    pair, so a missing engine or model fails here, before any passage is run.
+    Hops with the same backend and options share one translator (one loaded
+    model, one thread pool).
+    """
+    if config.backend == NO_BACKEND:
+        return None
+    shared: dict[tuple[str, str], Translator] = {}
+    stages = []
+    for src, tgt in config.hops():
+        backend, options = config.direction(src, tgt)
+        key = (backend, settings_digest(options))
+        translator = shared.get(key)
+        if translator is None:
+            translator = shared[key] = build_translator(backend, options)
+        if isinstance(translator, DirectionChecked):
+            translator.check_direction(src, tgt)
+        stages.append(Stage(src, tgt, backend, translator))
+    return RoundTrip(stages, config, cache)

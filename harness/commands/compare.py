@@ -1,0 +1,114 @@
+"""``harness compare``: is one system better than another, and is the difference real?"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..pipeline import DEFAULT_RUNS_ROOT
+from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_TRIALS
+
+
+def _is_saved_run(source: str) -> bool:
+    path = Path(source)
+    return path.is_dir() or (path.is_file() and path.suffix == ".json")
+
+
+def _default_out_dir(runs_root: Path) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate, suffix = runs_root / f"compare-{stamp}", 1
+    while candidate.exists():
+        suffix += 1
+        candidate = runs_root / f"compare-{stamp}-{suffix}"
+    return candidate
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, metavar="RUN_OR_CONFIG...")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Folder for compare.md and compare.json (default: <runs-dir>/compare-<timestamp>).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_ROOT, show_default=True,
+              help="Where runs of configs and the default output folder go.")
+@click.option("-t", "--transcript", type=click.Path(path_type=Path),
+              help="Transcript for the configs (default: each config's, else the bundled briefing).")
+@click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
+              help="References for the configs (repeatable, as for `harness run`).")
+@click.option("--n-resamples", type=click.IntRange(min=1), default=DEFAULT_RESAMPLES, show_default=True,
+              help="Bootstrap resamples (confidence intervals and the paired bootstrap test).")
+@click.option("--n-trials", type=click.IntRange(min=1), default=DEFAULT_TRIALS, show_default=True,
+              help="Approximate randomization trials.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed (results are reproducible).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
+              help="Significance level (on the approximate randomization p-value).")
+@click.option("--metric", "primary_metric", metavar="NAME",
+              help="Metric for win/tie/loss and disagreements (default: meaning, else chrf).")
+@click.option("--tie-tolerance", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Passage score differences up to this are ties.")
+@click.option("--top", "top_n", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many most-disagreeing passages to show.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No tables; print only the output folder.")
+def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trials, seed, alpha, primary_metric,
+            tie_tolerance, top_n, cache_dir, no_cache, quiet):
+    """Compare systems against a baseline (the first one) with significance tests.
+
+    Each RUN_OR_CONFIG is a saved run folder (runs/<name>) or a run config
+    (YAML path or shipped name), which is run first, reusing the translation
+    cache and any finished run of the same pipeline. For every stage and
+    metric: corpus score with 95% CI, difference to the baseline, p-values
+    from paired bootstrap and approximate randomization; per passage:
+    win/tie/loss and the passages where the systems disagree most.
+
+    \b
+    harness compare runs/default-20250101-120000 runs/clean-only-20250101-121500
+    harness compare configs/default.yaml configs/clean-only.yaml configs/raw.yaml
+    """
+    from rich.console import Console
+
+    from ..compare import compare_runs, load_run, print_comparison, write_compare_json, write_compare_markdown
+
+    if len(sources) < 2:
+        raise click.UsageError("give at least two runs or configs: the baseline first, then the systems")
+    err_console = Console(stderr=True)
+    runs, names = [], []
+    for source in sources:
+        if _is_saved_run(source):
+            run_dir = Path(source)
+            names.append(run_dir.parent.name if run_dir.is_file() else run_dir.name)
+        else:
+            run_dir = _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console)
+            names.append(None)
+        run = load_run(run_dir)
+        if names[-1] is None:
+            names[-1] = (run.get("signature") or {}).get("config_name") or run_dir.name
+        runs.append(run)
+
+    comparison = compare_runs(runs, names=names, sources=[str(s) for s in sources], n_resamples=n_resamples,
+                              n_trials=n_trials, seed=seed, alpha=alpha, primary_metric=primary_metric,
+                              tie_tolerance=tie_tolerance, top_n=top_n)
+    out_dir = out or _default_out_dir(runs_dir)
+    json_path = write_compare_json(out_dir / "compare.json", comparison)
+    md_path = write_compare_markdown(out_dir / "compare.md", comparison)
+    if quiet:
+        click.echo(str(out_dir))
+        return
+    print_comparison(Console(), comparison)
+    err_console.print(f"reports: {md_path}  ·  {json_path}", soft_wrap=True)
+
+
+def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, console) -> Path:
+    """Run (or resume, or reuse) one config and return its run folder."""
+    from ..config import load_config
+    from ..pipeline import run_config
+    from .run import RichProgress
+
+    config = load_config(source)
+    if not quiet:
+        console.print(f"running {config.name} ({source})")
+    outcome = run_config(config, transcript=transcript, references=references or None, runs_root=runs_dir,
+                         cache_dir=cache_dir, use_cache=not no_cache,
+                         progress=None if quiet else RichProgress(console))
+    return Path(outcome.out_dir)

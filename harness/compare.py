@@ -270,6 +270,8 @@ def compare_runs(
                     widths.setdefault(metric, len(entries[0]["stats"][metric]))
         stage_metrics[stage] = _ordered(found)
     all_metrics = _ordered(m for ms in stage_metrics.values() for m in ms)
+    if primary_metric is not None and primary_metric not in all_metrics:
+        raise InputError(f"metric {primary_metric!r} is not recorded in every run (have: {', '.join(all_metrics) or 'none'})")
     resolved, metric_notes = resolve_metrics(baseline, all_metrics, widths, metrics)
     notes += metric_notes
 
@@ -302,8 +304,6 @@ def compare_runs(
 
     # Passage level: win / tie / loss and disagreements on the primary metric.
     primary = primary_metric or next((m for m in PREFERRED_METRICS if m in all_metrics), all_metrics[0] if all_metrics else None)
-    if primary_metric is not None and primary_metric not in all_metrics:
-        raise InputError(f"metric {primary_metric!r} is not recorded in every run (have: {', '.join(all_metrics) or 'none'})")
     primary_higher = _direction(primary, resolved, baseline) if primary else True
     focus_stage = stages[-1] if stages else None
     outcomes = []

@@ -237,7 +237,11 @@ class TransformersTranslator:
                     output = model.generate(**encoded, **generate_args)
             except (TypeError, ValueError) as exc:  # a bad generation_kwargs entry, most often
                 raise ModelError(f"{self._where()}: generate() refused the settings ({_first_line(exc)})") from None
-            for j, text in zip(batch, tokenizer.batch_decode(output, skip_special_tokens=True)):
+            # The forced language token is not always registered as special (a
+            # tokenizer built without additional_special_tokens): drop it by id.
+            forced = generate_args.get("forced_bos_token_id")
+            sequences = [[i for i in seq if i != forced] for seq in output.tolist()]
+            for j, text in zip(batch, tokenizer.batch_decode(sequences, skip_special_tokens=True)):
                 results[todo[j]] = text.strip()
         return results
 

@@ -150,7 +150,9 @@ def plan_languages(family: str, tokenizer: Any, src: str, tgt: str, options: Seq
     vocab = tokenizer.get_vocab()
 
     def require(token: str, lang: str) -> str:
-        if token not in vocab:
+        # Language tokens may sit outside get_vocab() (M2M100 adds them after it).
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if token not in vocab and (token_id is None or token_id == tokenizer.unk_token_id):
             raise ModelError(
                 f"{where}: the model has no language token {token!r} for {lang!r}; "
                 f"set the option lang_codes: {{{lang}: <its code>}}"

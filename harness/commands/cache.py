@@ -1,0 +1,76 @@
+"""``harness cache info`` / ``harness cache clear``: the translation cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Cache folder (default: $HARNESS_CACHE_DIR, else the user cache directory).",
+)
+
+
+def _open(cache_dir: Path | None):
+    from ..translate.cache import open_cache
+
+    return open_cache(cache_dir, enabled=True)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+@click.group()
+def cache() -> None:
+    """Inspect or clear the translation cache.
+
+    Every translated sentence is kept, keyed by backend, model files, decoding
+    settings, language pair and exact text, so that rerunning a pipeline does
+    not translate again. It is safe to delete at any time.
+    """
+
+
+@cache.command()
+@cache_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def info(cache_dir: Path | None, as_json: bool) -> None:
+    """Entries, size on disk and entries per model."""
+    store = _open(cache_dir)
+    if store is None:
+        raise click.ClickException("no usable translation cache (see the warning above)")
+    with store:
+        facts = store.info()
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    click.echo(f"cache:   {facts['path']}")
+    click.echo(f"entries: {facts['entries']}")
+    click.echo(f"size:    {_size(facts['size_bytes'])}")
+    if facts["by_model"]:
+        click.echo("by model:")
+        width = max(len(row["model"]) for row in facts["by_model"])
+        for row in facts["by_model"]:
+            click.echo(f"  {row['model']:<{width}}  {row['entries']:>8}  {', '.join(row['languages'])}")
+
+
+@cache.command()
+@cache_dir_option
+def clear(cache_dir: Path | None) -> None:
+    """Delete every cached translation."""
+    store = _open(cache_dir)
+    if store is None:
+        raise click.ClickException("no usable translation cache (see the warning above)")
+    with store:
+        removed = store.clear()
+        path = store.path
+    click.echo(f"removed {removed} cached translation{'s' if removed != 1 else ''} from {path}")

@@ -1,1 +1,123 @@
-"""pytest plugin (entry point ``pytest11``): see harness.regress for the fixture."""
+"""pytest plugin (entry point ``pytest11``): assert a cleaner does not regress.
+
+Installed with the package, so any test suite in the same environment can
+write::
+
+    def test_my_cleaner_keeps_meaning(harness_regress):
+        harness_regress("baselines/briefing.json", cleaners=["mypkg.clean:fix_text"])
+
+or put the arguments on a marker and call the fixture with none::
+
+    @pytest.mark.harness_baseline("baselines/briefing.json", cleaners=["mypkg.clean:fix_text"])
+    def test_my_cleaner_keeps_meaning(harness_regress):
+        harness_regress()
+
+The fixture reruns the baseline's pipeline with the given cleaners and fails
+the test, without a traceback, with the list of regressed passages (before
+and after text, and why). It returns the
+:class:`~harness.regress.RegressReport` so a test can assert more.
+
+Nothing from harness is imported until a test uses the fixture: the plugin
+loads in every pytest session of the environment and must stay cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .regress import RegressReport
+
+MARKER = "harness_baseline"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(baseline, cleaners=None, config=None, cases=(), margins=None): default arguments "
+        "for the harness_regress fixture (assert the cleaners do not regress against the baseline)",
+    )
+
+
+def failure_message(report: "RegressReport", limit: int = 20) -> str:
+    """What a failing test shows: every reason, then each regressed passage
+    with its before/after text and the changed words."""
+    from .regress import _one_line, diff_line
+
+    reasons = report.reasons()
+    lines = [f"harness regress: {len(reasons)} regression(s) against {report.baseline_path}"]
+    lines += [f"  - {_one_line(reason, 300)}" for reason in reasons[:limit]]
+    if len(reasons) > limit:
+        lines.append(f"  … and {len(reasons) - limit} more")
+    shown = [p for p in report.passage_regressions if p.changed][:limit]
+    if shown:
+        lines.append("regressed passages:")
+    for check in shown:
+        lines.append(f"  {check.id} [{check.stage}]")
+        lines.append(f"    before:  {_one_line(check.before, 400)}")
+        lines.append(f"    after:   {_one_line(check.after, 400)}")
+        lines.append(f"    changes: {diff_line(check.before, check.after)}")
+    return "\n".join(lines)
+
+
+def _resolve(path: str | Path, rootpath: Path) -> Path:
+    """A relative baseline path is taken from the current folder, else from pytest's rootdir."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    return rootpath / path
+
+
+@pytest.fixture
+def harness_regress(request: pytest.FixtureRequest) -> Callable[..., "RegressReport"]:
+    """A callable ``harness_regress(baseline=None, cleaners=None, config=None, *,
+    cases=(), margins=None, cache_dir=None, fail=True) -> RegressReport``.
+
+    Arguments left out come from a ``@pytest.mark.harness_baseline(...)``
+    marker. With ``fail=True`` (default) a regression fails the test with a
+    readable message; a missing or incompatible baseline always fails it.
+    """
+    marker = request.node.get_closest_marker(MARKER)
+    defaults: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    if marker is not None and marker.args:
+        defaults.setdefault("baseline", marker.args[0])
+
+    def check(baseline: str | Path | None = None, cleaners: Sequence[str] | None = None, config: Any = None, *,
+              cases: Sequence[str | Path] = (), margins: Mapping[str, float] | None = None,
+              cache_dir: str | Path | None = None, fail: bool = True) -> "RegressReport":
+        from .errors import HarnessError
+        from .regress import run_regress
+
+        baseline = baseline if baseline is not None else defaults.get("baseline")
+        if baseline is None:
+            pytest.fail("harness_regress: no baseline given (pass one, or use "
+                        f"@pytest.mark.{MARKER}('path/to/baseline.json'))", pytrace=False)
+        cleaners = cleaners if cleaners is not None else defaults.get("cleaners")
+        config = config if config is not None else defaults.get("config")
+        cases = cases or defaults.get("cases", ())
+        margins = margins if margins is not None else defaults.get("margins")
+        cache_dir = cache_dir if cache_dir is not None else defaults.get("cache_dir")
+        if isinstance(cleaners, str):
+            cleaners = [cleaners]
+        if isinstance(cases, (str, Path)):
+            cases = [cases]
+        rootpath = Path(request.config.rootpath)
+        try:
+            report = run_regress(
+                _resolve(baseline, rootpath),
+                config=config,
+                cleaners=list(cleaners) if cleaners else None,
+                case_files=[_resolve(c, rootpath) for c in cases],
+                margins=margins,
+                cache_dir=Path(cache_dir) if cache_dir is not None else None,
+            )
+        except HarnessError as exc:
+            pytest.fail(f"harness regress: {exc}", pytrace=False)
+        if fail and report.regressed:
+            pytest.fail(failure_message(report), pytrace=False)
+        return report
+
+    return check

@@ -1,0 +1,120 @@
+"""``harness baseline save`` and ``harness regress``: the regression gate for cleaners.
+
+    harness baseline save --config clean-only --out baselines/mine.json
+    harness regress --baseline baselines/mine.json --cleaner mypkg.clean:fix_text
+
+Exit codes of ``regress``: 0 nothing regressed, 1 something did, 2 bad input
+or a baseline made from another transcript, reference set or metric version.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+def _importable_cwd() -> None:
+    """Let ``--cleaner mymodule:fn`` find modules in the current folder, as
+    ``python -m`` would (a console script's sys.path starts at its own bin/)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    from rich.console import Console
+
+    from .run import RichProgress
+
+    return RichProgress(Console(stderr=True))
+
+
+@click.group()
+def baseline() -> None:
+    """Save a baseline for the regression gate (``harness regress``)."""
+
+
+@baseline.command("save")
+@click.option("-c", "--config", "config_path", metavar="CONFIG",
+              help="Run config (a YAML path or a shipped name such as 'clean-only'). Default: configs/default.yaml.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Baseline file to write (default: baselines/<config name>.json).")
+@click.option("-t", "--transcript", type=click.Path(path_type=Path), help="Transcript (default: the bundled briefing).")
+@click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
+              help="References: a YAML/JSONL mapping, or one file per reference (repeat the option).")
+@click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
+              help="Use these cleaners instead of the config's (built-in name or package.module:function; repeatable).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache, quiet):
+    """Run the pipeline and store every passage's stage texts and scores, the
+    corpus scores and the run signature as stable, diff-friendly JSON.
+
+    Saving twice from the same code gives identical bytes.
+    """
+    from ..baseline import run_baseline, save_baseline
+    from ..config import load_config
+
+    _importable_cwd()
+    config = load_config(config_path)
+    if cleaners:
+        config = config.model_copy(update={"cleaners": list(cleaners)})
+    out = out or Path("baselines") / f"{config.name}.json"
+    data = run_baseline(config, transcript=transcript, references=list(references) or None,
+                        baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
+                        progress=_progress(quiet))
+    save_baseline(out, data)
+    summary = data.get("summary") or {}
+    click.echo(f"baseline saved: {out} ({summary.get('passages')} passages, config {config.name}, "
+               f"stages {', '.join(data['stages'])})")
+
+
+@click.command()
+@click.option("-b", "--baseline", "baseline_path", required=True, type=click.Path(path_type=Path),
+              help="Baseline file written by `harness baseline save`.")
+@click.option("-c", "--config", "config_path", metavar="CONFIG",
+              help="Run this config instead of the one stored in the baseline.")
+@click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
+              help="Cleaners under test, in order (built-in name or package.module:function; repeatable). "
+                   "Default: the config's.")
+@click.option("--cases", "case_files", multiple=True, type=click.Path(path_type=Path),
+              help="Labelled case file (fix / keep / known-failure) to run as well (repeatable).")
+@click.option("--margin", "margins", multiple=True, metavar="METRIC=N",
+              help="Override a metric's margin, e.g. --margin chrf=1.5 (repeatable).")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write JUnit XML here.")
+@click.option("--update", is_flag=True, help="Rewrite the baseline with this run (after an intended change); exit 0.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Keep the rerun's full run folder here (default: a temporary folder).")
+@click.option("--no-text", is_flag=True, help="Do not print before/after passage texts.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, junit_path, update, out_dir,
+            no_text, cache_dir, no_cache, quiet):
+    """Rerun the baseline's pipeline and fail when meaning dropped.
+
+    A regression is a corpus drop larger than the metric's margin and
+    significant (paired bootstrap non-inferiority test), a passage whose
+    verdict band got worse or that lost a number, name or negation the
+    baseline kept, or a labelled case that no longer passes.
+
+    Exit code 0 when nothing regressed, 1 when something did, 2 for bad input
+    or an incompatible baseline.
+    """
+    from ..regress import parse_margins, run_regress
+
+    _importable_cwd()
+    report = run_regress(baseline_path, config=config_path, cleaners=list(cleaners) or None,
+                         case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
+                         use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))
+    click.echo(report.to_text(show_text=not no_text))
+    if junit_path is not None:
+        report.write_junit(junit_path)
+        click.echo(f"junit: {junit_path}")
+    ctx.exit(report.exit_code)

@@ -1,0 +1,369 @@
+"""The HTML report: self-contained, escaped everywhere, one section per passage.
+
+The run here is synthetic but follows the run output schema (header +
+records as the pipeline writes them). One passage and every field around it
+(speaker, references, edits, reasons, details, pivot text, warnings, config
+name, metric name, error message) carry hostile text: markup that would run
+script if it were not escaped, quotes, ``</textarea>``, ``</title>`` and a
+right-to-left override.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from harness.report.html import (
+    PER_PASSAGE_CHART_MAX,
+    anchor_id,
+    closest_reference_diff,
+    detail_items,
+    marked,
+    write_run_html,
+)
+
+STAGES = ["distorted", "cleaned", "retranslated"]
+
+SCRIPT = "<script>document.title='pwned'</script>"
+IMG = "<img src=x onerror=\"document.title='pwned'\">"
+QUOTES = "\"double\" and 'single' quotes & ampersands"
+TEXTAREA = "</textarea></title></style><script>document.title='pwned'</script>"
+RLO = "invoice\u202egpj.exe"
+ZWSP = "zero\u200bwidth"
+HOSTILE = f"{SCRIPT} {IMG} {QUOTES} {TEXTAREA} {RLO} {ZWSP}"
+HOSTILE_LITERALS = [SCRIPT, IMG, QUOTES, TEXTAREA]
+
+BRIEFING = [
+    ("AMBASSADOR SMITH",
+     "Regarding actually chasing after goals in to the Russia, that's a thing that the usa is not particularly supporting off.",
+     ["On striking targets inside Russia, that is not something the United States supports.",
+      "As for pursuing targets inside Russia, the United States does not support that."],
+     "Regarding actually chasing after goals in to the Russia, that's a thing that the USA is not particularly supporting off.",
+     "Regarding actually pursuing targets in Russia, this is something that the USA does not particularly support."),
+    ("AMBASSADOR SMITH",
+     "When it comes to Georgia, Georgia is among the most our closest couples.",
+     ["When it comes to Georgia, Georgia is one of our closest partners."],
+     "When it comes to Georgia, Georgia is among the most our closest couples.",
+     "When it comes to Georgia, Georgia is one of our closest couples."),
+    ("QUESTION",
+     "Hello. Thank you considerably. Let me ask just how U.S. NATO feedback of the Indo-Pacific region.",
+     ["Hello. Thank you very much. Let me ask how the U.S. and NATO view the Indo-Pacific region."],
+     "Hello. Thank you considerably. Let me ask just how U.S. NATO feedback of the Indo-Pacific region.",
+     "Hello. Thank you very much. Let me ask how the US NATO comments on the Indo-Pacific region."),
+    (None,
+     "So we, the united states, i've currently provided over $44 billion You.S. regarding defense assistance.",
+     ["We, the United States, have already provided more than $44 billion in U.S. security assistance."],
+     "So we, the United States, I've currently provided over $44 billion U.S. regarding defense assistance.",
+     "So we, the United States, I have already provided more than 44 billion dollars of defence aid."),
+]
+
+
+def _verdict(score: float, reasons: list[str]) -> dict:
+    band = "preserved" if score >= 70 else "lost" if score < 40 else "degraded"
+    return {"score": score, "band": band, "reasons": reasons}
+
+
+def _stage(text: str, meaning: float, *, reasons: list[str] | None = None, anchors: dict | None = None) -> dict:
+    chrf = max(0.0, meaning - 12.5)
+    return {
+        "text": text,
+        "scores": {"meaning": meaning, "chrf": chrf, "bleu": chrf / 2, "ter": 100 - chrf, "cosine": meaning / 100},
+        "stats": {"meaning": [meaning, 1.0], "cosine": [meaning / 100, 1.0]},
+        "details": {"cosine": {"best_reference": 0, "windowed": False},
+                    "anchors": anchors or {"kept": ["Georgia"], "lost": [], "added": []}},
+        "verdict": _verdict(meaning, reasons or [f"cosine {meaning / 100:.2f}"]),
+    }
+
+
+def synthetic_records(extra_passages: int = 0) -> list[dict]:
+    """Records of a distorted -> cleaned -> retranslated run: four briefing
+    passages, one hostile passage, one failed passage, ``extra_passages`` more."""
+    records = []
+    for i, (speaker, distorted, refs, cleaned, retranslated) in enumerate(BRIEFING, start=1):
+        base = 30.0 + 12 * i
+        records.append({
+            "id": f"p{i:02d}", "speaker": speaker, "references": refs, "error": None,
+            "stages": {
+                "distorted": _stage(distorted, base, reasons=["cosine 0.52 is below 0.60", "1 anchor lost: $44 billion"],
+                                    anchors={"numbers": {"kept": [], "lost": ["$44 billion"]}, "names": {"kept": ["Russia"], "lost": []}}),
+                "cleaned": {**_stage(cleaned, base + 6), "edits": [
+                    {"cleaner": "casing", "start": 60, "end": 63, "before": "usa", "after": "USA", "rule": "proper-noun"},
+                    {"cleaner": "spin", "start": 0, "end": 9, "before": "couples", "after": "", "rule": "synonym-table"},
+                ]},
+                "retranslated": {**_stage(retranslated, base + 15),
+                                 "hops": [{"src": "en", "tgt": "pt", "text": "Em relação à Geórgia, a Geórgia é um dos nossos parceiros."},
+                                          {"src": "pt", "tgt": "en", "text": retranslated}],
+                                 "warnings": [], "sentences": 1},
+            },
+        })
+    hostile_stage = {
+        **_stage(f"Hostile passage {HOSTILE}", 35.0, reasons=[f"reason {HOSTILE}"],
+                 anchors={"lost": [HOSTILE], "kept": [SCRIPT], "spans": [{"text": IMG, "start": 0, "end": 3}]}),
+    }
+    hostile_stage["scores"]["<b>metric</b>"] = 1.0
+    records.append({
+        "id": "p05", "speaker": f"SPEAKER {SCRIPT}", "references": [f"A reference {HOSTILE}", f"Another {IMG}"], "error": None,
+        "stages": {
+            "distorted": hostile_stage,
+            "cleaned": {**_stage(f"Cleaned {HOSTILE}", 45.0, reasons=[TEXTAREA]),
+                        "edits": [{"cleaner": f"cleaner {SCRIPT}", "start": 0, "end": 5, "before": IMG, "after": TEXTAREA, "rule": QUOTES}]},
+            "retranslated": {**_stage(f"Retranslated {HOSTILE}", 55.0),
+                             "hops": [{"src": "en", "tgt": "pt\"><script>document.title='pwned'</script>", "text": f"pivot {SCRIPT}"},
+                                      {"src": "pt", "tgt": "en", "text": f"Retranslated {HOSTILE}"}],
+                             "warnings": [f"warning {IMG}"], "sentences": 2},
+        },
+    })
+    records.append({
+        "id": "p06", "speaker": None, "references": ["The talks were postponed until Tuesday."],
+        "error": {"stage": "cleaned", "message": f"cleaner failed on passage p06: ValueError: {SCRIPT}",
+                  "detail": f"Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: {TEXTAREA}"},
+        "stages": {"distorted": {"text": "The talks did not fail; they were postponed until Tuesday."}},
+    })
+    for k in range(extra_passages):
+        score = float((k * 37) % 101)
+        records.append({
+            "id": f"x{k:05d}", "speaker": None, "references": ["A short reference sentence."], "error": None,
+            "stages": {stage: _stage("A short distorted sentence.", min(100.0, score + 5 * j)) for j, stage in enumerate(STAGES)},
+        })
+    return records
+
+
+def synthetic_header(records: list[dict]) -> dict:
+    verdicts = {stage: {"preserved": 0, "degraded": 0, "lost": 0} for stage in STAGES}
+    for record in records:
+        for stage in STAGES:
+            verdict = record["stages"].get(stage, {}).get("verdict")
+            if verdict:
+                verdicts[stage][verdict["band"]] += 1
+    failed = [{"id": r["id"], **r["error"]} for r in records if r["error"]]
+    signature = {
+        "key": "0123456789ab", "harness": "0.1.0", "transcript_sha256": "ab" * 32, "references_sha256": "cd" * 32,
+        "n_passages": len(records), "config_name": f"config {SCRIPT}", "config_sha256": "ef" * 32,
+        "cleaners": [{"name": "unicode", "version": "1"}, {"name": f"spin{IMG}", "version": "2"}],
+        "retranslation": {"backend": "bergamot", "pivots": ["pt"]},
+        "metrics": {"thresholds": {"preserved": 70.0, "lost": 40.0}},
+        "packages": {"sacrebleu": "2.6.0"},
+    }
+    return {
+        "signature": signature,
+        "signature_string": f"harness:0.1.0|data:abab|config:{SCRIPT}",
+        "stages": STAGES,
+        "corpus": {stage: {"meaning": 50.0 + 5 * i, "chrf": 41.5 + 4 * i, "ter": 60.25 - i, "cosine": 0.61 + i / 20}
+                   for i, stage in enumerate(STAGES)},
+        "summary": {"passages": len(records), "scored": len(records) - len(failed), "failed": len(failed),
+                    "verdicts": verdicts, "retranslation_warnings": 1, "finished_at": "2025-01-01T00:00:00+00:00"},
+        "failed": failed,
+        "metric_signatures": {"chrf": "nrefs:var|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0",
+                              "meaning": f"meaning|{IMG}"},
+    }
+
+
+def write_synthetic_report(path: Path, extra_passages: int = 0) -> tuple[Path, list[dict]]:
+    records = synthetic_records(extra_passages)
+    write_run_html(path, synthetic_header(records), lambda: iter(records))
+    return path, records
+
+
+class _Page(HTMLParser):
+    """Every start tag with its attributes, and the text a reader sees."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._raw: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self.scripts.append("".join(self._raw))
+            self._raw = []
+        self._in_script = False
+
+    def handle_data(self, data):
+        (self._raw if self._in_script else self.text).append(data)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[str, _Page, list[dict]]:
+    path, records = write_synthetic_report(tmp_path_factory.mktemp("html") / "report.html")
+    html = path.read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(html)
+    page.close()
+    return html, page, records
+
+
+# --------------------------------------------------------------------------
+# Safety
+# --------------------------------------------------------------------------
+
+def test_hostile_text_never_becomes_markup(report):
+    html, page, _ = report
+    tags = [tag for tag, _ in page.tags]
+    assert tags.count("script") == 1, "only the report's own script"
+    assert tags.count("style") == 1 and tags.count("meta") == 5
+    assert not {"img", "iframe", "object", "embed", "link", "base", "form", "textarea"} & set(tags)
+    for tag, attrs in page.tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        assert "src" not in attrs, (tag, attrs)
+    for raw in (SCRIPT, IMG, TEXTAREA, "</textarea>", 'onerror="'):
+        assert raw not in html
+
+
+def test_hostile_text_shows_literally(report):
+    _, page, _ = report
+    text = "".join(page.text)
+    for literal in HOSTILE_LITERALS:
+        assert literal in text
+    assert "SPEAKER " + SCRIPT in text
+    assert "config " + SCRIPT in text  # the title and masthead show the config name as text
+
+
+def test_invisible_characters_are_shown_as_named_marks(report):
+    html, page, _ = report
+    assert "\u202e" not in html and "\u200b" not in html
+    assert 'title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩' in html
+    assert "invoice⟨U+202E⟩gpj.exe" in "".join(page.text)
+    assert str(marked("a\u200bb<")) == 'a<span class="ctl" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>b&lt;'
+
+
+def test_the_file_is_self_contained(report):
+    html, page, _ = report
+    assert not re.search(r"https?://", html), "no URL of any kind, so nothing can be fetched"
+    for tag, attrs in page.tags:
+        href = attrs.get("href")
+        if href is not None:
+            assert href.startswith("#"), (tag, href)
+    assert "@import" not in html and "url(http" not in html
+
+
+def test_the_content_security_policy_allows_exactly_the_inline_script(report):
+    _, page, _ = report
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    digest = base64.b64encode(hashlib.sha256(page.scripts[0].encode("utf-8")).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert page.tags[0:4][-1][0] in ("meta",), "the CSP comes before anything it governs"
+
+
+# --------------------------------------------------------------------------
+# Content
+# --------------------------------------------------------------------------
+
+def test_one_section_per_passage_and_the_table_links_to_each(report):
+    html, page, records = report
+    sections = [a["id"] for t, a in page.tags if t == "section" and "passage" in (a.get("class") or "").split()]
+    assert sections == [anchor_id(r["id"]) for r in records]
+    ids = {a["id"] for _, a in page.tags if "id" in a}
+    table_links = re.findall(r'<td data-sort="\d+"><a href="#([^"]+)">', html)
+    assert table_links == sections
+    assert all(link in ids for link in table_links)
+
+
+def test_overview_has_corpus_scores_verdict_counts_chart_and_signature(report):
+    html, page, _ = report
+    text = " ".join("".join(page.text).split())
+    assert "Corpus scores" in text and "41.5" in text and "0.710" in text  # chrF distorted, cosine retranslated
+    assert "✔ preserved" in text and "▲ degraded" in text and "✖ lost" in text
+    assert "harness:0.1.0|data:abab|config:" in text
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert svg.count("<rect") >= 5 * 3  # five scored passages, three stages
+    assert "D · distorted" in svg and "R · retranslated" in svg  # legend: letters, not only colour
+    assert "✔ preserved ≥ 70" in svg and "✖ lost &lt; 40" in svg
+    assert "http" not in svg  # inline SVG needs no namespace URL
+
+
+def test_passage_section_shows_diff_pivot_edits_anchors_reasons_and_scores(report):
+    html, page, _ = report
+    section = html[html.index('id="passage-p02"'):html.index('id="passage-p03"')]
+    # "among the most our closest couples" vs "one of our closest partners"
+    assert "<del>one of</del> <ins>among the most</ins>" in section
+    assert "<del>partners.</del> <ins>couples.</ins>" in section
+    assert "+0 added" in section and "~4 substituted" in section
+    assert "Pivot text en → pt" in section and "parceiros" in section
+    assert "Cleaner edits (2)" in section and "<del>usa</del>" in section and "∅ (removed)" in section
+    assert '<span class="chip kept">✔ Russia</span>' in section
+    assert '<span class="chip lost">✖ $44 billion</span>' in section
+    assert "1 anchor lost: $44 billion" in section
+    assert '<th scope="row">meaning <span class="muted">↑</span></th>' in section
+    assert '<th scope="row">ter <span class="muted">↓</span></th>' in section
+    assert "closest to distorted, cleaned, retranslated" in section
+
+
+def test_failed_passage_shows_its_error_and_no_verdict(report):
+    html, _, _ = report
+    section = html[html.index('id="passage-p06"'):]
+    assert "✖ Failed at the cleaned stage:" in section
+    assert "Traceback" in section and "ValueError: &lt;script&gt;" in section
+    assert html.count('<a href="#passage-p06">') >= 2  # table and the failed list
+
+
+def test_verdicts_use_words_and_symbols_not_only_colour(report):
+    html, _, _ = report
+    for band, symbol in (("preserved", "✔"), ("degraded", "▲"), ("lost", "✖")):
+        assert re.search(rf'<span class="badge {band}"><span class="sym">{symbol}</span> {band}', html)
+
+
+def test_print_styles_remove_sticky_headers_and_break_pages(report):
+    html, _, _ = report
+    css = html[html.index("@media print"):]
+    assert "position: static" in css and "break-before: page" in css and '"{+"' in css
+
+
+# --------------------------------------------------------------------------
+# Parts
+# --------------------------------------------------------------------------
+
+def test_closest_reference_is_the_one_needing_fewest_word_edits():
+    refs = ["Completely different words here entirely.", "Georgia is one of our closest partners."]
+    diff = closest_reference_diff("Georgia is among our closest partners.", refs)
+    assert diff["index"] == 1
+    assert diff["segments"] == [("eq", "Georgia is"), ("sub", ("one of", "among")), ("eq", "our closest partners.")]
+    assert (diff["added"], diff["removed"], diff["replaced"]) == (0, 0, 2)
+    assert closest_reference_diff("anything", []) is None
+
+
+def test_details_become_labelled_chips():
+    items = detail_items("anchors", {"numbers": {"lost": ["44"], "kept": ["2008"]}, "recall": 0.5, "windowed": False})
+    assert items == [
+        {"label": "numbers · kept", "kind": "kept", "chips": ["2008"], "more": 0},
+        {"label": "numbers · lost", "kind": "lost", "chips": ["44"], "more": 0},
+        {"label": "recall", "kind": "plain", "text": "0.500"},
+    ], "a flag that did not fire (windowed: false) is left out"
+
+
+def test_anchor_ids_are_safe_and_distinct():
+    assert anchor_id("p01") == "passage-p01"
+    odd = anchor_id('a" onmouseover="x')
+    assert re.fullmatch(r"passage-[A-Za-z0-9_.-]+", odd) and odd != anchor_id("a__onmouseover__x_")
+
+
+def test_many_passages_stream_with_a_histogram_chart(tmp_path):
+    calls = []
+    records = synthetic_records(extra_passages=PER_PASSAGE_CHART_MAX + 40)
+
+    def factory():
+        calls.append(1)
+        return iter(records)
+
+    path = tmp_path / "big" / "report.html"
+    write_run_html(path, synthetic_header(records), factory)
+    html = path.read_text(encoding="utf-8")
+    assert len(calls) == 2, "one pass for the table and chart, one for the sections"
+    assert html.count('<section class="passage"') == len(records)
+    assert "Distribution of meaning scores per stage" in html
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"], "atomic write leaves no temporary file"

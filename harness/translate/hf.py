@@ -208,6 +208,14 @@ class TransformersTranslator:
         if plan.src_lang is not None:
             self.tokenizer.src_lang = plan.src_lang
 
+    def _max_new_tokens(self) -> int:
+        """``max_new_tokens``, but never past the decoder's position table (an
+        IndexError deep in torch otherwise, on a runaway repetition)."""
+        positions = self.config.get("max_position_embeddings")
+        if isinstance(positions, int) and self.family != "t5":
+            return max(1, min(self.options.max_new_tokens, positions - 2))
+        return self.options.max_new_tokens
+
     # -- translating --------------------------------------------------------------
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
@@ -224,7 +232,7 @@ class TransformersTranslator:
         lengths = [len(ids) for ids in tokenizer(inputs, add_special_tokens=True)["input_ids"]]
         generate_args: dict[str, Any] = {
             "num_beams": self.options.num_beams,
-            "max_new_tokens": self.options.max_new_tokens,
+            "max_new_tokens": self._max_new_tokens(),
         }
         if plan.target_token is not None:
             generate_args["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(plan.target_token)
@@ -235,8 +243,11 @@ class TransformersTranslator:
             try:
                 with torch.inference_mode():
                     output = model.generate(**encoded, **generate_args)
-            except (TypeError, ValueError) as exc:  # a bad generation_kwargs entry, most often
-                raise ModelError(f"{self._where()}: generate() refused the settings ({_first_line(exc)})") from None
+            except Exception as exc:  # a bad generation_kwargs entry, most often; or out of memory
+                raise ModelError(
+                    f"{self._where()}: generate() failed ({_first_line(exc)}); check num_beams, "
+                    f"max_new_tokens and generation_kwargs"
+                ) from None
             # The forced language token is not always registered as special (a
             # tokenizer built without additional_special_tokens): drop it by id.
             forced = generate_args.get("forced_bos_token_id")

@@ -411,6 +411,8 @@ def test_compare_command_on_saved_runs_writes_reports(runs, tmp_path):
     assert [s["name"] for s in saved["systems"]] == ["a", "b"]
     assert saved["settings"]["n_trials"] == 500 and len(saved["disagreements"]["passages"]) == 3
     assert (out / "compare.md").exists()
+    html = (out / "compare.html").read_text(encoding="utf-8")
+    assert "System comparison" in html and "significant" in html
 
 
 def test_compare_command_refuses_runs_on_different_data(data, runs, tmp_path):

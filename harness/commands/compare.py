@@ -55,6 +55,7 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
             tie_tolerance, top_n, cache_dir, no_cache, quiet):
     """Compare systems against a baseline (the first one) with significance tests.
 
+    Writes compare.md, compare.json and compare.html to the output folder.
     Each RUN_OR_CONFIG is a saved run folder (runs/<name>) or a run config
     (YAML path or shipped name), which is run first, reusing the translation
     cache and any finished run of the same pipeline. For every stage and
@@ -92,11 +93,23 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     out_dir = out or _default_out_dir(runs_dir)
     json_path = write_compare_json(out_dir / "compare.json", comparison)
     md_path = write_compare_markdown(out_dir / "compare.md", comparison)
+    html_path = _write_html(out_dir / "compare.html", comparison, runs)
     if quiet:
         click.echo(str(out_dir))
         return
     print_comparison(Console(), comparison)
-    err_console.print(f"reports: {md_path}  ·  {json_path}", soft_wrap=True)
+    shown = [md_path, json_path] + ([html_path] if html_path is not None else [])
+    err_console.print("reports: " + "  ·  ".join(str(p) for p in shown), soft_wrap=True)
+
+
+def _write_html(path: Path, comparison: dict, runs: list) -> Path | None:
+    """``compare.html``, every passage side by side (when the HTML report module is installed)."""
+    try:
+        from ..report.html import write_compare_html
+    except ImportError:
+        return None
+    write_compare_html(path, comparison, runs)
+    return path
 
 
 def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, console) -> Path:

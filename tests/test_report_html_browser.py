@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_report_html import SCRIPT, write_synthetic_report
+try:
+    from tests.test_report_html import SCRIPT, write_synthetic_report
+except ImportError:  # tests/ collected as a plain folder (rootdir not on sys.path)
+    from test_report_html import SCRIPT, write_synthetic_report
 
 CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -136,3 +139,21 @@ def test_screenshot_is_saved_as_a_test_artefact(rendered):
     assert result.returncode == 0, result.stderr[-2000:]
     assert console_messages(result.stderr) == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_comparison_report_renders_side_by_side_with_no_console_errors(tmp_path):
+    try:
+        from tests.test_report_html_compare import EVIL_NAME, N, write_synthetic_compare
+    except ImportError:
+        from test_report_html_compare import EVIL_NAME, N, write_synthetic_compare
+    path = write_synthetic_compare(tmp_path / "compare.html")
+    dom, console = dump_dom(tmp_path, path)
+    assert console == [], "\n".join(console)
+    assert dom.root.get("data-ready") == "1"
+    assert dom.sections == N
+    assert dom.title.endswith(EVIL_NAME), "the hostile system name did not run"
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "compare.png"
+    result = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2000", path.as_uri())
+    assert result.returncode == 0 and console_messages(result.stderr) == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

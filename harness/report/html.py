@@ -122,7 +122,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(marked=marked, num=_number, sortkey=_sort_key, anchor=anchor_id)
-    env.globals.update(BAND_SYMBOL=BAND_SYMBOL, BANDS=BANDS, arrow=arrow)
+    env.globals.update(BAND_SYMBOL=BAND_SYMBOL, BANDS=BANDS, OUTCOME_MARK=OUTCOME_MARK, arrow=arrow)
     return env
 
 
@@ -519,3 +519,153 @@ def write_run_html(path: Path, header: dict, records_factory: Callable[[], Itera
     the passage records in passage order (it is called twice).
     """
     atomic_write(Path(path), render_run_html(header, records_factory))
+
+
+# --------------------------------------------------------------------------
+# Comparison report (harness compare)
+# --------------------------------------------------------------------------
+
+OUTCOME_MARK = {"win": "↑ win", "tie": "= tie", "loss": "↓ loss"}
+
+
+def _significance_label(system: Mapping[str, Any]) -> tuple[str, str]:
+    """Words and a symbol for a paired test's outcome, and a CSS class."""
+    direction = system.get("direction")
+    if direction == "same":
+        return "= no difference", "muted"
+    mark = "▲ better" if direction == "better" else "▼ worse"
+    if system.get("significant"):
+        return f"{mark}, significant", "sig-better" if direction == "better" else "sig-worse"
+    return f"{mark}, not significant", "muted"
+
+
+def _significance_tables(comparison: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    from ..compare import fmt_ci, fmt_delta, fmt_p, fmt_score, row_digits, unchanged_stages
+
+    unchanged = unchanged_stages(comparison)
+    tables = []
+    for stage in comparison.get("stages", []):
+        if stage in unchanged:
+            continue
+        rows = []
+        for result in (r for r in comparison.get("results", []) if r["stage"] == stage):
+            digits = row_digits(result)
+            base = result["baseline"]
+            systems = []
+            for system in result["systems"]:
+                label, cls = _significance_label(system)
+                systems.append({
+                    "name": system["name"], "score": fmt_score(system["score"], digits),
+                    "ci": fmt_ci(system.get("ci"), digits), "delta": fmt_delta(system["delta"], digits),
+                    "delta_ci": fmt_ci(system.get("delta_ci"), digits), "p_bootstrap": fmt_p(system.get("p_bootstrap")),
+                    "p_ar": fmt_p(system.get("p_ar")), "label": label, "cls": cls,
+                })
+            rows.append({
+                "metric": result["metric"], "arrow": "↑" if result.get("higher_is_better", True) else "↓",
+                "n_passages": result.get("n_passages"),
+                "baseline": {"name": base["name"], "score": fmt_score(base["score"], digits),
+                             "ci": fmt_ci(base.get("ci"), digits)},
+                "systems": systems,
+            })
+        if rows:
+            tables.append({"stage": stage, "rows": rows})
+    return tables, unchanged
+
+
+def _run_stage(run: Mapping[str, Any], stage: str | None) -> str | None:
+    if stage is None:
+        return None
+    return run["stages"][-1] if stage == "final" else stage
+
+
+def _compare_passages(comparison: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Per passage, each system's text, verdict and primary score at the focus
+    stage: every passage when the runs are given, else the disagreements."""
+    names = [s["name"] for s in comparison["systems"]]
+    focus = comparison.get("disagreements", {}).get("stage") or (comparison.get("stages") or [None])[-1]
+    metric = (comparison.get("settings") or {}).get("primary_metric")
+    outcome_of: dict[str, dict[str, str]] = {}
+    for outcome in comparison.get("outcomes", []):
+        if outcome["stage"] == focus:
+            outcome_of = {s["name"]: s.get("per_passage", {}) for s in outcome["systems"]}
+
+    passages: list[dict[str, Any]] = []
+    if runs is not None:
+        by_id = [{p["id"]: p for p in run["passages"]} for run in runs]
+        for record in runs[0]["passages"]:
+            pid = record["id"]
+            systems = []
+            for name, run, index in zip(names, runs, by_id):
+                other = index.get(pid) or {}
+                stage = _run_stage(run, focus)
+                entry = None if other.get("error") else (other.get("stages") or {}).get(stage)
+                systems.append({"name": name, "stage": stage, "text": (entry or {}).get("text"),
+                                "score": ((entry or {}).get("scores") or {}).get(metric),
+                                "verdict": _verdict(entry), "error": (other.get("error") or {}).get("message")})
+            passages.append({"id": pid, "references": list(record.get("references") or []), "systems": systems})
+    else:
+        for passage in comparison.get("disagreements", {}).get("passages", []):
+            systems = [{"name": s["name"], "stage": s.get("stage"), "text": s.get("text"), "score": s.get("score"),
+                        "verdict": {"band": s["band"], "score": s.get("score")} if s.get("band") in BANDS else None,
+                        "error": None} for s in passage["systems"]]
+            passages.append({"id": passage["id"], "references": list(passage.get("references") or []),
+                             "systems": systems})
+
+    for passage in passages:
+        passage["anchor"] = anchor_id(passage["id"])
+        refs = [str(r) for r in passage["references"]]
+        scores = [s["score"] for s in passage["systems"] if _sort_key(s["score"])]
+        passage["spread"] = max(scores) - min(scores) if len(scores) > 1 else None
+        closest: dict[int, list[str]] = {}
+        for k, system in enumerate(passage["systems"]):
+            system["baseline"] = k == 0
+            system["outcome"] = outcome_of.get(system["name"], {}).get(passage["id"]) if k else None
+            system["diff"] = closest_reference_diff(system["text"], refs) if system["text"] is not None else None
+            if system["diff"] is not None:
+                closest.setdefault(system["diff"]["index"], []).append(system["name"])
+        passage["references"] = [{"text": ref, "closest_for": closest.get(i, [])} for i, ref in enumerate(refs)]
+    return passages
+
+
+def compare_view(comparison: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    tables, unchanged = _significance_tables(comparison)
+    settings = comparison.get("settings") or {}
+    outcomes = []
+    for outcome in comparison.get("outcomes", []):
+        systems = []
+        for system in outcome["systems"]:
+            total = max(1, system["wins"] + system["ties"] + system["losses"])
+            systems.append({"name": system["name"], "counts": [
+                ("win", system["wins"], 100.0 * system["wins"] / total),
+                ("tie", system["ties"], 100.0 * system["ties"] / total),
+                ("loss", system["losses"], 100.0 * system["losses"] / total)]})
+        outcomes.append({"stage": outcome["stage"], "metric": outcome.get("metric"),
+                         "n_passages": outcome.get("n_passages"), "systems": systems})
+    names = [s["name"] for s in comparison["systems"]]
+    return {
+        "title": "System comparison — " + " vs ".join(names),
+        "baseline": comparison.get("baseline"),
+        "systems": comparison["systems"],
+        "data": comparison.get("data") or {},
+        "settings": settings,
+        "tables": tables,
+        "unchanged": unchanged,
+        "outcomes": outcomes,
+        "focus_stage": comparison.get("disagreements", {}).get("stage"),
+        "metric": settings.get("primary_metric"),
+        "all_passages": runs is not None,
+        "passages": _compare_passages(comparison, runs),
+        "notes": comparison.get("notes") or [],
+    }
+
+
+def write_compare_html(path: Path, comparison: dict, runs: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """Write ``compare.html`` for a comparison (the dict of
+    :func:`harness.compare.compare_runs`), atomically.
+
+    With ``runs`` (the parsed ``results.json`` of each system, in the order of
+    ``comparison["systems"]``) every passage is shown side by side; without,
+    the passages where the systems disagree most.
+    """
+    template = _environment().get_template("compare.html.j2")
+    atomic_write(Path(path), template.generate(page=compare_view(comparison, runs), assets=_assets()))

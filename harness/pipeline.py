@@ -79,9 +79,12 @@ def _time_limit(seconds: float, what: str) -> Iterator[None]:
 
 class CleaningStage:
     def __init__(self, config: RunConfig):
-        from .cleaners import build_cleaner
+        specs = config.cleaner_specs()
+        self.cleaners = []
+        if specs:
+            from .cleaners import build_cleaner
 
-        self.cleaners = [build_cleaner(spec.name, spec.options or None) for spec in config.cleaner_specs()]
+            self.cleaners = [build_cleaner(spec.name, spec.options or None) for spec in specs]
         self.timeout_s = config.cleaner_timeout_s
 
     @property

@@ -16,6 +16,8 @@ LOWER_IS_BETTER = {"ter", "injected"}
 def fmt(value: Any) -> str:
     if value is None:
         return "–"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and math.isnan(value):
             return "n/a"
@@ -40,11 +42,19 @@ def band_text(verdict: dict | None) -> str:
 
 
 def corpus_table(stages: list[str], corpus: dict[str, dict[str, float]]) -> list[str]:
-    metrics = ordered_metrics(m for stage in stages for m in corpus.get(stage, {}))
-    lines = ["| stage | " + " | ".join(f"{m} {arrow(m)}" for m in metrics) + " |",
-             "|---|" + "---:|" * len(metrics)]
+    """Headline metrics as columns; dotted sub-scores (``anchors.numbers_recall``)
+    in a second table with stages as columns, so neither gets too wide."""
+    names = ordered_metrics(m for stage in stages for m in corpus.get(stage, {}))
+    headline = [m for m in names if "." not in m]
+    lines = ["| stage | " + " | ".join(f"{m} {arrow(m)}" for m in headline) + " |",
+             "|---|" + "---:|" * len(headline)]
     for stage in stages:
-        lines.append(f"| {stage} | " + " | ".join(fmt(corpus.get(stage, {}).get(m)) for m in metrics) + " |")
+        lines.append(f"| {stage} | " + " | ".join(fmt(corpus.get(stage, {}).get(m)) for m in headline) + " |")
+    sub = [m for m in names if "." in m]
+    if sub:
+        lines += ["", "| sub-score | " + " | ".join(stages) + " |", "|---|" + "---:|" * len(stages)]
+        for metric in sub:
+            lines.append(f"| {metric} {arrow(metric)} | " + " | ".join(fmt(corpus.get(s, {}).get(metric)) for s in stages) + " |")
     return lines
 
 
@@ -119,24 +129,43 @@ def passage_markdown(record: dict[str, Any], stages: list[str]) -> str:
     return "\n".join(out)
 
 
-def _detail_lines(detail: Any) -> list[str]:
-    """Flatten a metric's details dict into short readable lines (lists of
-    lost/added anchors, injected spans)."""
+# Detail keys that only repeat what other keys say (kept in results.json).
+_DETAIL_NOISE = {"context", "in_text"}
+
+
+def _detail_lines(detail: Any, depth: int = 0) -> list[str]:
+    """Flatten a metric's details into short readable lines: lost/added
+    anchors per kind, injected spans, the best reference."""
     if not isinstance(detail, dict):
-        return [md_cell(str(detail), 300)] if detail else []
+        return [_detail_value(detail)] if detail not in (None, [], {}, "") else []
     lines = []
     for key, value in sorted(detail.items()):
-        if value in (None, [], {}, ""):
+        if key in _DETAIL_NOISE or value in (None, [], {}, ""):
             continue
-        if isinstance(value, list):
-            shown = ", ".join(md_cell(v if isinstance(v, str) else str(v), 80) for v in value[:20])
-            more = f" (+{len(value) - 20} more)" if len(value) > 20 else ""
-            lines.append(f"{md_text(str(key))}: {shown}{more}")
-        elif isinstance(value, dict):
-            lines.append(f"{md_text(str(key))}: " + ", ".join(f"{md_text(str(k))}={fmt(v)}" for k, v in sorted(value.items())))
+        if isinstance(value, dict) and depth < 2:
+            inner = _detail_lines(value, depth + 1)
+            if inner:
+                lines.append(f"{md_text(str(key))}: " + "; ".join(inner))
         else:
-            lines.append(f"{md_text(str(key))}: {fmt(value)}")
+            lines.append(f"{md_text(str(key))}: {_detail_value(value)}")
     return lines
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, list):
+        shown = [_detail_value(v) for v in value[:20]]
+        more = f" (+{len(value) - 20} more)" if len(value) > 20 else ""
+        return ", ".join(shown) + more
+    if isinstance(value, dict):
+        # a span: show its text and why it was flagged
+        text = value.get("text") or value.get("before")
+        why = value.get("why") or value.get("reason") or value.get("kind")
+        if text is not None:
+            return f"“{md_cell(str(text), 80)}”" + (f" ({md_cell(str(why), 80)})" if why else "")
+        return ", ".join(f"{md_text(str(k))}={_detail_value(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, str):
+        return f"“{md_cell(value, 120)}”"
+    return fmt(value)
 
 
 def run_markdown_head(header: dict[str, Any]) -> list[str]:

@@ -1,0 +1,112 @@
+"""The command line, through click's CliRunner: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import COMMANDS, cli
+
+from .test_pipeline import small_dataset
+
+RAW_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "raw.yaml"
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_help_lists_every_command(runner):
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys; from harness.cli import cli; "
+            "from click.testing import CliRunner; CliRunner().invoke(cli, ['--help']); "
+            "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'sacrebleu', 'numpy') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_version(runner):
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "harness" in result.output
+
+
+def test_run_writes_reports_and_prints_a_summary(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 3)
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["run", "-c", str(RAW_CONFIG), "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Corpus scores" in result.output and "distorted" in result.output
+    assert (out / "report.md").exists() and (out / "passages" / "p03.md").exists()
+    assert len(json.loads((out / "results.json").read_text())["passages"]) == 3
+
+
+def test_quiet_run_prints_only_the_output_folder(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "make_args, expected",
+    [
+        (lambda d, t, r: ["-t", str(d / "missing.txt"), "-r", str(r)], "no such file"),
+        (lambda d, t, r: ["-t", str(_write(d / "e.txt", b"")), "-r", str(r)], "is empty"),
+        (lambda d, t, r: ["-t", str(_write(d / "b.bin", bytes(range(256)) * 4)), "-r", str(r)], "binary"),
+        (lambda d, t, r: ["-t", str(_write(d / "l.txt", "caf\u00e9 cr\u00e8me\n".encode("latin-1") * 9)), "-r", str(r)],
+         "not valid UTF-8"),
+        (lambda d, t, r: ["-t", str(t), "-r", str(_write(d / "r.yaml", b"p01: [x]\n"))], "has no reference"),
+        (lambda d, t, r: ["-t", str(t), "-r", str(_write(d / "r2.yaml", b"p01: [x]\np02: [y]\np03: [z]\np09: [w]\n"))],
+         "unknown passage id 'p09'"),
+        (lambda d, t, r: ["-c", str(_write(d / "c.yaml", b"nmae: x\n")), "-t", str(t), "-r", str(r)],
+         "unknown key 'nmae'"),
+        (lambda d, t, r: ["-c", "no-such-config", "-t", str(t), "-r", str(r)], "no such file"),
+        (lambda d, t, r: ["--cleaner", "nosuchpackage.mod:fn", "-t", str(t), "-r", str(r)], "nosuchpackage"),
+    ],
+    ids=["missing", "empty", "binary", "latin1", "missing-ref", "unknown-ref-id", "config-key", "config-name",
+         "cleaner-module"],
+)
+def test_bad_input_is_one_error_line_and_exit_code_2(runner, tmp_path, make_args, expected):
+    transcript, refs = small_dataset(tmp_path, 3)
+    args = make_args(tmp_path, transcript, refs)
+    if "-c" not in args:
+        args = ["-c", str(RAW_CONFIG), *args]
+    result = runner.invoke(cli, ["run", *args, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    line = error_line(result)
+    assert line.startswith("error: ") and expected in line
+
+
+def test_an_existing_output_folder_needs_force(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    args = ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs), "-o", str(tmp_path / "run")]
+    assert runner.invoke(cli, args).exit_code == 0
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 2 and "--force" in error_line(again)
+    assert runner.invoke(cli, [*args, "--force"]).exit_code == 0
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

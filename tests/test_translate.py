@@ -215,7 +215,7 @@ def test_an_over_long_sentence_is_split_at_clauses_and_reported_not_cut():
     (result,) = rt.run([sentence])
     assert all(len(t.split()) <= 6 for t in fake.calls[0][2])
     assert " ".join(fake.calls[0][2]) == sentence  # every word is sent
-    assert result.split_to_fit == 2  # once per hop
+    assert result.translation_notes == 2  # once per hop
     assert "tokens exceed the model's 6-token input; translated in 3 parts split at clause boundaries" in result.warnings[0]
 
 

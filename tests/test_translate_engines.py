@@ -268,7 +268,21 @@ def test_a_sentence_longer_than_the_model_input_is_split_and_reported(tiny_model
     (result,) = round_trip.run([long_sentence])
     assert all(call["input_ids"].shape[1] <= 12 for call in calls)
     assert "tokens exceed the model's 12-token input" in result.warnings[0]
-    assert result.split_to_fit >= 1
+    assert result.translation_notes >= 1
+
+
+@pytest.mark.slow
+def test_an_output_stopped_by_max_new_tokens_is_reported(tiny_models):
+    model = str(tiny_models["marian"])
+    # min_new_tokens = max_new_tokens keeps the end-of-sentence token out: the output is cut.
+    config = RetranslationConfig(backend="transformers", options={
+        "model": model, "max_new_tokens": 4, "generation_kwargs": {"min_new_tokens": 4}})
+    (result,) = build_round_trip(config).run(["Hello world, this is a test sentence."])
+    assert "sentence 1 en->pt: output stopped at max_new_tokens=4 before the end of the sentence" in result.warnings
+    # An output shorter than the limit has no note.
+    translator = build_translator("transformers", {"model": model, "max_new_tokens": 40})
+    spy_generate(translator, echo=True)  # the echoed input: 4 tokens
+    assert translator.translate_batch_annotated(["Hello."], "en", "pt")[0][1] == []
 
 
 @pytest.mark.slow

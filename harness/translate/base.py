@@ -60,3 +60,12 @@ class LengthLimited(Protocol):
     def max_input_tokens(self, src: str, tgt: str) -> int | None: ...
 
     def count_tokens(self, texts: list[str], src: str, tgt: str) -> list[int]: ...
+
+
+@runtime_checkable
+class AnnotatingTranslator(Protocol):
+    """Can say, per text, what went wrong that the text alone does not show
+    (an output cut at the decoding length limit). The round trip prefers this
+    to ``translate_batch`` and reports the notes with the sentence."""
+
+    def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]: ...

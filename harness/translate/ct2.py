@@ -169,7 +169,11 @@ class CTranslate2Translator:
         return [len(tokens) for tokens in self._tokens(texts, self.plan(src, tgt))]
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
-        results = list(texts)
+        return [text for text, _ in self.translate_batch_annotated(texts, src, tgt)]
+
+    def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]:
+        """Translations, each with a note when it stopped at ``max_new_tokens``."""
+        results: list[tuple[str, list[str]]] = [(text, []) for text in texts]
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return results
@@ -190,10 +194,14 @@ class CTranslate2Translator:
             raise ModelError(f"{self._where()}: translate_batch refused the settings ({exc})") from None
         for i, output in zip(todo, outputs):
             tokens = output.hypotheses[0]
+            hit_limit = len(tokens) >= self.options.max_new_tokens
             if prefix and tokens[:1] == [plan.target_token]:
                 tokens = tokens[1:]
+            notes = []
+            if hit_limit:
+                notes.append(f"output stopped at max_new_tokens={self.options.max_new_tokens} before the end of the sentence")
             ids = self.tokenizer.convert_tokens_to_ids(tokens)
-            results[i] = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+            results[i] = (self.tokenizer.decode(ids, skip_special_tokens=True).strip(), notes)
         return results
 
 

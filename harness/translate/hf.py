@@ -219,9 +219,14 @@ class TransformersTranslator:
     # -- translating --------------------------------------------------------------
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        return [text for text, _ in self.translate_batch_annotated(texts, src, tgt)]
+
+    def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]:
+        """Translations, each with a note when it stopped at ``max_new_tokens``
+        instead of at the end-of-sentence token (the output may be cut)."""
         import torch
 
-        results = list(texts)
+        results: list[tuple[str, list[str]]] = [(text, []) for text in texts]
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return results
@@ -230,13 +235,12 @@ class TransformersTranslator:
         self._set_source_language(plan)
         inputs = [plan.prefix + texts[i] for i in todo]
         lengths = [len(ids) for ids in tokenizer(inputs, add_special_tokens=True)["input_ids"]]
-        generate_args: dict[str, Any] = {
-            "num_beams": self.options.num_beams,
-            "max_new_tokens": self._max_new_tokens(),
-        }
+        max_new_tokens = self._max_new_tokens()
+        generate_args: dict[str, Any] = {"num_beams": self.options.num_beams, "max_new_tokens": max_new_tokens}
         if plan.target_token is not None:
             generate_args["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(plan.target_token)
         generate_args.update(self.options.generation_kwargs)
+        pad = model.generation_config.pad_token_id
         for batch in length_sorted_batches(lengths, self.options.batch_size):
             encoded = tokenizer([inputs[j] for j in batch], return_tensors="pt", padding=True, truncation=False)
             encoded = {key: value.to(self.device) for key, value in encoded.items()}
@@ -251,9 +255,15 @@ class TransformersTranslator:
             # The forced language token is not always registered as special (a
             # tokenizer built without additional_special_tokens): drop it by id.
             forced = generate_args.get("forced_bos_token_id")
-            sequences = [[i for i in seq if i != forced] for seq in output.tolist()]
-            for j, text in zip(batch, tokenizer.batch_decode(sequences, skip_special_tokens=True)):
-                results[todo[j]] = text.strip()
+            sequences = output.tolist()
+            decoded = tokenizer.batch_decode([[i for i in seq if i != forced] for seq in sequences], skip_special_tokens=True)
+            for j, seq, text in zip(batch, sequences, decoded):
+                notes = []
+                # Counted, not looked for an end token: Marian forces one at the limit.
+                generated = sum(1 for token in seq[1:] if token != pad)
+                if generated >= max_new_tokens:
+                    notes.append(f"output stopped at max_new_tokens={max_new_tokens} before the end of the sentence")
+                results[todo[j]] = (text.strip(), notes)
         return results
 
 

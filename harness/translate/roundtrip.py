@@ -6,10 +6,12 @@ collected, looked up in the cache, and the rest handed to the backend in one
 text of every hop is kept, rejoined with the source's own spacing, so that a
 report can show the pivot-language text.
 
-Two checks guard against silent damage:
+Three checks guard against silent damage:
 
 * a sentence longer than the model's input limit is split at clause, then
   word, boundaries and translated in parts, with a note; never truncated;
+* an engine that can tell (``AnnotatingTranslator``) notes an output that
+  stopped at its decoding length limit;
 * each sentence's length ratio (target characters / source characters) is
   checked against a band; outside it (a dropped clause, a hallucinated
   repetition) is a warning in the result.
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import ModelError
-from .base import DescribedTranslator, LengthLimited, Translator
+from .base import AnnotatingTranslator, DescribedTranslator, LengthLimited, Translator
 from .cache import CachedTranslation, CacheKey, TranslationCache
 from .config import RetranslationConfig
 from .fingerprint import settings_digest, short
@@ -52,13 +54,15 @@ class RoundTripResult:
     hops: list[Hop]
     """Every hop's text in order; the last one's ``text`` equals ``text``."""
     warnings: list[str]
-    """Human-readable notes: length-ratio outliers, sentences split to fit the model."""
+    """Human-readable notes: length-ratio outliers, sentences split to fit the
+    model, outputs stopped at the decoding length limit."""
     sentences: int
     """Sentences the source text was split into."""
     length_flags: int = 0
     """Sentence-hops whose length ratio fell outside the band (for the run summary)."""
-    split_to_fit: int = 0
-    """Sentence-hops that had to be split to fit the model's input."""
+    translation_notes: int = 0
+    """Sentence-hops the engine or the round trip noted: split to fit the
+    model's input, output stopped at the decoding length limit."""
 
 
 @dataclass
@@ -156,7 +160,7 @@ class RoundTrip:
         hops: list[list[Hop]] = [[] for _ in texts]
         warnings: list[list[str]] = [[] for _ in texts]
         flags = [0] * len(texts)
-        split_to_fit = [0] * len(texts)
+        noted = [0] * len(texts)
         advanced = 0
         for number, stage in enumerate(self.stages, start=1):
             translations = self._translate_unique(stage, [s for sentences in current for s in sentences])
@@ -165,9 +169,9 @@ class RoundTrip:
                 for j, sentence in enumerate(sentences):
                     fresh = translations.get(sentence)
                     output = fresh.text if fresh is not None else sentence
-                    for note in fresh.notes if fresh is not None else ():
-                        warnings[i].append(f"sentence {j + 1} {stage.label}: {note}")
-                        split_to_fit[i] += 1
+                    if fresh is not None and fresh.notes:
+                        warnings[i] += [f"sentence {j + 1} {stage.label}: {note}" for note in fresh.notes]
+                        noted[i] += 1
                     problem = self._ratio_problem(sentence, output)
                     if problem:
                         warnings[i].append(f"sentence {j + 1} {stage.label} {problem}")
@@ -187,7 +191,7 @@ class RoundTrip:
                 warnings=warnings[i],
                 sentences=len(splits[i].segments),
                 length_flags=flags[i],
-                split_to_fit=split_to_fit[i],
+                translation_notes=noted[i],
             )
             for i in range(len(texts))
         ]
@@ -246,7 +250,13 @@ class RoundTrip:
                             f"translated in {len(parts[i])} parts split at {how}"
                         )
         flat = [p for group in parts for p in group]
-        outputs = translator.translate_batch(flat, src, tgt)
+        if isinstance(translator, AnnotatingTranslator):
+            annotated = translator.translate_batch_annotated(flat, src, tgt)
+            outputs = [text for text, _ in annotated] if isinstance(annotated, list) else annotated
+            part_notes = [list(n) for _, n in annotated] if isinstance(annotated, list) else []
+        else:
+            outputs = translator.translate_batch(flat, src, tgt)
+            part_notes = [[] for _ in flat]
         if not isinstance(outputs, list) or len(outputs) != len(flat) or not all(isinstance(o, str) for o in outputs):
             got = f"{len(outputs)} results" if isinstance(outputs, list) else type(outputs).__name__
             raise ModelError(
@@ -256,6 +266,8 @@ class RoundTrip:
         position = 0
         for sentence, group, sentence_notes in zip(sentences, parts, notes):
             pieces = outputs[position : position + len(group)]
+            for piece_notes in part_notes[position : position + len(group)]:
+                sentence_notes += [n for n in piece_notes if n not in sentence_notes]
             position += len(group)
             result[sentence] = _Fresh(" ".join(p.strip() for p in pieces).strip(), sentence_notes)
         return result

@@ -134,6 +134,11 @@ class Scorer:
             everything = [t for texts in stage_texts.values() for t in texts]
             everything += [r for rs in refs for r in rs]
             everything += [s for sources in roundtrip_sources.values() for s in sources]
+            for metric in self._metrics.values():
+                extra_inputs = getattr(metric, "embedding_inputs", None)
+                if callable(extra_inputs) and metric.needs == "references" and with_refs:
+                    for texts in stage_texts.values():
+                        everything += extra_inputs([texts[i] for i in with_refs], [list(refs[i]) for i in with_refs])
             embedder.prefetch(everything)
         try:
             for stage, texts in stage_texts.items():

@@ -26,6 +26,10 @@ METRICS: Registry = Registry("metric", "harness.metrics")
 
 
 def _register_builtins() -> None:
+    from .anchors import Anchors
+    from .bertscore import BertScore
+    from .injected import Injected
+    from .meaning import Meaning
     from .sacre import Bleu, ChrF, Ter
     from .similarity import Cosine, RoundTrip
 
@@ -33,7 +37,11 @@ def _register_builtins() -> None:
     METRICS.register("bleu", Bleu)
     METRICS.register("ter", Ter)
     METRICS.register("cosine", Cosine)
+    METRICS.register("bertscore", BertScore)
+    METRICS.register("anchors", Anchors)
+    METRICS.register("injected", Injected)
     METRICS.register("roundtrip", RoundTrip)
+    METRICS.register("meaning", Meaning)
 
 
 _register_builtins()

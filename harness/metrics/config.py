@@ -15,7 +15,11 @@ BUILTIN_METRICS: tuple[str, ...] = (
     "bleu",
     "ter",
     "cosine",
+    "bertscore",
+    "anchors",
+    "injected",
     "roundtrip",
+    "meaning",
 )
 
 
@@ -45,10 +49,18 @@ class InjectedOptions(_Strict):
     foreign_letters: bool = True
     #: mojibake (UTF-8 read as a legacy code page, e.g. 'kadД±nlar') marks a token foreign
     mojibake: bool = True
-    #: words in no reference and not a common English word, in a run of at least
-    #: this many tokens, count as off topic (single unknown words are usually
-    #: spinner synonyms, which are distortion, not injection)
+    #: a sentence (4+ words) py3langid assigns to another language with at least this probability is foreign
+    language_min_prob: float = Field(0.9, gt=0, le=1)
+    #: look for off-topic English runs (uses the embedding model)
+    off_topic: bool = True
+    #: a run of at least this many content words found in no reference is an
+    #: off-topic candidate (single unknown words are usually spinner synonyms:
+    #: distortion, not injection)
     off_topic_min_run: int = Field(2, ge=1)
+    #: ...and is off topic if removing it raises the best cosine with the references this much
+    off_topic_min_gain: float = Field(0.06, ge=0, le=2)
+    #: ...and the run on its own has a cosine below this with every reference
+    off_topic_max_cosine: float = Field(0.25, ge=-1, le=1)
 
 
 class Thresholds(_Strict):
@@ -82,10 +94,10 @@ class MeaningOptions(_Strict):
     #: points subtracted per lost or added hard anchor (number, negation)
     hard_anchor_penalty: float = Field(12.0, ge=0, le=100)
     #: points subtracted per lost name
-    name_penalty: float = Field(5.0, ge=0, le=100)
+    name_penalty: float = Field(8.0, ge=0, le=100)
     #: the score is multiplied by (1 - injected share * injected_weight)
     injected_weight: float = Field(2.0, ge=0)
-    #: a lost or flipped number/negation caps the band at 'degraded'
+    #: a lost or added number or negation, a lost name, or injected content caps the band at 'degraded'
     hard_anchor_caps_band: bool = True
     #: cosine below this caps the band at 'lost' (the passage says something else)
     unrelated_cosine: float = Field(0.35, ge=-1, le=1)

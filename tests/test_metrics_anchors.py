@@ -1,0 +1,183 @@
+"""Anchor extractors on hand-written cases, and the anchors metric's multi-reference rule."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from harness.metrics import build_metric
+from harness.metrics.anchors import (
+    compare,
+    extract_names,
+    extract_negations,
+    extract_numbers,
+    mentions,
+    numbers_match,
+)
+
+
+def labels(anchors):
+    return [a.label for a in anchors]
+
+
+# --- numbers ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("over $44 billion in aid", ["$44 billion"]),
+        ("44 billion dollars", ["$44 billion"]),
+        ("US$44bn", ["$44 billion"]),
+        ("forty-four billion", ["44 billion"]),
+        ("$42m and forty-two million", ["$42 million", "42 million"]),
+        ("one hundred and five", ["105"]),
+        ("two and three", ["2", "3"]),
+        ("1,234,567.5 euros", ["€1,234,567.5"]),
+        ("£3.2 million", ["£3.2 million"]),
+        ("3.5% growth, ten percent, 12 per cent", ["3.5%", "10%", "12%"]),
+        ("in 2008 we said", ["2008"]),
+        ("between 1999 and 2024", ["1999", "2024"]),
+        ("one and a half million refugees", ["1.5 million"]),
+        ("half a million people", ["500,000"]),
+        ("a million people and millions more", ["1 million"]),
+    ],
+)
+def test_numbers_are_normalised(text, expected):
+    assert labels(extract_numbers(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Georgia is one of our closest partners",  # 'one' as a pronoun
+        "no one knows",
+        "the twenty-first century",  # ordinals are positions, not quantities
+        "millions of people",
+        "a 42m run",  # a bare 'm' without a currency could be metres
+    ],
+)
+def test_not_numbers(text):
+    assert [a.label for a in extract_numbers(text) if a.label != "42"] == []
+
+
+def test_same_amount_written_differently_matches():
+    dollars, words, plain = (extract_numbers(t)[0].key for t in ("$44 billion", "forty-four billion", "44,000,000,000"))
+    assert numbers_match(dollars, words) and numbers_match(words, plain)
+    assert dollars == (Decimal("44E+9"), "USD")
+    assert not numbers_match(dollars, extract_numbers("€44 billion")[0].key)  # different currency
+    assert not numbers_match(dollars, extract_numbers("$4 billion")[0].key)
+
+
+# --- names --------------------------------------------------------------------------
+def names(text, context=()):
+    return [a.key for a in extract_names(text, context)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Jean-Claude Juncker met the PRC envoy.", ["Jean-Claude Juncker", "China"]),
+        ("The U.S. NATO mission", ["United States", "NATO"]),
+        ("We talked to the Indo-Pacific partners", ["Indo-Pacific"]),
+        ("People's Republic of China officials", ["China"]),
+        ("the United States of America and the US", ["United States", "United States"]),
+        ("Regarding Georgia, Tbilisi said", ["Georgia", "Tbilisi"]),  # 'Regarding' only starts the sentence
+        ("Obviously it matters. Thank you.", []),
+        ("AMBASSADOR SMITH: Thanks.", ["Ambassador Smith"]),
+        ("Russia's war and Ukrainian commanders", ["Russia", "Ukraine"]),
+        ("I think we should go. I'm sure.", []),
+    ],
+)
+def test_names(text, expected):
+    assert names(text) == expected
+
+
+def test_sentence_initial_word_is_a_name_when_capitalised_elsewhere():
+    assert names("Tokyo agreed.") == []
+    assert names("Tokyo agreed.", context=["They met in Tokyo."]) == ["Tokyo"]
+
+
+def test_mentions_ignore_case_but_not_for_the_pronoun_us():
+    assert mentions("the united states, i've currently", "United States")
+    assert mentions("the usa is not", "United States")
+    assert mentions("the US said", "United States")
+    assert not mentions("give us the report", "United States")
+
+
+# --- negations ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I don’t think so", ["not"]),
+        ("I cannot", ["not"]),
+        ("no longer a member", ["no longer"]),
+        ("nothing, never, without", ["no", "never", "without"]),
+        ("Neither he nor she came", ["neither/nor"]),
+        ("no one came", ["no"]),
+        ("not only this but that", []),
+        ("he left not long ago", []),
+        ("there is no doubt", ["no"]),
+    ],
+)
+def test_negations(text, expected):
+    assert labels(extract_negations(text)) == expected
+
+
+# --- comparison ---------------------------------------------------------------------------
+REFS = [
+    "The United States has provided more than $44 billion, not less, to Ukraine.",
+    "America has given over 44 billion dollars to Ukraine, not less.",
+    "The U.S. provided $44 billion to Ukraine in 2023.",
+]
+
+
+def test_kept_anchors_have_full_recall_and_precision():
+    report = compare("The US gave Ukraine forty-four billion dollars, not less.", REFS)
+    assert report["numbers"].lost == [] and report["numbers"].added == []
+    assert report["names"].lost == [] and report["negations"].lost == []
+
+
+def test_changed_number_is_lost_and_added_with_context():
+    report = compare("The US gave Ukraine $4 billion, not less.", REFS)
+    assert report["numbers"].lost == ["$44 billion"]
+    assert report["numbers"].added == ["$4 billion"]
+    assert "$4 billion" in report["numbers"].context["$4 billion"][0]
+
+
+def test_minority_anchor_is_optional_not_required():
+    # '2023' is in one reference of three: neither required nor counted as added
+    report = compare("The US gave Ukraine $44 billion in 2023, not less.", REFS)
+    assert report["numbers"].optional == ["2023"] and report["numbers"].added == []
+    assert compare("The US gave Ukraine $44 billion, not less.", REFS)["numbers"].lost == []
+
+
+def test_dropped_negation_is_reported_with_where_it_was():
+    report = compare("The US gave Ukraine $44 billion, less.", REFS)
+    assert report["negations"].lost == ["not"]
+    assert "not less" in report["negations"].context["not"][0]
+
+
+def test_added_negation_and_lost_name():
+    report = compare("The US did not give Russia $44 billion, not less.", REFS)
+    assert report["negations"].added == ["not"]
+    assert report["names"].lost == ["Ukraine"] and report["names"].added == ["Russia"]
+
+
+def test_metric_stats_recall_precision_and_corpus_from_sums():
+    metric = build_metric("anchors")
+    hyps = ["The US gave Ukraine $44 billion, not less.", "The US gave Ukraine $4 billion, not less."]
+    out = metric.compute(hyps, [REFS, REFS])
+    assert out.sentence[0] == 1.0
+    first, second = (metric.breakdown_from_stats(row) for row in out.stats)
+    assert first["numbers_recall"] == 1.0
+    assert second["numbers_recall"] == 0.0 and second["numbers_precision"] == 0.0
+    corpus = metric.breakdown_from_stats(out.stats.sum(axis=0))
+    assert corpus["numbers_recall"] == 0.5
+    assert out.corpus == metric.corpus_from_stats(np.asarray(out.stats).sum(axis=0))
+    assert out.details[1]["numbers"]["lost"] == ["$44 billion"]
+
+
+def test_nothing_to_keep_scores_one():
+    out = build_metric("anchors").compute(["it rained"], [["it was raining"]])
+    assert out.sentence == [1.0]

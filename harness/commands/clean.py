@@ -1,0 +1,113 @@
+"""``harness clean FILE``: run cleaners on a text and show what they did.
+
+FILE (or ``-`` for standard input) holds passages one per line, or one per
+paragraph when blank lines separate paragraphs. Without ``--cleaner`` the
+default chain runs (``unicode, whitespace, injected, spin, casing``); each
+``--cleaner`` names a built-in, an entry point or ``package.module:function``,
+in the order given.
+
+Output: the cleaned text in the input's layout; with ``--explain`` every edit
+(passage, cleaner, rule, before -> after, span in that cleaner's input); with
+``--diff`` a word diff of each changed passage (coloured on a terminal,
+``[-old-]{+new+}`` otherwise). A passage on which a cleaner fails is reported
+on stderr, printed unchanged, and the command exits with status 1 once every
+other passage is done.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+from ..errors import PassageError
+
+
+def split_passages(text: str) -> tuple[list[str], str]:
+    """Passages and the separator that joins them back: one per paragraph when
+    blank lines separate paragraphs, else one per non-empty line."""
+    stripped = text.strip("\n")
+    if re.search(r"\n[ \t]*\n", stripped):
+        blocks = re.split(r"\n[ \t]*\n+", stripped)
+        return [block.strip("\n") for block in blocks if block.strip()], "\n\n"
+    return [line for line in stripped.split("\n") if line.strip()], "\n"
+
+
+def _read_input(file: str) -> str:
+    from ..loading import decode_text, read_text
+
+    if file == "-":
+        return decode_text(sys.stdin.buffer.read(), "standard input")
+    return read_text(file, what="input")
+
+
+def _render_diff(before: str, after: str, color: bool):
+    from rich.text import Text
+
+    from ..cleaners.spans import diff_edits
+
+    out = Text()
+    cursor = 0
+    for edit in diff_edits(before, after, "diff"):
+        out.append(before[cursor:edit.start])
+        if color:
+            if edit.before:
+                out.append(edit.before, style="bold red strike")
+            if edit.after:
+                out.append(edit.after, style="bold green")
+        else:
+            if edit.before:
+                out.append(f"[-{edit.before}-]")
+            if edit.after:
+                out.append(f"{{+{edit.after}+}}")
+        cursor = edit.end
+    out.append(before[cursor:])
+    return out
+
+
+@click.command("clean")
+@click.argument("file", type=str)
+@click.option("--cleaner", "cleaner_names", multiple=True, metavar="NAME",
+              help="A cleaner to run (repeatable, in order): built-in name, entry point or package.module:function.")
+@click.option("--explain", is_flag=True, help="Print every edit instead of the cleaned text.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a word diff of each changed passage.")
+def clean(file: str, cleaner_names: tuple[str, ...], explain: bool, show_diff: bool) -> None:
+    """Clean FILE (or - for stdin) and print the result, the edits or a diff."""
+    from rich.console import Console
+
+    from ..cleaners import DEFAULT_CHAIN, build_cleaner, run_chain
+
+    if explain and show_diff:
+        raise click.UsageError("--explain and --diff are alternatives; give one of them")
+    cleaners = [build_cleaner(name) for name in (cleaner_names or DEFAULT_CHAIN)]
+    passages, separator = split_passages(_read_input(file))
+    width = max(2, len(str(len(passages))))
+    console = Console(highlight=False, soft_wrap=True)
+    outputs: list[str] = []
+    failed = 0
+    for number, passage in enumerate(passages, start=1):
+        pid = f"p{number:0{width}d}"
+        try:
+            cleaned, edits = run_chain(cleaners, passage)
+        except PassageError as exc:
+            failed += 1
+            click.echo(f"error: passage {pid}: {exc}", err=True)
+            if exc.detail:
+                click.echo(exc.detail.rstrip(), err=True)
+            cleaned, edits = passage, []
+        outputs.append(cleaned)
+        if explain:
+            click.echo(f"{pid}: {len(edits)} edit{'s' if len(edits) != 1 else ''}")
+            for edit in edits:
+                click.echo(f"  {edit['cleaner']:<10} {edit['rule']:<32} {edit['before']!r} -> {edit['after']!r}"
+                           f"  @{edit['start']}-{edit['end']}")
+        elif show_diff:
+            if cleaned != passage:
+                console.print(f"{pid}:", style="bold")
+                console.print(_render_diff(passage, cleaned, color=console.is_terminal))
+    if not explain and not show_diff:
+        click.echo(separator.join(outputs))
+    if failed:
+        click.echo(f"{failed} of {len(passages)} passage{'s' if len(passages) != 1 else ''} failed", err=True)
+        click.get_current_context().exit(1)

@@ -800,6 +800,9 @@ class DistortSummary:
         return asdict(self)
 
 
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def copy_id(source_id: str, copy: int) -> str:
     """Id of copy ``copy`` (1-based) of passage ``source_id``: ``p01-c1``."""
     return f"{source_id}-c{copy}"
@@ -843,7 +846,7 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
     passages_by_kind: Counter[str] = Counter()
     seen: set[str] = set()
     sources = written = unchanged = 0
-    dumps = json.dumps
+    dumps = _JSON_LINE  # one encoder for the whole corpus: json.dumps(..., ensure_ascii=False) builds one per call
     with transcript, references, distortions:
         for item in passages:
             source_id, text = item[0], item[1]
@@ -858,15 +861,14 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
                 line = {"id": pid, "text": output}
                 if speaker:
                     line["speaker"] = speaker
-                transcript.write(dumps(line, ensure_ascii=False) + "\n")
-                references.write(dumps({"id": pid, "references": [text]}, ensure_ascii=False) + "\n")
+                transcript.write(dumps(line) + "\n")
+                references.write(dumps({"id": pid, "references": [text]}) + "\n")
                 written += 1
                 if not records:
                     unchanged += 1
                     continue
                 for record in records:
-                    distortions.write(dumps({"id": pid, "source_id": source_id, "copy": copy, **record.to_dict()},
-                                            ensure_ascii=False) + "\n")
+                    distortions.write(dumps({"id": pid, "source_id": source_id, "copy": copy, **record.to_dict()}) + "\n")
                 counts = Counter(record.kind for record in records)
                 by_kind.update(counts)
                 passages_by_kind.update(counts.keys())

@@ -100,7 +100,7 @@ def distort(input_path: Path, out_dir: Path, rate: float, kinds: list[str], seed
     passages = read_clean_passages(Path(input_path))
     summary = distort_corpus(islice(passages, max_passages), out_dir, rate=rate, kinds=kinds, seed=seed,
                              copies=copies)
-    click.echo(f"wrote {summary.passages} passages ({summary.sources} clean x {copies} copies, "
+    click.echo(f"wrote {summary.passages} passages ({summary.sources} clean x {copies} cop{'y' if copies == 1 else 'ies'}, "
                f"rate {rate:g}, seed {seed}) to {out_dir}")
     for kind in summary.kinds:
         click.echo(f"  {kind:<9} {summary.distortions_by_kind[kind]:>8} distortions in "

@@ -45,6 +45,9 @@ PREFERRED_METRICS = ["meaning", "chrf", "bleu", "ter", "cosine", "bertscore_f1",
 # Only for metrics that cannot be rebuilt and whose run does not say.
 KNOWN_LOWER_IS_BETTER = {"ter", "injected"}
 OUTCOME_NAMES = {1: "win", 0: "tie", -1: "loss"}
+# Two runs scoring the same text can differ by float32 rounding (about 1e-7
+# relative, measured on embedding metrics); within this, the same text scores the same.
+FLOAT_NOISE_RTOL = 1e-5
 
 
 # --------------------------------------------------------------------------
@@ -284,12 +287,14 @@ def compare_runs(
 
     # Corpus scores and paired tests.
     results: list[dict[str, Any]] = []
+    noise: dict[tuple[str, str], set] = {}
     for stage in stages:
         for metric_name in stage_metrics[stage]:
             metric = resolved.get(metric_name)
             if metric is None:
                 continue
-            ids, matrices = _paired_stats(runs, by_id, order, stage, metric_name)
+            ids, matrices = _paired_stats(runs, by_id, order, stage, metric_name,
+                                          noise.setdefault((stage, metric_name), set()))
             if not ids:
                 continue
             widths_here = {m.shape[1] for m in matrices}
@@ -298,6 +303,17 @@ def compare_runs(
                 continue
             results.append(_compare_metric(stage, metric_name, metric, ids, matrices, names, order,
                                            n_resamples, n_trials, seed, alpha))
+    noisy = {key: ids for key, ids in noise.items() if ids}
+    if noisy:
+        notes.append("scores of identical texts that differed only by floating-point noise (relative "
+                     f"difference ≤ {FLOAT_NOISE_RTOL:g}) were treated as equal: "
+                     + ", ".join(f"{metric} at {stage} ({len(ids)} passage{'s' if len(ids) > 1 else ''})"
+                                 for (stage, metric), ids in noisy.items()))
+    smallest_ar_p = 2.0 / 2.0 ** min(len(order), 1000)
+    if smallest_ar_p > 1e-3:
+        notes.append(f"only {len(order)} passages: approximate randomization cannot give a p-value below about "
+                     f"{smallest_ar_p:.3g} (2 of the 2^{len(order)} ways to swap the outputs reproduce the observed "
+                     "difference)")
     if any(r["n_passages"] < len(order) for r in results):
         notes.append("some metrics are compared on fewer passages (failed passages or passages without references "
                      "in any run are left out of every system, so the tests stay paired)")
@@ -377,33 +393,46 @@ def _direction(metric_name: str, resolved: Mapping[str, Any], run: Mapping[str, 
     return recorded if recorded is not None else metric_name not in KNOWN_LOWER_IS_BETTER
 
 
-def _paired_stats(runs, by_id, order, stage, metric_name) -> tuple[list[str], list[np.ndarray]]:
-    """Statistics matrices (one per run) over the passages every run scored."""
+def _collect(runs, by_id, order, stage, metric_name, field: str, noise: set | None = None
+             ) -> tuple[list[str], list[list[Any]]]:
+    """``field`` ("stats" rows or sentence "scores") of one metric for the
+    passages every run scored, one list per run.
+
+    Where a system has the baseline's very text and its value differs only
+    by floating-point noise (embeddings are computed in float32 and batched
+    differently from run to run), the baseline's value is used: the same text
+    has the same score. The affected passage ids are added to ``noise``.
+    """
     ids: list[str] = []
-    rows: list[list[list[float]]] = [[] for _ in runs]
+    values: list[list[Any]] = [[] for _ in runs]
     for pid in order:
         entries = [_entry(index.get(pid), run, stage) for index, run in zip(by_id, runs)]
-        stats = [(e.get("stats") or {}).get(metric_name) if e is not None else None for e in entries]
-        if any(s is None for s in stats):
+        found = [(e.get(field) or {}).get(metric_name) if e is not None else None for e in entries]
+        if any(v is None for v in found):
             continue
         ids.append(pid)
-        for bucket, row in zip(rows, stats):
-            bucket.append([float(x) for x in row])
+        base_value = np.asarray(found[0], dtype=float)
+        for k, (bucket, value) in enumerate(zip(values, found)):
+            value = np.asarray(value, dtype=float)
+            if (k and value.shape == base_value.shape and not np.array_equal(value, base_value)
+                    and entries[k].get("text") == entries[0].get("text")
+                    and np.allclose(value, base_value, rtol=FLOAT_NOISE_RTOL, atol=0.0, equal_nan=True)):
+                value = base_value
+                if noise is not None:
+                    noise.add(pid)
+            bucket.append(value)
+    return ids, values
+
+
+def _paired_stats(runs, by_id, order, stage, metric_name, noise=None) -> tuple[list[str], list[np.ndarray]]:
+    """Statistics matrices (one per run) over the passages every run scored."""
+    ids, rows = _collect(runs, by_id, order, stage, metric_name, "stats", noise)
     return ids, [np.asarray(r, dtype=float).reshape(len(ids), -1) for r in rows]
 
 
 def _sentence_scores(runs, by_id, order, stage, metric_name) -> tuple[list[str], list[np.ndarray]]:
-    ids: list[str] = []
-    values: list[list[float]] = [[] for _ in runs]
-    for pid in order:
-        entries = [_entry(index.get(pid), run, stage) for index, run in zip(by_id, runs)]
-        scores = [(e.get("scores") or {}).get(metric_name) if e is not None else None for e in entries]
-        if any(s is None for s in scores):
-            continue
-        ids.append(pid)
-        for bucket, score in zip(values, scores):
-            bucket.append(float(score))
-    return ids, [np.asarray(v, dtype=float) for v in values]
+    ids, values = _collect(runs, by_id, order, stage, metric_name, "scores")
+    return ids, [np.asarray(v, dtype=float).reshape(len(ids)) for v in values]
 
 
 def _compare_metric(stage, metric_name, metric, ids, matrices, names, order, n_resamples, n_trials, seed, alpha):
@@ -642,6 +671,10 @@ def write_compare_markdown(path: str | Path, comparison: Mapping[str, Any]) -> P
     return path
 
 
+def _compact_ci(ci: Optional[Mapping[str, float]], digits: int) -> str:
+    return f"{fmt_score(ci.get('lower'), digits)}–{fmt_score(ci.get('upper'), digits)}" if ci else ""
+
+
 def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
     """Rich renderables for the terminal: one score table per stage, then win/tie/loss."""
     from rich import box
@@ -656,20 +689,23 @@ def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
             continue
         table = Table(title=f"stage: {escape(stage)}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for header, justify in [("metric", "left"), ("system", "left"), ("score", "right"), ("95% CI", "left"),
-                                ("Δ", "right"), ("p (bs)", "right"), ("p (AR)", "right"), ("", "left")]:
-            table.add_column(header, justify=justify, no_wrap=header != "system")
+                                ("Δ", "right"), ("", "left"), ("p (bs)", "right"), ("p (AR)", "right")]:
+            if header == "system":
+                table.add_column(header, justify=justify, overflow="fold", min_width=10)
+            else:
+                table.add_column(header, justify=justify, no_wrap=True)
         for row in rows:
             arrow = "↑" if row["higher_is_better"] else "↓"
             base, digits = row["baseline"], row_digits(row)
             table.add_row(f"{escape(row['metric'])} {arrow}", escape(base["name"]), fmt_score(base["score"], digits),
-                          fmt_ci(base["ci"], digits), "base", "", "", "")
+                          _compact_ci(base["ci"], digits), "base", "", "", "")
             for system in row["systems"]:
                 mark = significance_mark(system)
                 style = ("green" if system["direction"] == "better" else "red") if system["significant"] else ""
                 table.add_row("", escape(system["name"]), fmt_score(system["score"], digits),
-                              fmt_ci(system["ci"], digits), fmt_delta(system["delta"], digits),
-                              fmt_p(system["p_bootstrap"]), fmt_p(system["p_ar"]),
-                              f"[{style}]{mark}[/{style}]" if style else mark)
+                              _compact_ci(system["ci"], digits), fmt_delta(system["delta"], digits),
+                              f"[{style}]{mark}[/{style}]" if style else mark,
+                              fmt_p(system["p_bootstrap"]), fmt_p(system["p_ar"]))
             table.add_section()
         tables.append(table)
     if unchanged:

@@ -408,7 +408,7 @@ def test_compare_command_on_saved_runs_writes_reports(runs, tmp_path):
     assert result.exit_code == 0, result.output
     assert "stage: cleaned" in result.output and "win / tie / loss" in result.output
     saved = json.loads((out / "compare.json").read_text(encoding="utf-8"))
-    assert [s["name"] for s in saved["systems"]] == ["a", "b"]
+    assert [s["name"] for s in saved["systems"]] == ["baseline", "clearly_better"]  # their config names
     assert saved["settings"]["n_trials"] == 500 and len(saved["disagreements"]["passages"]) == 3
     assert (out / "compare.md").exists()
     html = (out / "compare.html").read_text(encoding="utf-8")
@@ -424,3 +424,57 @@ def test_compare_command_refuses_runs_on_different_data(data, runs, tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, InputError) and "different references" in str(result.exception)
     assert not (tmp_path / "cmp").exists()
+
+
+def test_float_noise_on_the_same_text_is_not_a_difference(data, runs):
+    """Embedding scores of the same text differ by ~1e-7 between runs (float32,
+    other batches); that must not become a 'loss' or a non-unit p-value."""
+    noisy = json.loads(json.dumps(runs["baseline"]))
+    for passage in noisy["passages"][:5]:
+        entry = passage["stages"]["distorted"]
+        entry["scores"]["meaning"] *= 1 + 1e-7
+        entry["stats"]["meaning"][0] *= 1 + 1e-7
+    comparison = compare_runs([runs["baseline"], noisy], names=["a", "b"], **FAST)
+    (meaning,) = _row(comparison, "distorted", "meaning")["systems"]
+    assert meaning["delta"] == 0.0 and meaning["p_ar"] == 1.0 and meaning["p_bootstrap"] == 1.0
+    (distorted,) = [o for o in comparison["outcomes"] if o["stage"] == "distorted"]
+    assert distorted["systems"][0]["losses"] == distorted["systems"][0]["wins"] == 0
+    assert any("floating-point noise" in note and "5 passages" in note for note in comparison["notes"])
+
+
+def test_a_real_difference_on_the_same_text_is_kept(data, runs):
+    """Same text, different score beyond float noise (e.g. a reference-free
+    metric whose source changed): compared as it is."""
+    changed = json.loads(json.dumps(runs["baseline"]))
+    for passage in changed["passages"]:
+        entry = passage["stages"]["distorted"]
+        entry["scores"]["meaning"] = entry["stats"]["meaning"][0] = entry["scores"]["meaning"] * 0.9
+    comparison = compare_runs([runs["baseline"], changed], names=["a", "b"], **FAST)
+    (meaning,) = _row(comparison, "distorted", "meaning")["systems"]
+    assert meaning["significant"] and meaning["direction"] == "worse"
+
+
+def test_few_passages_get_a_note_on_the_smallest_possible_p_value(data):
+    references = data["references"][:6]
+    base = make_run("base", {"distorted": data["distorted"][:6], "cleaned": data["baseline"][:6]}, references)
+    better = make_run("better", {"distorted": data["distorted"][:6], "cleaned": references}, references)
+    comparison = compare_runs([base, better], **FAST)
+    (chrf,) = _row(comparison, "cleaned", "chrf")["systems"]
+    assert chrf["p_ar"] >= 2 / 2 ** 6 - 1e-3
+    assert any("only 6 passages" in note for note in comparison["notes"])
+
+
+def test_the_command_names_systems_by_config_and_runs_a_run_with_itself(runs, tmp_path):
+    a = _save(runs["baseline"], tmp_path / "baseline-20250101-000000")
+    result = CliRunner().invoke(compare, [a, a, "-o", str(tmp_path / "cmp"), "--n-trials", "300",
+                                          "--n-resamples", "100"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in saved["systems"]] == ["baseline-20250101-000000", "baseline-20250101-000000 (2)"]
+    assert all(s["p_ar"] == 1.0 for r in saved["results"] for s in r["systems"])
+    b = _save(runs["clearly_better"], tmp_path / "clearly-20250101-000000")
+    result = CliRunner().invoke(compare, [a, b, "-o", str(tmp_path / "cmp2"), "--n-trials", "300",
+                                          "--n-resamples", "100", "-q"])
+    assert result.exit_code == 0 and result.output.strip() == str(tmp_path / "cmp2")
+    saved = json.loads((tmp_path / "cmp2" / "compare.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in saved["systems"]] == ["baseline", "clearly_better"]

@@ -74,18 +74,13 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     if len(sources) < 2:
         raise click.UsageError("give at least two runs or configs: the baseline first, then the systems")
     err_console = Console(stderr=True)
-    runs, names = [], []
+    runs, folders = [], []
     for source in sources:
-        if _is_saved_run(source):
-            run_dir = Path(source)
-            names.append(run_dir.parent.name if run_dir.is_file() else run_dir.name)
-        else:
-            run_dir = _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console)
-            names.append(None)
-        run = load_run(run_dir)
-        if names[-1] is None:
-            names[-1] = (run.get("signature") or {}).get("config_name") or run_dir.name
-        runs.append(run)
+        run_dir = Path(source) if _is_saved_run(source) else _run_config(
+            source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console)
+        runs.append(load_run(run_dir))
+        folders.append(run_dir.parent.name if run_dir.is_file() else run_dir.name)
+    names = _system_names(runs, folders)
 
     comparison = compare_runs(runs, names=names, sources=[str(s) for s in sources], n_resamples=n_resamples,
                               n_trials=n_trials, seed=seed, alpha=alpha, primary_metric=primary_metric,
@@ -110,6 +105,14 @@ def _write_html(path: Path, comparison: dict, runs: list) -> Path | None:
         return None
     write_compare_html(path, comparison, runs)
     return path
+
+
+def _system_names(runs: list, folders: list) -> list:
+    """Config names when they tell the systems apart, else the run folders' names."""
+    config_names = [(run.get("signature") or {}).get("config_name") for run in runs]
+    if all(config_names) and len(set(config_names)) == len(config_names):
+        return config_names
+    return folders
 
 
 def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, console) -> Path:

@@ -337,13 +337,26 @@ def test_closest_reference_is_the_one_needing_fewest_word_edits():
     assert closest_reference_diff("anything", []) is None
 
 
-def test_details_become_labelled_chips():
-    items = detail_items("anchors", {"numbers": {"lost": ["44"], "kept": ["2008"]}, "recall": 0.5, "windowed": False})
-    assert items == [
-        {"label": "numbers · kept", "kind": "kept", "chips": ["2008"], "more": 0},
-        {"label": "numbers · lost", "kind": "lost", "chips": ["44"], "more": 0},
-        {"label": "recall", "kind": "plain", "text": "0.500"},
-    ], "a flag that did not fire (windowed: false) is left out"
+def test_details_become_one_row_of_marked_chips_per_anchor_kind():
+    anchors = {  # the anchors metric's details, as a real run records them
+        "names": {"added": ["Rusya"], "context": {"Rusya": ["more Rusya kadД±nlar service"]},
+                  "found": ["Ukraine", "Russia"], "in_text": ["Ukraine", "Russia", "Rusya"], "lost": ["Congress"],
+                  "optional": [], "required": ["Ukraine", "Russia", "Congress"]},
+        "negations": {"added": [], "context": {}, "found": [], "in_text": [], "lost": [], "optional": [], "required": []},
+    }
+    assert detail_items("anchors", anchors) == [
+        {"label": "names", "more": 0, "chips": [{"kind": "lost", "text": "Congress"}, {"kind": "added", "text": "Rusya"},
+                                                {"kind": "kept", "text": "Ukraine"}, {"kind": "kept", "text": "Russia"}]},
+        {"label": "names · context", "text": "Rusya: “…more Rusya kadД±nlar service…”"},
+        {"label": "negations", "chips": [], "more": 0},  # shown as "none"
+    ]
+
+
+def test_details_show_spans_with_their_reason_and_leave_out_flags_that_did_not_fire():
+    assert detail_items("injected", {"spans": [{"text": "Rusya", "start": 0, "end": 5, "why": "language tr"}]}) == [
+        {"label": "", "chips": [{"kind": "added", "text": "Rusya — language tr"}], "more": 0}]
+    assert detail_items("cosine", {"best_reference": 1, "windowed": False}) == [
+        {"label": "closest reference", "text": "reference 2"}]
 
 
 def test_anchor_ids_are_safe_and_distinct():
@@ -367,3 +380,14 @@ def test_many_passages_stream_with_a_histogram_chart(tmp_path):
     assert html.count('<section class="passage"') == len(records)
     assert "Distribution of meaning scores per stage" in html
     assert [p.name for p in path.parent.iterdir()] == ["report.html"], "atomic write leaves no temporary file"
+
+
+def test_sub_scores_follow_their_metric():
+    from harness.report.html import grouped_metrics
+    from harness.report.markdown import ordered_metrics
+
+    names = ["injected", "anchors.recall", "chrf", "bertscore.f1", "anchors", "meaning", "bertscore", "anchors.names_recall"]
+    grouped = grouped_metrics(names)
+    assert [n for n in grouped if "." not in n] == ordered_metrics(n for n in names if "." not in n)
+    assert grouped[grouped.index("anchors"):][:3] == ["anchors", "anchors.names_recall", "anchors.recall"]
+    assert grouped[grouped.index("bertscore") + 1] == "bertscore.f1"

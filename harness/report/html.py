@@ -65,6 +65,19 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def grouped_metrics(names: Iterable[str]) -> list[str]:
+    """Metrics in report order, each followed by its sub-scores
+    (``anchors`` then ``anchors.names_recall``, ...)."""
+    names = list(dict.fromkeys(names))
+    parents = ordered_metrics(dict.fromkeys(n.split(".", 1)[0] for n in names))
+    out = []
+    for parent in parents:
+        if parent in names:
+            out.append(parent)
+        out += sorted(n for n in names if n.startswith(parent + "."))
+    return out
+
+
 def marked(text: Any) -> Markup:
     """Untrusted text as HTML: escaped, with each invisible or direction-changing
     character replaced by a highlighted ``⟨U+202E⟩`` mark naming the character."""
@@ -204,11 +217,20 @@ def _kind_of(label: str) -> str:
     return "plain"
 
 
+# Keys left out of details: derivable from the kept/lost lists beside them
+# (anchors' "in_text", "required"), or the same for every passage (the model,
+# which the signature names).
+_REDUNDANT_BESIDE_CHIPS = {"in_text", "required"}
+_SKIPPED_KEYS = {"model"}
+_CHIP_ORDER = ("lost", "added", "kept")  # problems first
+
+
 def _item_text(value: Any) -> str:
     if isinstance(value, dict):
         for key in ("text", "span", "anchor", "value", "token"):
             if isinstance(value.get(key), str):
-                return value[key]
+                why = value.get("why") or value.get("reason")
+                return f"{value[key]} — {why}" if isinstance(why, str) and why else value[key]
         return ", ".join(f"{k}={_plain_value(v)}" for k, v in sorted(value.items()))
     return _plain_value(value)
 
@@ -223,29 +245,51 @@ def _plain_value(value: Any) -> str:
     return str(value)
 
 
+def _chip_item(label: str, chips: list[dict[str, str]]) -> dict[str, Any]:
+    return {"label": label, "chips": chips[:DETAIL_LIST_LIMIT], "more": max(0, len(chips) - DETAIL_LIST_LIMIT)}
+
+
 def detail_items(metric: str, detail: Any) -> list[dict[str, Any]]:
     """A metric's per-passage details as labelled items for the page.
 
-    Lists (anchors kept/lost/added, injected spans) become chips marked
-    ✔ kept / ✖ lost / + added by their key's name; nested dicts are flattened
-    into ``outer · inner`` labels; scalars are shown as text.
+    Lists whose key says what they are (kept/found, lost/missing,
+    added/injected/spans) become one row of chips per dict, marked ✖ lost,
+    + added, ✔ kept (e.g. one row per anchor kind); an ``anchor -> snippets``
+    ``context`` dict becomes a line of quotes; other nested dicts are
+    flattened into ``outer · inner`` labels; scalars are shown as text;
+    false flags and empty values are left out.
     """
     items: list[dict[str, Any]] = []
 
+    def join(label: str, key: str) -> str:
+        return f"{label} · {key}" if label else str(key)
+
     def walk(label: str, value: Any) -> None:
-        if value is None or value is False or value == "" or value == {}:
+        if value is None or value is False or value == "" or value == {} or value == []:
             return  # absent, or a flag that did not fire (e.g. "windowed": false)
         if isinstance(value, dict):
-            for key, inner in sorted(value.items()):
-                walk(f"{label} · {key}" if label else str(key), inner)
+            grouped = [k for k, v in value.items() if isinstance(v, (list, tuple)) and _kind_of(str(k)) != "plain"]
+            if grouped:
+                chips = [{"kind": kind, "text": _item_text(v)}
+                         for kind in _CHIP_ORDER for key in grouped if _kind_of(str(key)) == kind for v in value[key]]
+                items.append(_chip_item(label, chips))
+            for key, inner in sorted(value.items(), key=lambda kv: str(kv[0])):
+                if key in grouped or key in _SKIPPED_KEYS or (grouped and key in _REDUNDANT_BESIDE_CHIPS):
+                    continue
+                if key == "context" and isinstance(inner, dict):
+                    quotes = [f"{k}: " + " … ".join(f"“…{_plain_value(q)}…”" for q in (v if isinstance(v, list) else [v]))
+                              for k, v in sorted(inner.items()) if v]
+                    if quotes:
+                        items.append({"label": join(label, "context"), "text": "; ".join(quotes)})
+                    continue
+                walk(join(label, str(key)), inner)
         elif isinstance(value, (list, tuple)):
-            shown = [_item_text(v) for v in value[:DETAIL_LIST_LIMIT]]
-            items.append({"label": label, "kind": _kind_of(label), "chips": shown,
-                          "more": max(0, len(value) - DETAIL_LIST_LIMIT)})
+            kind = _kind_of(label)
+            items.append(_chip_item(label, [{"kind": kind, "text": _item_text(v)} for v in value]))
         elif label == "best_reference" and isinstance(value, int) and not isinstance(value, bool):
-            items.append({"label": "closest reference", "kind": "plain", "text": f"reference {value + 1}"})
+            items.append({"label": "closest reference", "text": f"reference {value + 1}"})
         else:
-            items.append({"label": label, "kind": "plain", "text": _plain_value(value)})
+            items.append({"label": label, "text": _plain_value(value)})
 
     walk("", detail if isinstance(detail, dict) else {"value": detail})
     return items
@@ -260,6 +304,29 @@ def _verdict(stage_data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(verdict, dict) or verdict.get("band") not in BANDS:
         return None
     return verdict
+
+
+def _char_note(text: str) -> str:
+    """Code points of a short edit made of punctuation or spaces (a curly quote
+    replaced by a straight one looks the same on the page)."""
+    if 0 < len(text) <= 3 and not any(ch.isalnum() for ch in text):
+        return " ".join(f"U+{ord(ch):04X}" for ch in text)
+    return ""
+
+
+def _edit_view(edit: Mapping[str, Any]) -> dict[str, Any]:
+    before, after = str(edit.get("before") or ""), str(edit.get("after") or "")
+    return {"cleaner": edit.get("cleaner", ""), "rule": edit.get("rule", ""), "before": before, "after": after,
+            "before_note": _char_note(before), "after_note": _char_note(after),
+            "start": edit.get("start", ""), "end": edit.get("end", "")}
+
+
+def _components(verdict: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """The parts the meaning score combines (``verdict["components"]``), if recorded."""
+    components = (verdict or {}).get("components")
+    if not isinstance(components, dict):
+        return []
+    return [(str(k), v) for k, v in sorted(components.items())]
 
 
 def summary_row(record: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
@@ -301,12 +368,14 @@ def passage_view(record: Mapping[str, Any], stages: Sequence[str]) -> dict[str, 
             "text": text,
             "diff": diff,
             "verdict": _verdict(data),
-            "edits": list(data.get("edits") or []) if stage == "cleaned" or "edits" in data else None,
+            "edits": [_edit_view(e) for e in data.get("edits") or [] if isinstance(e, dict)]
+                     if stage == "cleaned" or "edits" in data else None,
             "pivots": [hop for hop in (data.get("hops") or [])[:-1]],
             "warnings": [str(w) for w in data.get("warnings") or []],
             "details": [d for d in details if d["items"]],
+            "components": _components(_verdict(data)),
         })
-    metrics = ordered_metrics(m for s in present for m in (record["stages"][s].get("scores") or {}))
+    metrics = grouped_metrics(m for s in present for m in (record["stages"][s].get("scores") or {}))
     score_rows = [{"metric": m, "values": [(record["stages"][s].get("scores") or {}).get(m) for s in present]}
                   for m in metrics]
     return {
@@ -470,7 +539,7 @@ def _signature_rows(signature: Mapping[str, Any]) -> list[tuple[str, str]]:
 def overview(header: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     stages = list(header["stages"])
     corpus = header.get("corpus") or {}
-    metrics = ordered_metrics(m for s in stages for m in corpus.get(s, {}))
+    metrics = grouped_metrics(m for s in stages for m in corpus.get(s, {}))
     summary = header.get("summary") or {}
     verdicts = []
     for stage in stages:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
@@ -239,7 +238,7 @@ def test_results_are_reproducible_for_a_seed(runs):
 # --------------------------------------------------------------------------
 
 
-def test_win_tie_loss_on_the_meaning_score_counts_ties_as_neither(data, references=None):
+def test_win_tie_loss_on_the_meaning_score_counts_ties_as_neither(data):
     references = data["references"]
     base_texts = data["baseline"]
     # Passages 0-9 improved to the reference, 10-14 made worse, the rest unchanged.

@@ -199,12 +199,21 @@ def test_a_dropped_sentence_is_reported_with_its_hop_and_ratio():
     assert warning.startswith("sentence 2 en->pt length ratio 0.31 outside [0.5, 2]: \"More help can flow")
 
 
-def test_short_sentences_are_not_ratio_checked_unless_the_output_is_empty():
-    rt, _ = round_trip(RecordingTranslator(tag_mode=False, drop="Thanks"), length_ratio_min_chars=20)
+def test_a_short_sentence_is_flagged_only_when_its_length_changed_by_more_than_the_slack():
+    rt, _ = round_trip(RecordingTranslator(tag_mode=False, drop="Thanks"))
     (result,) = rt.run(["Thanks. Here is a long enough sentence."])
-    assert result.warnings == []  # "Thanks." -> "Th" is short: not judged
+    assert result.warnings == []  # "Thanks." -> "Th": ratio 0.29 but only 5 characters lost
+
+    class Hallucinating(RecordingTranslator):
+        def translate_batch(self, texts, src, tgt):
+            return ["Obrigado por enviar uma edição." if t == "Thank you." else t for t in texts]
+
+    rt, _ = round_trip(Hallucinating())
+    (result,) = rt.run(["Thank you."])
+    assert result.length_flags == 1
+    assert result.warnings[0].startswith('sentence 1 en->pt length ratio 3.10 outside [0.5, 2]: "Thank you."')
     rt, _ = round_trip(RecordingTranslator(tag_mode=False, drop="Hi"))
-    (result,) = rt.run(["Hi"])
+    (result,) = rt.run(["Hi"])  # an empty output is always flagged
     assert result.length_flags == 1 and "en->pt length ratio 0.00" in result.warnings[0]
 
 
@@ -251,6 +260,7 @@ def test_fingerprint_changes_with_everything_that_changes_the_output():
     assert round_trip(pivots=["es"])[0].fingerprint() != base
     assert round_trip(split="none")[0].fingerprint() != base
     assert round_trip(length_ratio=(0.4, 2.0))[0].fingerprint() != base
+    assert round_trip(length_slack_chars=3)[0].fingerprint() != base
 
 
 def test_describe_names_chain_backends_and_models():

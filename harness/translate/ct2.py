@@ -92,12 +92,10 @@ class CTranslate2Translator:
         return {
             "backend": self.name,
             "model": self.model_dir.name,
-            "path": str(self.model_dir),
             "family": self.family,
             "fingerprint": short(self.fingerprint().split(":", 1)[1]),
             "ctranslate2": _version("ctranslate2"),
             **self._decoding(),
-            "batch_size": self.options.batch_size,
         }
 
     def _where(self) -> str:

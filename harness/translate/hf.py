@@ -120,12 +120,10 @@ class TransformersTranslator:
         return {
             "backend": self.name,
             "model": self.model_dir.name,
-            "path": str(self.model_dir),
             "family": self.family,
             "fingerprint": short(self.fingerprint().split(":", 1)[1]),
             "transformers": _version("transformers"),
             **self._decoding(),
-            "batch_size": self.options.batch_size,
         }
 
     # -- loading -----------------------------------------------------------------

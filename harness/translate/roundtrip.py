@@ -123,13 +123,16 @@ class RoundTrip:
         return settings_digest(settings)
 
     def describe(self) -> dict:
-        """For the run signature: chain, splitting, and each hop's backend, model and settings."""
+        """For the run signature: chain, splitting, and each hop's backend, model
+        fingerprint and decoding settings. Nothing machine-specific (paths,
+        thread counts) that would stop two machines' runs from comparing."""
         hops = []
         for stage in self.stages:
             facts = stage.translator.describe() if isinstance(stage.translator, DescribedTranslator) else {}
             hops.append({"direction": f"{stage.src}-{stage.tgt}", "backend": stage.backend,
                          "fingerprint": short(settings_digest(stage.translator.fingerprint())), **facts})
         return {
+            "backend": "+".join(dict.fromkeys(s.backend for s in self.stages)),
             "chain": "->".join([self.stages[0].src, *(s.tgt for s in self.stages)]),
             "split": self.config.split,
             "splitter": SPLITTER_VERSION if self.config.split == "sentences" else None,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import warnings
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailable, ModelError

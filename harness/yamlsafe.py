@@ -24,6 +24,22 @@ class _NoAliasLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        # PyYAML keeps the last of two equal keys silently; in a references
+        # file that drops a passage's references without a word.
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:  # (1 and true are one key in a Python dict, so they collide too)
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: SafeConstructor reports it
+                continue
+            if first is not None:
+                raise InputError(f"line {line}: duplicate key {key!r} (first on line {first})")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
 
 def load_yaml(text: str, label: str, error: type[Exception] = InputError) -> Any:
     """Parse ``text``; any problem is one ``error`` line that names ``label``."""

@@ -88,6 +88,8 @@ class RunStore:
         same signature key; anything else is refused unless ``force``.
         """
         existing = self.read_run_json()
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise OutputError(f"{self.out_dir}: exists and is not a folder; choose another --out")
         if self.out_dir.exists() and any(self.out_dir.iterdir()):
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
             if force:

@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HarnessError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_printable_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished passages are saved; rerun the same command to resume", err=True)
@@ -64,8 +64,18 @@ class LazyGroup(click.Group):
         except Exception as exc:  # a bug: one line unless asked for the traceback
             if os.environ.get("HARNESS_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (set HARNESS_DEBUG=1 for the traceback)", err=True)
+            click.echo(f"internal error: {type(exc).__name__}: {_one_printable_line(exc)} "
+                       f"(set HARNESS_DEBUG=1 for the traceback)", err=True)
             ctx.exit(1)
+
+
+def _one_printable_line(exc: BaseException) -> str:
+    """An error message as one line with control characters shown as marks:
+    messages can quote untrusted text, and an escape sequence in it must not
+    reach the terminal."""
+    from .report.text import visible
+
+    return visible(" ".join(str(exc).split()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -70,16 +70,27 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
     console.print(table)
     if outcome.failed:
         console.print(f"[red]{len(outcome.failed)} passage(s) failed[/red]: "
-                      + ", ".join(f"{f['id']} ({f['message']})" for f in outcome.failed[:3]))
+                      + ", ".join(_safe(f"{f['id']} ({f['message']})") for f in outcome.failed[:3]))
     warnings = outcome.summary.get("retranslation_warnings", 0)
     if warnings:
         console.print(f"retranslation warnings (length ratio out of band): {warnings}")
     done = f"{outcome.computed} computed, {outcome.resumed} resumed" if outcome.resumed else f"{outcome.computed} passages"
     console.print(f"signature: {outcome.signature.get('key')}  ({done}, {wall_s:.1f} s)")
-    console.print(f"reports: {outcome.out_dir / 'report.md'}  ·  {outcome.out_dir / 'passages'}/  ·  "
-                  f"{outcome.out_dir / 'results.json'}"
-                  + (f"  ·  {outcome.out_dir / 'report.html'}" if (outcome.out_dir / "report.html").exists() else ""),
+    console.print(f"reports: {_safe(outcome.out_dir / 'report.md')}  ·  {_safe(outcome.out_dir / 'passages')}/  ·  "
+                  f"{_safe(outcome.out_dir / 'results.json')}"
+                  + (f"  ·  {_safe(outcome.out_dir / 'report.html')}" if (outcome.out_dir / "report.html").exists() else ""),
                   soft_wrap=True)
+
+
+def _safe(value) -> str:
+    """Untrusted text (a cleaner's error, a path) for rich: control characters
+    shown as marks, so no escape sequence reaches the terminal, and square
+    brackets escaped, so they are not read as rich markup."""
+    from rich.markup import escape
+
+    from ..report.text import visible
+
+    return escape(visible(str(value)))
 
 
 def _fmt(value) -> str:

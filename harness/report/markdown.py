@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from .text import md_cell, md_diff, md_text
+from .text import md_cell, md_diff, md_text, visible
 
 BAND_MARK = {"preserved": "✔ preserved", "degraded": "▲ degraded", "lost": "✖ lost"}
 # Metrics shown first in tables; any others follow in name order.
@@ -67,7 +67,8 @@ def passage_markdown(record: dict[str, Any], stages: list[str]) -> str:
     if error:
         out += [f"> **Failed at the {md_text(error['stage'])} stage:** {md_text(error['message'])}", ""]
         if error.get("detail"):
-            out += ["```text", error["detail"].replace("```", "ʼʼʼ").rstrip(), "```", ""]
+            # a traceback quotes the failing text: show its control characters too
+            out += ["```text", visible(error["detail"]).replace("```", "ʼʼʼ").rstrip(), "```", ""]
     present = [s for s in stages if s in record["stages"]]
 
     out += ["## Verdicts", "", "| stage | meaning | verdict | reasons |", "|---|---:|---|---|"]

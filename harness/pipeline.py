@@ -212,14 +212,18 @@ class Pipeline:
             done = store.open(signature, force=force, resume=resume)
             todo = [p for p in passages if p.id not in done]
             progress.start(len(passages), len(passages) - len(todo))
-            for start in range(0, len(todo), self.config.chunk_size):
-                chunk = todo[start:start + self.config.chunk_size]
-                store.append(self.process_chunk(chunk, progress))
-                progress.advance(len(chunk))
-            progress.step("writing reports")
-            outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])
-            outcome.computed, outcome.resumed = len(todo), len(passages) - len(todo)
-            progress.finish()
+            try:
+                for start in range(0, len(todo), self.config.chunk_size):
+                    chunk = todo[start:start + self.config.chunk_size]
+                    store.append(self.process_chunk(chunk, progress))
+                    progress.advance(len(chunk))
+                progress.step("writing reports")
+                outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])
+                outcome.computed, outcome.resumed = len(todo), len(passages) - len(todo)
+            finally:
+                # also on Ctrl-C or a full disk: the bars give the terminal
+                # back (cursor shown) before the error line is printed
+                progress.finish()
         return outcome
 
 

@@ -206,6 +206,24 @@ def test_a_file_damaged_while_open_is_rebuilt_on_the_next_query(tmp_path: Path, 
     cache.close()
 
 
+def test_a_locked_cache_costs_the_write_but_is_never_set_aside(tmp_path: Path, caplog, monkeypatch):
+    import harness.translate.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / CACHE_FILE
+    cache = TranslationCache(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    with caplog.at_level(logging.WARNING, logger="harness.translate.cache"):
+        assert cache.put_many([(key("Hello."), CachedTranslation("Olá."))]) == 0
+    assert "cannot be written" in caplog.text and "unusable" not in caplog.text
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert not path.with_name(CACHE_FILE + ".recovered").exists()
+    assert cache.put_many([(key("Hello."), CachedTranslation("Olá."))]) == 1
+    cache.close()
+
+
 # -- info, clear, opening ------------------------------------------------------------------
 
 

@@ -152,6 +152,8 @@ class TranslationCache:
                 self._validate_or_create(conn)
             except (sqlite3.DatabaseError, CacheCorrupt) as exc:
                 conn.close()
+                if not (isinstance(exc, CacheCorrupt) or _is_damage(exc)):
+                    raise  # locked, read-only, disk full: not the file's fault, so it is kept
                 self._set_aside(str(exc))
                 conn = self._connect()
                 self._validate_or_create(conn)
@@ -207,10 +209,10 @@ class TranslationCache:
                     for digest, output, notes in rows:
                         found[by_digest[digest]] = CachedTranslation(output, tuple(json.loads(notes)))
             except (sqlite3.DatabaseError, ValueError) as exc:
-                if _is_busy(exc):
-                    logger.warning("translation cache %s is busy (%s); translating without it", self.path, exc)
-                    return {}
-                self._recover(exc)
+                if _is_damage(exc) or isinstance(exc, ValueError):  # ValueError: notes that are not JSON
+                    self._recover(exc)
+                else:
+                    logger.warning("translation cache %s cannot be read (%s); translating without it", self.path, exc)
                 return {}
         return found
 
@@ -229,11 +231,10 @@ class TranslationCache:
                     self._write(rows)
                     return len(rows)
                 except sqlite3.DatabaseError as exc:
-                    if _is_busy(exc):
-                        logger.warning("translation cache %s is busy (%s); %d results not stored", self.path, exc, len(rows))
-                        return 0
-                    if attempt == 2:
-                        logger.warning("translation cache %s cannot be written (%s); results not stored", self.path, exc)
+                    if attempt == 2 or not _is_damage(exc):
+                        logger.warning(
+                            "translation cache %s cannot be written (%s); %d results not stored", self.path, exc, len(rows)
+                        )
                         return 0
                     self._recover(exc)
         return 0
@@ -297,8 +298,12 @@ class TranslationCache:
         self.close()
 
 
-def _is_busy(exc: Exception) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+def _is_damage(exc: Exception) -> bool:
+    """A damaged or foreign file (SQLITE_CORRUPT, SQLITE_NOTADB), as opposed to
+    a busy, read-only or full one (OperationalError), which is left alone."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, (sqlite3.OperationalError, sqlite3.IntegrityError, sqlite3.ProgrammingError)
+    )
 
 
 def open_cache(cache_dir: Path | None = None, enabled: bool = True) -> TranslationCache | None:

@@ -30,7 +30,7 @@ from ..errors import ConfigError
 
 CODE_VERSION = "1.0"
 
-_PRONOUN_I = re.compile(r"(?<![\w.'\u2019(/@#-])i(?=(?:['\u2019](?:m|ve|d|ll))?(?![\w'\u2019-]|\.\w|\)))")
+_PRONOUN_I = re.compile(r"(?<![\w.'\u2019(/@#*\"`-])i(?=(?:['\u2019](?:m|ve|d|ll))?(?![\w'\u2019*\"`.-]|\)))")
 _SENTENCE_START = re.compile(r"(?<![.!?])([.!?])( +)([a-z])(?=[a-z'\u2019]*(?:\W|$))")
 _TOKEN_BEFORE = re.compile(r"(\S+)\Z")
 _CAPITALISED_START = re.compile(r"(?:\A|[.!?]\s+)[\"'(]*[A-Z]")

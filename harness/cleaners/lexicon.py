@@ -147,6 +147,7 @@ class Rule:
 class Lexicon:
     version: str
     min_signatures: int
+    min_gated_rules: int
     rules: tuple[Rule, ...]
     classes: dict[str, frozenset[str]] = field(default_factory=dict)
     sha256: str = ""
@@ -236,6 +237,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     return Lexicon(
         version=str(data.get("version", "0")),
         min_signatures=int(data.get("min_signatures", 1)),
+        min_gated_rules=int(data.get("min_gated_rules", 2)),
         rules=tuple(rules),
         classes=classes,
         sha256=sha,

@@ -6,8 +6,9 @@ original, with the context in which the spun form cannot be a real use, and
 an example. *Signature* entries repair forms that are ungrammatical where they
 match ("and you may to drive", "You.S."). *Gated* entries repair forms that are
 also good English ("individuals", "otherwise", "couples") and run only on a
-passage that carries at least ``min_signatures`` signatures: clean prose never
-opens the gate, so real uses stay untouched.
+passage that shows it was spun: at least ``min_signatures`` signatures, or
+spun-looking matches of at least ``min_gated_rules`` different gated entries
+(clean prose almost never has even one). Real uses in clean text stay untouched.
 
 Every edit's rule is the lexicon entry id (``and-you-may``).
 """
@@ -55,9 +56,18 @@ class SpinCleaner:
         return [(rule.id, m.group()) for rule in self.lexicon.rules if not rule.gated
                 for m in self._matches(rule, text, words)]
 
+    def gated_evidence(self, text: str) -> list[str]:
+        """Ids of the gated entries whose spun form (context rules included) occurs in ``text``."""
+        words = {w.lower() for w in _WORDS.findall(text)}
+        return [rule.id for rule in self.lexicon.rules if rule.gated and self._matches(rule, text, words)]
+
     def gate_open(self, text: str) -> bool:
-        """Whether gated entries may run on ``text``."""
-        return not self.gate or len(self.signatures(text)) >= self.min_signatures
+        """Whether gated entries may run on ``text``: the passage must show it was spun."""
+        if not self.gate:
+            return True
+        if len(self.signatures(text)) >= self.min_signatures:
+            return True
+        return len(self.gated_evidence(text)) >= self.lexicon.min_gated_rules
 
     def _step(self, text: str, gated_allowed: bool) -> CleanResult:
         words = {w.lower() for w in _WORDS.findall(text)}

@@ -391,3 +391,18 @@ def test_sub_scores_follow_their_metric():
     assert [n for n in grouped if "." not in n] == ordered_metrics(n for n in names if "." not in n)
     assert grouped[grouped.index("anchors"):][:3] == ["anchors", "anchors.names_recall", "anchors.recall"]
     assert grouped[grouped.index("bertscore") + 1] == "bertscore.f1"
+
+
+def test_a_single_stage_reference_free_run_renders_plain_texts(tmp_path):
+    record = {"id": "p01", "speaker": None, "references": [], "error": None,
+              "stages": {"distorted": {"text": "Line one.\nLine two.", "scores": {}, "stats": {}, "details": {},
+                                       "verdict": None}}}
+    header = {"signature": {"config_name": "raw"}, "signature_string": "harness:0.1.0", "stages": ["distorted"],
+              "corpus": {"distorted": {}}, "failed": [], "metric_signatures": {},
+              "summary": {"passages": 1, "scored": 0, "failed": 0, "verdicts": {"distorted": {}}}}
+    path = tmp_path / "report.html"
+    write_run_html(path, header, lambda: iter([record]))
+    html = path.read_text(encoding="utf-8")
+    assert '<p class="text plain">Line one.\nLine two.</p>' in html
+    assert "No references: only reference-free metrics scored this passage." in html
+    assert "– no verdict" in html and "No passage was scored." in html

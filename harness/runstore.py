@@ -93,7 +93,7 @@ class RunStore:
         if self.out_dir.exists() and any(self.out_dir.iterdir()):
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
             if force:
-                self._clear()
+                self._clear_unless_locked()
             elif not resume:
                 raise OutputError(f"{self.out_dir}: already exists; use --force to overwrite it")
             elif existing is None:
@@ -108,7 +108,8 @@ class RunStore:
                 raise OutputError(f"{self.out_dir}: this run is already complete; use --force to run it again")
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._acquire_lock()
+            if self._lock is None:
+                self._acquire_lock()
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
             self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
@@ -129,8 +130,24 @@ class RunStore:
             self._lock = None
             raise OutputError(f"{self.out_dir}: another harness run is writing to this folder") from None
 
+    def _clear_unless_locked(self) -> None:
+        """--force: empty the folder, but never one another run is writing to
+        (take its lock first, and keep the lock file)."""
+        try:
+            if (self.out_dir / ".lock").exists():
+                self._acquire_lock()
+            self._clear()
+        except OSError as exc:
+            self.close()
+            raise _os_error(exc, self.out_dir) from None
+        except BaseException:
+            self.close()
+            raise
+
     def _clear(self) -> None:
         for child in self.out_dir.iterdir():
+            if child.name == ".lock" and self._lock is not None:
+                continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:

@@ -58,9 +58,9 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
     metrics = ordered_metrics(m for s in outcome.stages for m in outcome.corpus.get(s, {}))
     shown = [m for m in metrics if m in ("meaning", "chrf", "bleu", "ter", "cosine", "bertscore_f1", "roundtrip")] or metrics
     table = Table(title="Corpus scores", title_justify="left")
-    table.add_column("stage")
+    table.add_column("stage", no_wrap=True)
     for metric in shown:
-        table.add_column(f"{metric} {arrow(metric)}", justify="right")
+        table.add_column(f"{metric} {arrow(metric)}", justify="right", no_wrap=True)
     table.add_column("✔/▲/✖", justify="right")
     for stage in outcome.stages:
         values = outcome.corpus.get(stage, {})

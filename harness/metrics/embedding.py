@@ -210,6 +210,9 @@ def load_embedder(device: str | None = "cpu", batch_size: int = 32) -> Embedder:
         import transformers
 
         transformers.logging.set_verbosity_error()
+        # The weights load from disk in well under a second: a progress bar
+        # there is noise in the middle of harness's own progress display.
+        transformers.logging.disable_progress_bar()
         model = SentenceTransformer(str(path), device=device)
     except Exception as exc:  # corrupt or incompatible files are the user's environment problem
         raise ModelError(f"cannot load the embedding model {MODEL_NAME} from {path}: {exc}") from None

@@ -239,6 +239,7 @@ def test_invisible_characters_are_shown_as_named_marks(report):
     assert 'title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩' in html
     assert "invoice⟨U+202E⟩gpj.exe" in "".join(page.text)
     assert str(marked("a\u200bb<")) == 'a<span class="ctl" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>b&lt;'
+    assert str(marked("⟨U+FFFF⟩ ⟨U+0041⟩")) == "⟨U+FFFF⟩ ⟨U+0041⟩", "literal look-alikes are left as text"
 
 
 def test_the_file_is_self_contained(report):

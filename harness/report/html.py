@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from ..runstore import atomic_write
 from .markdown import BAND_MARK, arrow, fmt, ordered_metrics
-from .text import char_name, visible, word_diff
+from .text import char_name, has_invisible, visible, word_diff
 
 BANDS = ("preserved", "degraded", "lost")
 BAND_SYMBOL = {band: mark.split()[0] for band, mark in BAND_MARK.items()}
@@ -46,7 +46,7 @@ PER_PASSAGE_CHART_MAX = 60
 DETAIL_LIST_LIMIT = 30
 REASON_CELL_LIMIT = 140
 
-_MARK = re.compile(r"⟨U\+[0-9A-F]{4,6}⟩")
+_MARK = re.compile(r"⟨U\+([0-9A-F]{4})⟩")  # what visible() puts in place of a character
 
 
 # --------------------------------------------------------------------------
@@ -65,19 +65,6 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def grouped_metrics(names: Iterable[str]) -> list[str]:
-    """Metrics in report order, each followed by its sub-scores
-    (``anchors`` then ``anchors.names_recall``, ...)."""
-    names = list(dict.fromkeys(names))
-    parents = ordered_metrics(dict.fromkeys(n.split(".", 1)[0] for n in names))
-    out = []
-    for parent in parents:
-        if parent in names:
-            out.append(parent)
-        out += sorted(n for n in names if n.startswith(parent + "."))
-    return out
-
-
 def marked(text: Any) -> Markup:
     """Untrusted text as HTML: escaped, with each invisible or direction-changing
     character replaced by a highlighted ``⟨U+202E⟩`` mark naming the character."""
@@ -86,10 +73,11 @@ def marked(text: Any) -> Markup:
     position = 0
     shown = visible(text)
     for match in _MARK.finditer(shown):
+        char = chr(int(match.group(1), 16))
+        if not has_invisible(char):
+            continue  # literal text that looks like a mark: shown as it is
         out.append(escape(shown[position:match.start()]))
-        code = int(match.group()[3:-1], 16)
-        # The mark may also be literal text in the input; naming it is harmless.
-        out.append(Markup('<span class="ctl" title="{}">{}</span>').format(char_name(chr(code)), match.group()))
+        out.append(Markup('<span class="ctl" title="{}">{}</span>').format(char_name(char), match.group()))
         position = match.end()
     out.append(escape(shown[position:]))
     return Markup("").join(out)
@@ -107,9 +95,9 @@ def anchor_id(passage_id: str, prefix: str = "passage-") -> str:
 
 def _number(value: Any) -> str:
     """A score as the Markdown report shows it ("–" when missing, "n/a" for NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and value is not None:
-        return str(value)
-    return fmt(value)
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return fmt(value)
+    return str(value)
 
 
 def _sort_key(value: Any) -> str:
@@ -299,6 +287,19 @@ def detail_items(metric: str, detail: Any) -> list[dict[str, Any]]:
 # View models
 # --------------------------------------------------------------------------
 
+def grouped_metrics(names: Iterable[str]) -> list[str]:
+    """Metrics in report order, each followed by its sub-scores
+    (``anchors`` then ``anchors.names_recall``, ...)."""
+    names = list(dict.fromkeys(names))
+    parents = ordered_metrics(dict.fromkeys(n.split(".", 1)[0] for n in names))
+    out = []
+    for parent in parents:
+        if parent in names:
+            out.append(parent)
+        out += sorted(n for n in names if n.startswith(parent + "."))
+    return out
+
+
 def _verdict(stage_data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     verdict = (stage_data or {}).get("verdict")
     if not isinstance(verdict, dict) or verdict.get("band") not in BANDS:
@@ -476,7 +477,7 @@ def chart_model(rows: Sequence[Mapping[str, Any]], stages: Sequence[str], thresh
         if group["failed"]:
             labels.append(_label(centre, top + plot_h - 6, "✖ failed", "failed-label"))
 
-    ticks = [{"y": top + plot_h - plot_h * t / y_max, "text": _tick(t)} for t in _ticks(y_max)]
+    ticks = [{"y": top + plot_h - plot_h * t / y_max, "text": f"{t:g}"} for t in _ticks(y_max)]
     lines = []
     if per_passage:
         for band, text in (("preserved", f"✔ preserved ≥ {thresholds['preserved']:g}"),
@@ -505,10 +506,6 @@ def _ticks(y_max: float) -> list[float]:
         return [0, 25, 50, 75, 100]
     step = max(1, math.ceil(y_max / 4))
     return [float(t) for t in range(0, int(y_max) + 1, step)]
-
-
-def _tick(value: float) -> str:
-    return f"{value:g}"
 
 
 # --------------------------------------------------------------------------

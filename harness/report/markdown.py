@@ -9,7 +9,7 @@ from .text import md_cell, md_diff, md_text, visible
 
 BAND_MARK = {"preserved": "✔ preserved", "degraded": "▲ degraded", "lost": "✖ lost"}
 # Metrics shown first in tables; any others follow in name order.
-PREFERRED_ORDER = ["meaning", "chrf", "bleu", "ter", "cosine", "bertscore_f1", "anchors", "injected", "roundtrip"]
+PREFERRED_ORDER = ["meaning", "chrf", "bleu", "ter", "cosine", "bertscore", "anchors", "injected", "roundtrip"]
 LOWER_IS_BETTER = {"ter", "injected"}
 
 

@@ -26,7 +26,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 BUNDLED_TRANSCRIPT = REPO_ROOT / "references" / "briefing" / "transcript.txt"
 BUNDLED_REFERENCES = REPO_ROOT / "references" / "briefing" / "references.yaml"
 
-DEFAULT_CLEANERS = ["unicode", "whitespace", "spin", "injected", "casing"]
+DEFAULT_CLEANERS = ["unicode", "whitespace", "injected", "spin", "casing"]
 
 
 class CleanerSpec(BaseModel):

@@ -85,3 +85,11 @@ def test_relative_input_paths_resolve_against_the_config_folder(tmp_path):
 
 def test_an_empty_config_file_means_all_defaults(tmp_path):
     assert load_config(write(tmp_path, "")).name == "default"
+
+
+def test_the_default_cleaner_list_is_the_cleaners_default_chain():
+    from harness.cleaners import DEFAULT_CHAIN
+    from harness.config import DEFAULT_CLEANERS
+
+    assert DEFAULT_CLEANERS == DEFAULT_CHAIN
+    assert load_config("default").cleaners == DEFAULT_CHAIN

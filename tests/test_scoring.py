@@ -162,3 +162,20 @@ def test_describe_names_the_embedding_model_and_its_hash(embedding_scorer):
     assert info["embedding_model"]["name"] == "all-MiniLM-L6-v2"
     assert len(info["embedding_model"]["sha256"]) == 64
     assert info["thresholds"]["preserved"] > info["thresholds"]["lost"]
+
+
+@pytest.mark.slow
+def test_all_builtin_metrics_share_one_encode_call_and_give_a_verdict():
+    scorer = Scorer(MetricsConfig())
+    embedder = scorer._share_embedder()
+    before = embedder.encode_calls
+    results = scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
+    assert embedder.encode_calls == before + 1
+    json.dumps(results, allow_nan=False)
+    for passage in results:
+        for stage, entry in passage.items():
+            assert set(entry["stats"]) >= {"chrf", "bleu", "ter", "cosine", "bertscore", "anchors", "injected", "meaning"}
+            assert entry["verdict"]["band"] in {"preserved", "degraded", "lost"} and entry["verdict"]["reasons"]
+            assert entry["scores"]["meaning"] == entry["verdict"]["score"]
+    corpus = scorer.corpus(Scorer.sum_stats(results))
+    assert {"anchors.numbers_recall", "bertscore.precision", "meaning", "roundtrip"} <= set(corpus["retranslated"])

@@ -94,24 +94,30 @@ def test_rate_outside_zero_one_and_unknown_kinds_are_refused():
         run(CLEAN, ["typo"])
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_higher_rate_distorts_a_superset_of_the_sites(kind):
-    """One decision draw per site, whatever the rate (common random numbers), so
-    calibration curves are monotone without thousands of copies."""
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "drop"])
+def test_a_higher_rate_adds_distortions_and_keeps_those_of_a_lower_rate(kind):
+    """A fixed number of draws per site, whatever the rate (common random
+    numbers), so calibration curves are monotone without thousands of copies."""
     text = CLEAN.replace("It's", "It’s")
-    sentences = split_sentences(text)
-
-    def site(record):
-        if kind in ("inject", "drop"):  # the site is the sentence; where in it is a separate draw
-            return next(i for i, (s, e) in enumerate(sentences) if record.source_start <= e)
-        if kind == "numbers":  # a dropped figure takes a neighbouring space with it
-            return record.source_start + record.before.startswith(" ")
-        return record.source_start, record.source_end
-
     for seed in range(20):
-        sites = [{site(r) for r in run(text, [kind], rate, seed)[1]} for rate in (0.1, 0.2, 0.3, 0.5)]
-        for low, high in zip(sites, sites[1:]):
+        made = [{(r.source_start, r.source_end, r.after) for r in run(text, [kind], rate, seed)[1]}
+                for rate in (0.1, 0.2, 0.3, 0.5, 1.0)]
+        for low, high in zip(made, made[1:]):
             assert low <= high, (seed, low - high)
+
+
+def test_a_higher_drop_rate_touches_the_sentences_of_a_lower_rate():
+    """...except when it would drop every sentence: then the last one stays whole."""
+    sentences = split_sentences(CLEAN)
+    all_but_last = set(range(len(sentences) - 1))
+
+    def touched(records):
+        return {next(i for i, (s, e) in enumerate(sentences) if r.source_start < e) for r in records}
+
+    for seed in range(40):
+        made = [touched(run(CLEAN, ["drop"], rate, seed)[1]) for rate in (0.1, 0.2, 0.3, 0.5, 0.8)]
+        for low, high in zip(made, made[1:]):
+            assert low <= high or high == all_but_last, (seed, low - high)
 
 
 # --------------------------------------------------------------------------

@@ -31,10 +31,12 @@ earlier edit. Two consequences the tests rely on:
 
 * every record's ``before`` is ``source[source_start:source_end]`` and its
   ``after`` is ``output[start:end]`` (``start``/``end`` index the *output*);
-* the random stream that decides which sites are distorted draws exactly one
-  number per site, whatever the rate, so with one seed the distorted sites at
-  rate 0.2 include those at rate 0.1 (common random numbers: calibration curves
-  are monotone without needing thousands of copies).
+* every site takes the same fixed number of uniform draws from the passage's
+  RNG whatever the rate (whether it is distorted, then how), so with one seed
+  the distortions at rate 0.2 include those at rate 0.1, each made the same
+  way (common random numbers: calibration curves are monotone without
+  thousands of copies). Only ``drop`` can differ: a sentence dropped at the
+  higher rate swallows a clause dropped in it at the lower one.
 
 ``drop`` never removes the last remaining sentence of a passage. ``mojibake``
 on pure-ASCII text first makes quotes, apostrophes and dashes typographic
@@ -58,7 +60,7 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
-from .errors import ConfigError, InputError, OutputError
+from ..errors import ConfigError, InputError, OutputError
 
 #: Bump whenever the output for a given seed can change (tables or code), so a
 #: corpus's distort.json says which generator wrote it.
@@ -186,14 +188,14 @@ class SpamTable:
 
     groups: tuple[tuple[str, float, tuple[tuple[str, str], ...]], ...]  # (group, weight, ((phrase, language), ...))
 
-    def pick(self, rng: random.Random) -> tuple[str, str]:
-        """(phrase, language) drawn by group weight, then uniformly."""
-        roll = rng.random() * sum(weight for _, weight, _ in self.groups)
+    def pick(self, group_draw: float, phrase_draw: float) -> tuple[str, str]:
+        """(phrase, language): a group by weight, then a phrase uniformly, from two uniform draws in [0, 1)."""
+        roll = group_draw * sum(weight for _, weight, _ in self.groups)
         for _, weight, phrases in self.groups:
             roll -= weight
             if roll < 0:
-                return phrases[rng.randrange(len(phrases))]
-        return self.groups[-1][2][rng.randrange(len(self.groups[-1][2]))]
+                return _pick(phrases, phrase_draw)
+        return _pick(self.groups[-1][2], phrase_draw)
 
 
 def garble(text: str, codec: str) -> str:
@@ -388,30 +390,32 @@ class Distorter:
         check_rate_and_kinds(rate, kinds)
         if rate == 0 or not kinds or not text:
             return text, []
-        # `rng` decides which sites are distorted (one draw per site, always);
-        # `choose` picks how, so the decisions line up across rates.
-        choose = random.Random(rng.getrandbits(64))
-        decide = rng.random
-        context = _Context(text)
+        # Every site takes the same fixed number of draws whether or not it is
+        # distorted (whether, then how), so at a higher rate each site that was
+        # distorted at a lower rate is distorted the same way, and more join.
+        draw = rng.random
+        codec = _weighted(draw(), MOJIBAKE_CODECS)  # one code page per passage, drawn always
+        context = _Context(text, codec)
         occupied = _Occupied()
         edits: list[_Edit] = []
         for kind in APPLY_ORDER:
             if kind in kinds:
-                getattr(self, f"_{kind}")(context, decide, choose, rate, occupied, edits)
+                getattr(self, f"_{kind}")(context, draw, rate, occupied, edits)
         return _assemble(text, edits)
 
     # -- kinds ------------------------------------------------------------
-    def _drop(self, ctx: "_Context", decide, choose, rate, occupied: _Occupied, edits: list[_Edit]) -> None:
+    def _drop(self, ctx: "_Context", draw, rate, occupied: _Occupied, edits: list[_Edit]) -> None:
         sentences = ctx.sentences
         text = ctx.text
         dropped = [False] * len(sentences)
         clause_drops: list[tuple[int, int]] = []
         for index, (start, end) in enumerate(sentences):
-            if decide() >= rate:
+            chosen, clause_or_sentence, which = draw() < rate, draw(), draw()
+            if not chosen:
                 continue
             clauses = _clause_spans(text, start, end)
-            if clauses and (choose.random() < 0.5 or len(sentences) == 1):
-                clause_drops.append(clauses[choose.randrange(len(clauses))])
+            if clauses and (clause_or_sentence < 0.5 or len(sentences) == 1):
+                clause_drops.append(_pick(clauses, which))
             elif len(sentences) > 1:
                 dropped[index] = True
         if all(dropped):  # keep the last sentence: a passage never becomes empty
@@ -435,7 +439,7 @@ class Distorter:
                 occupied.add(start, end)
                 edits.append(_Edit(start, end, "", "drop", "clause"))
 
-    def _negation(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
+    def _negation(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text, tokens = ctx.text, ctx.tokens
         for index in [i for i, token in enumerate(tokens) if token[2] in _NEGATION_SITES]:
             start, end, lower = tokens[index]
@@ -463,15 +467,16 @@ class Distorter:
                 edit = _Edit(start, end, f"{word} not", "negation", "added")
             if edit is None:
                 continue
-            if decide() < rate and occupied.is_free(edit.source_start, edit.source_end):
+            if draw() < rate and occupied.is_free(edit.source_start, edit.source_end):
                 occupied.add(edit.source_start, edit.source_end)
                 edits.append(edit)
 
-    def _numbers(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
+    def _numbers(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text = ctx.text
         for match in _DIGIT_NUMBER.finditer(text):
-            if decide() < rate:
-                self._add_number_edit(text, match, choose, occupied, edits, spelled=False)
+            draws = (draw(), draw(), draw(), draw())  # whether, which operation, where, to what
+            if draws[0] < rate:
+                self._add_number_edit(text, match, draws[1:], occupied, edits, spelled=False)
         covered = -1
         for start, _, lower in [token for token in ctx.tokens if token[2] in _WORD_VALUE]:
             if start < covered:
@@ -485,15 +490,16 @@ class Distorter:
                 or _PRONOUN_ONE_AFTER.match(text, match.end())
             ):
                 continue  # "no one", "the one", "one another": a pronoun, not a figure
-            if decide() < rate:
-                self._add_number_edit(text, match, choose, occupied, edits, spelled=True)
+            draws = (draw(), draw(), draw(), draw())
+            if draws[0] < rate:
+                self._add_number_edit(text, match, draws[1:], occupied, edits, spelled=True)
 
     @classmethod
-    def _add_number_edit(cls, text: str, match: re.Match, choose: random.Random, occupied: _Occupied,
+    def _add_number_edit(cls, text: str, match: re.Match, draws: tuple[float, float, float], occupied: _Occupied,
                          edits: list[_Edit], spelled: bool) -> None:
         if not occupied.is_free(match.start(), match.end()):
             return
-        edit = cls._number_edit(text, match, choose, spelled)
+        edit = cls._number_edit(text, match, draws, spelled)
         if edit.after == "":  # a dropped figure takes a neighbouring space, if that space is free
             spans = [(match.start() - 1, match.end())] if text[match.start() - 1:match.start()] == " " else []
             spans += [(match.start(), match.end() + 1)] if text[match.end():match.end() + 1] == " " else []
@@ -503,7 +509,7 @@ class Distorter:
         edits.append(edit)
 
     @staticmethod
-    def _number_edit(text: str, match: re.Match, choose: random.Random, spelled: bool) -> _Edit:
+    def _number_edit(text: str, match: re.Match, draws: tuple[float, float, float], spelled: bool) -> _Edit:
         start, end = match.start(), match.end()
         original = match.group(0)
         scale = match.group("scale") or ""
@@ -521,27 +527,27 @@ class Distorter:
                 if _at_sentence_start(text, start):
                     respelling = respelling[0].upper() + respelling[1:]
         operations = [(op, weight) for op, weight in NUMBER_OPERATIONS if op != "respell" or respelling]
-        operation = _weighted(choose, operations)
+        operation = _weighted(draws[0], operations)
         if operation == "respell":
             return _Edit(start, end, respelling, "numbers", "respell", meaning_preserving=True)
         if operation == "drop":
             return _Edit(start, end, "", "numbers", "drop")  # widened to a free neighbouring space by the caller
         if spelled:
             candidates = [value + d for d in (-2, -1, 1, 2, 3, 5, 10) if 0 < value + d < 100]
-            new_value = candidates[choose.randrange(len(candidates))]
+            new_value = _pick(candidates, draws[1])
             head_end = match.end("unit") if match.group("unit") else match.end("tens" if match.group("tens") else "small")
             changed = _match_case(text[start:head_end], spell_number(new_value)) + text[head_end:end]
             return _Edit(start, end, changed, "numbers", "change")
         # Change one digit of the integer part (never to a leading zero).
         int_start = match.start("int")
         positions = [i for i in range(int_start, match.end("int")) if text[i] != ","]
-        position = positions[choose.randrange(len(positions))]
+        position = _pick(positions, draws[1])
         lowest = 1 if position == int_start and len(positions) > 1 else 0
-        new_digit = choose.choice([d for d in "0123456789"[lowest:] if d != text[position]])
+        new_digit = _pick([d for d in "0123456789"[lowest:] if d != text[position]], draws[2])
         changed = text[start:position] + new_digit + text[position + 1:end]
         return _Edit(start, end, changed, "numbers", "change")
 
-    def _spin(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
+    def _spin(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text, tokens = ctx.text, ctx.tokens
         words, phrases, firsts = self._spin_words, self._spin_phrases, self._spin_firsts
         count = len(tokens)
@@ -566,15 +572,16 @@ class Distorter:
                 if options is None:
                     continue
             next_index = last + 1
-            if decide() >= rate:
+            chosen, which = draw() < rate, draw()
+            if not chosen:
                 continue
             start, span_end = tokens[index][0], tokens[last][1]
             if occupied.is_free(start, span_end):
-                after = _match_case(text[start:span_end], options[choose.randrange(len(options))])
+                after = _match_case(text[start:span_end], _pick(options, which))
                 occupied.add(start, span_end)
                 edits.append(_Edit(start, span_end, after, "spin", key))
 
-    def _case(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
+    def _case(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text = ctx.text
         first_words = ctx.sentence_first_words
         covered = -1
@@ -589,32 +596,31 @@ class Distorter:
             word = text[start:end]
             if start in first_words or word == lower or _FIRST_PERSON.match(word):
                 continue
-            if decide() < rate and occupied.is_free(start, end):
+            if draw() < rate and occupied.is_free(start, end):
                 occupied.add(start, end)
                 edits.append(_Edit(start, end, word.lower(), "case"))
 
-    def _mojibake(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
-        text = ctx.text
-        codec = _weighted(choose, MOJIBAKE_CODECS)
+    def _mojibake(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
+        text, codec = ctx.text, ctx.codec
         for start, end in _mojibake_sites(text):
-            if decide() >= rate or not occupied.is_free(start, end):
+            if draw() >= rate or not occupied.is_free(start, end):
                 continue
             word = text[start:end]
             garbled = garble(_typographic(word) if word.isascii() else word, codec)
             occupied.add(start, end)
             edits.append(_Edit(start, end, garbled, "mojibake", codec))
 
-    def _inject(self, ctx: "_Context", decide, choose, rate, occupied, edits) -> None:
+    def _inject(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text = ctx.text
         for start, end in ctx.sentences:
-            if decide() >= rate:
+            chosen, where, group, which = draw() < rate, draw(), draw(), draw()
+            if not chosen:
                 continue
             # Before any word but the first (a sentence of one word: before it).
-            points = [gap.end() for gap in _GAP.finditer(text, start, end)] or [start]
-            point = points[choose.randrange(len(points))]
+            point = _pick([gap.end() for gap in _GAP.finditer(text, start, end)] or [start], where)
             if not occupied.is_free(point, point):
                 continue
-            phrase, language = self.spam.pick(choose)
+            phrase, language = self.spam.pick(group, which)
             occupied.add(point, point)
             edits.append(_Edit(point, point, phrase + " ", "inject", language))
 
@@ -622,8 +628,9 @@ class Distorter:
 class _Context:
     """Per-passage analyses, computed once and only when a kind needs them."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, codec: str):
         self.text = text
+        self.codec = codec  # the code page of this passage's mojibake
         self._tokens: list[tuple[int, int, str]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
 
@@ -707,8 +714,14 @@ def _at_sentence_start(text: str, position: int) -> bool:
     return not before or before[-1] in ".!?…"
 
 
-def _weighted(rng: random.Random, options: Sequence[tuple[str, float]]) -> str:
-    roll = rng.random() * sum(weight for _, weight in options)
+def _pick(options: Sequence, draw: float):
+    """The option a uniform draw in [0, 1) lands on."""
+    return options[min(int(draw * len(options)), len(options) - 1)]
+
+
+def _weighted(draw: float, options: Sequence[tuple[str, float]]) -> str:
+    """The option a uniform draw in [0, 1) lands on, each with its share of the total weight."""
+    roll = draw * sum(weight for _, weight in options)
     for option, weight in options:
         roll -= weight
         if roll < 0:

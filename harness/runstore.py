@@ -110,6 +110,7 @@ class RunStore:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if self._lock is None:
                 self._acquire_lock()
+            self._remove_temporaries()
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
             self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
@@ -174,6 +175,13 @@ class RunStore:
         except (OSError, ValueError):
             return None
         return value if isinstance(value, dict) else None
+
+    def _remove_temporaries(self) -> None:
+        """Delete what a run killed inside :func:`atomic_write` left behind
+        (``.<name>.*.tmp``); safe, since we hold the folder's lock."""
+        for folder in (self.out_dir, self.out_dir / "passages"):
+            for stale in folder.glob(".*.tmp"):
+                _unlink_quietly(str(stale))
 
     def _recover_results(self) -> set[str]:
         """Trim a torn last line (a kill mid-write) and return the finished ids."""

@@ -33,6 +33,8 @@ FLOAT_DECIMALS = 6
 VOLATILE_SIGNATURE_KEYS = ("python", "key")
 #: per-stage fields copied from a run's passage records
 STAGE_FIELDS = ("text", "scores", "stats", "verdict")
+#: per-kind fields kept from the anchors metric's details (numbers, names, negations)
+ANCHOR_FIELDS = ("found", "lost", "added")
 #: the config fields stored as ``inputs`` instead (paths are machine-specific)
 INPUT_FIELDS = ("transcript", "references")
 
@@ -125,8 +127,9 @@ def stable_signature(signature: Mapping[str, Any]) -> dict[str, Any]:
 def _stage_entry(data: Mapping[str, Any]) -> dict[str, Any]:
     entry = {key: data[key] for key in STAGE_FIELDS if key in data}
     anchors = (data.get("details") or {}).get("anchors")
-    if isinstance(anchors, Mapping):
-        entry["anchors"] = anchors
+    if isinstance(anchors, Mapping):  # what the gate's "lost a kept anchor" check reads
+        entry["anchors"] = {kind: {key: report.get(key) for key in ANCHOR_FIELDS if key in report}
+                            for kind, report in anchors.items() if isinstance(report, Mapping)}
     return entry
 
 

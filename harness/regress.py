@@ -232,6 +232,13 @@ class RegressReport:
     def regressed_passage_ids(self) -> list[str]:
         return list(dict.fromkeys(p.id for p in self.passage_regressions))
 
+    def improvements(self) -> list[str]:
+        """Every improvement as one line (never fails the gate)."""
+        lines = [f"corpus {c.describe()}" for c in self.corpus if c.improved]
+        lines += [f"passage {p.id} ({p.stage}): {reason}" for p in self.passages for reason in p.improvements]
+        lines += [f"case {c.name}: known failure now passes" for c in self.cases if c.status == "good-news"]
+        return lines
+
     def reasons(self) -> list[str]:
         """Every regression as one line (what a failing test prints first)."""
         lines = [f"corpus {c.describe()}" for c in self.corpus_regressions]
@@ -617,14 +624,74 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
 # Labelled cases
 # --------------------------------------------------------------------------
 
-def check_case_files(case_files: Sequence[Path | str], run_config) -> list[CaseCheck]:
-    """Run labelled case files (see :mod:`harness.cleaners.cases`) against the
-    cleaners under test; a case file names the cleaner it tests."""
+def _case_cleaner(file: Path, file_cleaner: str | None, under_test: list[tuple[str, Any]]):
+    """The cleaner a case file is for: one under test named like the file's
+    ``cleaner`` (its spec or its name); else the only cleaner under test;
+    else the file's cleaner built by name."""
+    from .cleaners import build_cleaner
+
+    for spec, cleaner in under_test:
+        if file_cleaner is not None and file_cleaner in (spec, getattr(cleaner, "name", None)):
+            return cleaner
+    if len(under_test) == 1:
+        return under_test[0][1]
+    if file_cleaner is None:
+        raise ConfigError(f"case file {file}: names no cleaner; add 'cleaner: package.module:name' to it")
     try:
-        from .cleaners import cases as _cases  # noqa: F401
-    except ImportError:
-        raise ConfigError("--cases: labelled cases need harness.cleaners.cases, which this install lacks") from None
-    raise ConfigError("--cases: labelled cases are not supported yet")
+        return build_cleaner(file_cleaner)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"case file {file} is for cleaner {file_cleaner!r}, which is not among the cleaners under test "
+            f"({', '.join(spec for spec, _ in under_test) or 'none'}) and cannot be built ({exc}); "
+            f"add 'cleaner: package.module:name' to the file or pass it with --cleaner"
+        ) from None
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return _one_line(text, limit)
+
+
+def check_case_files(case_files: Sequence[Path | str], run_config) -> list[CaseCheck]:
+    """Run labelled case files (:mod:`harness.cleaners.cases`, the format of the
+    project's own cleaner tests) through the cleaners under test.
+
+    A ``fix`` case that does not give its expected text, or a ``keep`` case
+    whose text changes, is a regression; a ``known-failure`` that now gives
+    its expected text is good news (relabel it ``fix``). A case file is
+    matched to a cleaner by its ``cleaner`` field (default: the file's stem).
+    """
+    from .cleaners import build_cleaner
+    from .cleaners.cases import check_case, load_cases
+
+    under_test = [(spec.name, build_cleaner(spec.name, spec.options or None)) for spec in run_config.cleaner_specs()]
+    checks: list[CaseCheck] = []
+    for file in case_files:
+        file = Path(file)
+        cases = load_cases(file)
+        if not cases:
+            continue
+        cleaner = _case_cleaner(file, cases[0].cleaner, under_test)
+        cleaner_name = str(getattr(cleaner, "name", cases[0].cleaner or file.stem))
+        for index, case in enumerate(cases, start=1):
+            case_id = f"{file.stem}:{index}"
+            try:
+                outcome = check_case(cleaner, case)
+            except Exception as exc:  # a user's cleaner: report, do not crash the gate
+                checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, "regressed",
+                                        f"cleaner raised {type(exc).__name__}: {exc}"))
+                continue
+            got = f"got {_shorten(outcome.actual)!r}"
+            if case.kind == "known-failure":
+                status = "good-news" if outcome.passed else "known-failure"
+                message = f"expected {_shorten(case.wanted)!r}, {got}"
+            elif outcome.passed:
+                status, message = "passed", ""
+            elif case.kind == "keep":
+                status, message = "regressed", f"changed a text it must keep: {_shorten(case.input)!r}, {got}"
+            else:
+                status, message = "regressed", f"expected {_shorten(case.wanted)!r}, {got}"
+            checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, status, message))
+    return checks
 
 
 # --------------------------------------------------------------------------
@@ -725,6 +792,11 @@ def format_report(report: RegressReport, *, show_text: bool = True) -> str:
     for note in report.notes:
         out.append(f"note: {note}")
     out.append("")
+    improvements = report.improvements()
+    if improvements:
+        out.append(f"IMPROVED: {len(improvements)} improvement(s)")
+        for line in improvements:
+            out.append(f"  + {_one_line(line, 300)}")
     if report.regressed:
         out.append(f"FAILED: {len(report.reasons())} regression(s)")
         for line in report.reasons():

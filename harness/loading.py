@@ -152,7 +152,30 @@ def _read_jsonl(text: str, label: str) -> Iterable[tuple[int, dict]]:
             raise InputError(f"{label} line {line_no}: invalid JSON ({exc.msg})") from None
         if not isinstance(obj, dict):
             raise InputError(f"{label} line {line_no}: expected a JSON object, got {type(obj).__name__}")
+        surrogate = _first_surrogate(obj)
+        if surrogate is not None:
+            # JSON can escape half a UTF-16 pair ("\ud800"): not a character, and no file can store it
+            raise InputError(f"{label} line {line_no}: has an unpaired surrogate escape \\u{ord(surrogate):04x}, "
+                             f"which is not a character")
         yield line_no, obj
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _first_surrogate(value: object) -> str | None:
+    """The first lone surrogate in any string inside ``value``, if there is one."""
+    if isinstance(value, str):
+        match = _SURROGATE.search(value)
+        return match.group() if match else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        for item in value:
+            found = _first_surrogate(item)
+            if found is not None:
+                return found
+    return None
 
 
 def parse_transcript(text: str, label: str = "transcript", jsonl: bool | None = None,

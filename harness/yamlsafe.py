@@ -7,11 +7,15 @@ an object graph that explodes as soon as anything walks it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from .errors import InputError
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -23,6 +27,13 @@ class _NoAliasLoader(yaml.SafeLoader):
                 f"line {mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed in harness files"
             )
         return super().compose_node(parent, index)
+
+    def construct_scalar(self, node):  # type: ignore[override]
+        value = super().construct_scalar(node)
+        # "\ud800" in a double-quoted scalar is half a UTF-16 pair: not text
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise InputError(f"line {node.start_mark.line + 1}: an unpaired surrogate escape is not a character")
+        return value
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         # PyYAML keeps the last of two equal keys silently; in a references

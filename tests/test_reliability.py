@@ -251,6 +251,39 @@ def test_bidi_overrides_and_zero_width_characters_show_as_marks_in_every_report(
         assert not any(c in text for c in "\u202e\u202c\u200b\u200d\ufeff"), path
 
 
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("t.jsonl", '{"id": "p01", "text": "Half a pair \\ud800 here."}\n', "line 1: has an unpaired surrogate escape \\ud800"),
+        ("r.jsonl", '{"id": "p01", "references": ["ok"]}\n{"id": "p02", "references": ["bad \\udfff"]}\n',
+         "line 2: has an unpaired surrogate escape \\udfff"),
+        ("r.yaml", 'p01: [ok]\np02: ["bad \\ud83d"]\n', "line 2: an unpaired surrogate escape is not a character"),
+        ("c.yaml", 'name: "run\\udc80"\n', "line 1: an unpaired surrogate escape is not a character"),
+    ],
+    ids=["transcript-jsonl", "references-jsonl", "references-yaml", "config"],
+)
+def test_an_escaped_unpaired_surrogate_is_refused(runner, tmp_path, name, content, expected):
+    """Regression: JSON and YAML can escape half a UTF-16 pair; it is no
+    character, could never be written to a UTF-8 file, and crashed the run
+    with an internal UnicodeEncodeError. (A proper pair, \\ud83d\\ude00, is fine.)"""
+    transcript, refs = dataset(tmp_path, 2)
+    path = write(tmp_path / "bad" / name, content)
+    args = {"t": ["-t", str(path), "-r", str(refs)], "r": ["-t", str(transcript), "-r", str(path)],
+            "c": ["-c", str(path), "-t", str(transcript), "-r", str(refs)]}[name[0]]
+    if name.startswith("t."):
+        write(path.parent / "r.jsonl", '{"id": "p01", "references": ["Half a pair here."]}\n')
+        args[-1] = str(path.parent / "r.jsonl")
+    line = error_line(run(runner, tmp_path, *args))
+    assert expected in line and name in line
+
+
+def test_an_escaped_surrogate_pair_is_one_character(runner, tmp_path):
+    transcript = write(tmp_path / "t.jsonl", '{"id": "p01", "text": "Smile \\ud83d\\ude00 please."}\n')
+    refs = write(tmp_path / "r.jsonl", '{"id": "p01", "references": ["Smile please."]}\n')
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    assert results(tmp_path / "out")["passages"][0]["stages"]["distorted"]["text"] == "Smile \U0001F600 please."
+
+
 # --------------------------------------------------------------------------
 # References: misaligned, duplicated, uneven
 # --------------------------------------------------------------------------

@@ -150,6 +150,8 @@ def _read_jsonl(text: str, label: str) -> Iterable[tuple[int, dict]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{label} line {line_no}: invalid JSON ({exc.msg})") from None
+        except RecursionError:  # "[[[[..." thousands deep: json gives up, so do we, politely
+            raise InputError(f"{label} line {line_no}: JSON nested too deeply") from None
         if not isinstance(obj, dict):
             raise InputError(f"{label} line {line_no}: expected a JSON object, got {type(obj).__name__}")
         surrogate = _first_surrogate(obj)
@@ -164,17 +166,20 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _first_surrogate(value: object) -> str | None:
-    """The first lone surrogate in any string inside ``value``, if there is one."""
-    if isinstance(value, str):
-        match = _SURROGATE.search(value)
-        return match.group() if match else None
-    if isinstance(value, dict):
-        value = [*value.keys(), *value.values()]
-    if isinstance(value, list):
-        for item in value:
-            found = _first_surrogate(item)
-            if found is not None:
-                return found
+    """A lone surrogate in any string inside ``value``, if there is one
+    (iterative: a JSON line may nest as deeply as json allows)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            match = _SURROGATE.search(item)
+            if match:
+                return match.group()
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return None
 
 

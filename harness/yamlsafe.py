@@ -58,6 +58,8 @@ def load_yaml(text: str, label: str, error: type[Exception] = InputError) -> Any
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except InputError as exc:
         raise error(f"{label}: {exc}") from None
+    except RecursionError:  # "[[[[..." thousands deep exhausts PyYAML's recursive composer
+        raise error(f"{label}: invalid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

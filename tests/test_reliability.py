@@ -277,6 +277,26 @@ def test_an_escaped_unpaired_surrogate_is_refused(runner, tmp_path, name, conten
     assert expected in line and name in line
 
 
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("t.jsonl", '{"id": "p01", "text": ' + "[" * 100_000 + "}\n", "line 1: JSON nested too deeply"),
+        ("r.yaml", "p01: " + "[" * 5_000 + "\n", "invalid YAML (nested too deeply)"),
+        ("c.yaml", "name: x\ncleaners: " + "[" * 5_000 + "\n", "invalid YAML (nested too deeply)"),
+    ],
+    ids=["transcript-jsonl", "references-yaml", "config"],
+)
+def test_absurdly_nested_json_or_yaml_is_refused(runner, tmp_path, name, content, expected):
+    """Regression (found while writing the fuzz tests): thousands of '[' made json and PyYAML
+    raise RecursionError, an internal error instead of one line."""
+    transcript, refs = dataset(tmp_path, 2)
+    path = write(tmp_path / "bad" / name, content)
+    args = {"t": ["-t", str(path), "-r", str(refs)], "r": ["-t", str(transcript), "-r", str(path)],
+            "c": ["-c", str(path), "-t", str(transcript), "-r", str(refs)]}[name[0]]
+    line = error_line(run(runner, tmp_path, *args))
+    assert expected in line and name in line
+
+
 def test_an_escaped_surrogate_pair_is_one_character(runner, tmp_path):
     transcript = write(tmp_path / "t.jsonl", '{"id": "p01", "text": "Smile \\ud83d\\ude00 please."}\n')
     refs = write(tmp_path / "r.jsonl", '{"id": "p01", "references": ["Smile please."]}\n')

@@ -142,10 +142,14 @@ class CorpusCheck:
         return f"{self.stage}.{self.metric}"
 
     def describe(self) -> str:
-        direction = "dropped" if self.dropped_by > 0 else "rose" if self.dropped_by < 0 else "unchanged"
         margin = f"margin {self.margin:g}" if self.margin is not None else "not gated"
+        if self.dropped_by == 0:
+            change = "unchanged"
+        else:  # "worse"/"better" in the metric's own direction (a TER rise is worse)
+            change = f"{'worse' if self.dropped_by > 0 else 'better'} by {_num(abs(self.dropped_by))}"
+        p_value = self.p_value if self.dropped_by >= 0 else self.improved_p_value
         return (f"{self.stage} {self.metric}: {_num(self.baseline)} -> {_num(self.current)} "
-                f"({direction} by {_num(abs(self.dropped_by))}; {margin}; p={self.p_value:.3g})")
+                f"({change}; {margin}; p={p_value:.3g})")
 
 
 @dataclass
@@ -207,6 +211,7 @@ class RegressReport:
     notes: list[str] = field(default_factory=list)
     updated: bool = False
     wall_s: float = 0.0
+    alpha: float = 0.05
 
     @property
     def regressed(self) -> bool:
@@ -530,6 +535,7 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer,
         config_name=str((current.get("signature") or {}).get("config_name") or ""),
         cleaners_before=list((baseline.get("signature") or {}).get("cleaners") or []),
         cleaners_after=list((current.get("signature") or {}).get("cleaners") or []),
+        alpha=config.alpha,
     )
     missing = [s for s in config.stages if s in baseline["stages"] and s not in current["stages"]]
     if missing:
@@ -539,7 +545,11 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer,
             f"or {rebaseline_hint(baseline_path)}"
         )
     if not stages:
-        report.notes.append(f"no stage to compare (gated stages: {', '.join(config.stages)})")
+        raise InputError(
+            f"baseline {baseline_path} has none of the gated stages ({', '.join(config.stages)}): "
+            f"nothing to compare; make it with a config that has cleaners, e.g. "
+            f"harness baseline save --config clean-only --out {baseline_path or 'FILE'}"
+        )
     report.corpus, notes = compare_corpus(baseline, current, scorer, config, stages)
     report.notes.extend(notes)
     report.passages = compare_passages(baseline, current, config, stages)
@@ -744,7 +754,8 @@ def format_report(report: RegressReport, *, show_text: bool = True) -> str:
 
     if report.corpus:
         out.append("")
-        out.append("corpus (non-inferiority: regressed = drop > margin and p < alpha):")
+        out.append(f"corpus (regressed = worse by more than the margin, p < {report.alpha:g} in a one-sided "
+                   f"paired bootstrap test):")
         for check in report.corpus:
             mark = "REGRESSED" if check.regressed else "improved" if check.improved else "ok"
             out.append(f"  {mark:<9} {check.describe()}")

@@ -295,6 +295,13 @@ def test_a_run_without_the_cleaned_stage_cannot_be_compared(base):
         compare(base, after, SCORER, baseline_path="b.json")
 
 
+def test_a_baseline_without_a_gated_stage_is_bad_input(base):
+    before, after = json.loads(json.dumps(base)), make_run(TEXTS)
+    before["stages"] = after["stages"] = ["distorted"]
+    with pytest.raises(InputError, match="none of the gated stages"):
+        compare(before, after, SCORER, baseline_path="b.json")
+
+
 # --------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------

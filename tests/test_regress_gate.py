@@ -85,6 +85,22 @@ def test_baseline_save_twice_gives_identical_bytes(tmp_path, fast_config):
     assert len(data["passages"]) == 7 and data["passages"][0]["stages"]["cleaned"]["anchors"]["numbers"]["found"]
 
 
+def test_input_paths_are_stored_relative_so_a_moved_checkout_still_works(tmp_path, fast_config):
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    for name in ("transcript.txt", "references.yaml"):
+        shutil.copyfile(REPO_ROOT / "references" / "briefing" / name, project / "data" / name)
+    out = project / "baselines" / "mine.json"
+    result = invoke("baseline", "save", "--config", fast_config, "--out", out, "-q",
+                    "-t", project / "data" / "transcript.txt", "-r", project / "data" / "references.yaml")
+    assert result.exit_code == 0, result.output
+    assert load_baseline(out)["inputs"] == {"transcript": "../data/transcript.txt",
+                                            "references": ["../data/references.yaml"]}
+    moved = tmp_path / "elsewhere"
+    shutil.move(project, moved)
+    assert run_regress(moved / "baselines" / "mine.json").exit_code == 0
+
+
 # --------------------------------------------------------------------------
 # The gate on broken and harmless cleaners
 # --------------------------------------------------------------------------

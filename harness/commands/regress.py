@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from ..regress import DEFAULT_MARGINS
+
 def _importable_cwd() -> None:
     """Let ``--cleaner mymodule:fn`` find modules in the current folder, as
     ``python -m`` would (a console script's sys.path starts at its own bin/)."""
@@ -35,7 +37,7 @@ def _progress(quiet: bool):
 
 @click.group()
 def baseline() -> None:
-    """Save a baseline for the regression gate (``harness regress``)."""
+    """Save a baseline for the regression gate (harness regress)."""
 
 
 @baseline.command("save")
@@ -83,9 +85,11 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
               help="Cleaners under test, in order (built-in name or package.module:function; repeatable). "
                    "Default: the config's.")
 @click.option("--cases", "case_files", multiple=True, type=click.Path(path_type=Path),
-              help="Labelled case file (fix / keep / known-failure) to run as well (repeatable).")
+              help="Labelled case file (fix / keep / known-failure, as tests/cases/*.yaml) to run "
+                   "through its cleaner as well (repeatable).")
 @click.option("--margin", "margins", multiple=True, metavar="METRIC=N",
-              help="Override a metric's margin, e.g. --margin chrf=1.5 (repeatable).")
+              help="Override a metric's margin, e.g. --margin chrf=1.5 (repeatable). Defaults: "
+                   + ", ".join(f"{name} {value:g}" for name, value in DEFAULT_MARGINS.items()) + ".")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write JUnit XML here.")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with this run (after an intended change); exit 0.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),

@@ -165,6 +165,17 @@ def main() -> None:
         print(f"{r['engine']:<32} {r['bare_round_trips_per_s']:>10.2f} {r['harness_round_trips_per_s']:>13.2f} "
               f"{r['harness_over_bare']:>13.2f} {r['bare_cpu_s']:>8.2f}s {r['harness_cpu_s']:>11.2f}s "
               f"{r['cached_rerun_s'] * 1000:>10.1f} ms {r['load_s']:>6.2f}s")
+    # Why sentence by sentence: how much of each passage reaches the pivot language.
+    if any(e.startswith("bergamot") for e in args.engines.split(",")):
+        whole = build_round_trip(RetranslationConfig(split="none"), None)
+        split = build_round_trip(RetranslationConfig(split="sentences"), None)
+        for label, rt in (("whole passages", whole), ("sentence by sentence", split)):
+            results = rt.run(passages)
+            ratios = [len(r.hops[0].text) / len(p) for r, p in zip(results, passages)]
+            flags = sum(r.length_flags for r in results)
+            print(f"bergamot en->pt, {label:<20}: pt/en characters per passage "
+                  f"min {min(ratios):.2f} median {statistics.median(ratios):.2f}; length warnings {flags}")
+            rt.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

@@ -10,6 +10,7 @@ however long the transcript is.
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 import time
@@ -110,7 +111,19 @@ class CleaningStage:
             ) from None
         if not isinstance(text, str):
             raise PassageError(f"cleaner returned {type(text).__name__}, not str, on passage {passage.id}")
+        if _SURROGATE.search(text):  # e.g. bytes decoded with surrogateescape: not text, cannot be saved
+            raise PassageError(f"cleaner returned text with an unpaired surrogate "
+                               f"(U+{ord(_SURROGATE.search(text).group()):04X}) on passage {passage.id}")
         return text, edits
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _savable(text: str) -> str:
+    """An error message or traceback as text a UTF-8 file can hold (a lone
+    surrogate in a user's exception becomes a backslash escape)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # --------------------------------------------------------------------------
@@ -167,7 +180,7 @@ class Pipeline:
                 try:
                     cleaned, edits[passage.id] = self.cleaning.clean(passage)
                 except PassageError as exc:
-                    record["error"] = {"stage": CLEANED, "message": str(exc), "detail": exc.detail}
+                    record["error"] = {"stage": CLEANED, "message": _savable(str(exc)), "detail": _savable(exc.detail)}
                     continue
                 texts[passage.id][CLEANED] = cleaned
             ok.append(passage)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -62,7 +63,28 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
-    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    atomic_write_text(path, strict_json_dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def strict_json_dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` that writes strict JSON: a NaN or infinite score (a
+    metric with nothing to average) becomes ``null``, which JavaScript, jq
+    and every other reader accept; ``NaN`` is not JSON. Numeric arrays read
+    back with ``dtype=float`` turn ``null`` into NaN again."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _unlink_quietly(name: str) -> None:
@@ -208,7 +230,7 @@ class RunStore:
     def append(self, records: list[dict[str, Any]]) -> None:
         """Append finished passages durably (one fsync per call)."""
         assert self._results is not None, "store is not open"
-        payload = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+        payload = "".join(strict_json_dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
         try:
             self._results.write(payload)
             self._results.flush()

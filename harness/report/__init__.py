@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..runstore import RunStore, atomic_write, atomic_write_text
+from ..runstore import RunStore, atomic_write, atomic_write_text, strict_json_dumps
 from .markdown import passage_markdown, run_markdown_head, run_markdown_row
 
 
@@ -32,11 +31,11 @@ def write_results_json(path: Path, header: dict[str, Any], records: Iterator[dic
     """``results.json``: the header fields, then every passage, streamed."""
 
     def chunks():
-        head = json.dumps(header, ensure_ascii=False, sort_keys=True, indent=1)
+        head = strict_json_dumps(header, ensure_ascii=False, sort_keys=True, indent=1)
         yield head[:-2] + ',\n "passages": [\n'
         first = True
         for record in records:
-            yield ("" if first else ",\n") + json.dumps(record, ensure_ascii=False, sort_keys=True)
+            yield ("" if first else ",\n") + strict_json_dumps(record, ensure_ascii=False, sort_keys=True)
             first = False
         yield "\n ]\n}\n"
 

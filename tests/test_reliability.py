@@ -481,6 +481,49 @@ def test_a_cleaner_error_with_markup_and_escape_codes_is_printed_safely(runner, 
         assert "\x1b" not in path.read_text(encoding="utf-8"), path
 
 
+def test_a_cleaner_producing_an_unpaired_surrogate_fails_only_its_passage(runner, tmp_path, monkeypatch):
+    """Regression (found by fuzzing the results store): a user cleaner that
+    returned a lone surrogate (bytes decoded with surrogateescape), or raised
+    an exception quoting one, crashed the run with UnicodeEncodeError."""
+    write(tmp_path / "mods" / "rel_surrogate_cleaners.py",
+          "def lone(text):\n    return text.replace('budget', 'budg\\udc80et')\n"
+          "def raises(text):\n    if 'bridge' in text:\n        raise ValueError('bad byte \\udc80')\n    return text\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    transcript, refs = dataset(tmp_path, 3)
+    config = config_file(tmp_path, cleaners=["rel_surrogate_cleaners:lone", "rel_surrogate_cleaners:raises"])
+    result = run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), config=config)
+    assert result.exit_code == 0, result.output
+    data = results(tmp_path / "out")
+    assert [f["id"] for f in data["failed"]] == ["p01", "p03"]
+    assert "unpaired surrogate (U+DC80)" in data["passages"][0]["error"]["message"]
+    assert "bad byte \\udc80" in data["passages"][2]["error"]["message"]
+    assert data["passages"][1]["error"] is None
+
+
+def test_a_metric_with_nothing_to_average_writes_null_not_nan(runner, tmp_path, monkeypatch):
+    """Regression (found by fuzzing): a NaN score was written as ``NaN``,
+    which is not JSON (JavaScript, jq and strict parsers refuse it)."""
+    write(tmp_path / "mods" / "rel_nan_metric.py",
+          "def undefined_on_questions(hyps, refs):\n"
+          "    return [float('nan') if h.endswith('?') else 1.0 for h in hyps]\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    transcript, refs = dataset(tmp_path, 3)
+    config = config_file(tmp_path, metrics={"use": ["chrf"], "extra": ["rel_nan_metric:undefined_on_questions"]})
+    result = run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), config=config)
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    out = tmp_path / "out"
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"), parse_constant=refuse)
+    for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        json.loads(line, parse_constant=refuse)
+    scores = [p["stages"]["distorted"]["scores"]["rel_nan_metric:undefined_on_questions"] for p in data["passages"]]
+    assert scores == [1.0, 1.0, None]
+    assert data["corpus"]["distorted"]["rel_nan_metric:undefined_on_questions"] is None
+
+
 def test_square_brackets_in_the_output_path_are_printed_as_they_are(runner, tmp_path):
     transcript, refs = dataset(tmp_path, 2)
     out = tmp_path / "[bold]run[/bold]"

@@ -243,7 +243,7 @@ def load_baseline(path: Path) -> dict[str, Any]:
     if data["format"] != BASELINE_FORMAT:
         raise InputError(
             f"baseline {path}: format {data['format']!r} is not {BASELINE_FORMAT!r}; "
-            f"re-baseline with: harness baseline save --out {path}"
+            f"re-baseline with: harness baseline save --config CONFIG --out {path}"
         )
     for key, kind in (("config", dict), ("signature", dict), ("stages", list), ("corpus", dict), ("passages", list)):
         if not isinstance(data.get(key), kind):

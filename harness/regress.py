@@ -309,8 +309,13 @@ def _differing_metrics(before: Mapping[str, Any], after: Mapping[str, Any]) -> s
 
 
 def rebaseline_hint(baseline_path: Path | str, config_arg: str | None = None) -> str:
-    config_part = f" --config {config_arg}" if config_arg else ""
-    return f"re-baseline with: harness baseline save{config_part} --out {baseline_path}"
+    """How to make a fresh baseline: ``--update`` reruns the config stored in
+    the baseline (or the one given); ``baseline save`` starts from a config file."""
+    if config_arg:
+        return (f"re-baseline with: harness baseline save --config {config_arg} --out {baseline_path} "
+                f"(or: harness regress --baseline {baseline_path} --config {config_arg} --update)")
+    return (f"re-baseline with: harness regress --baseline {baseline_path} --update (reruns the config stored "
+            f"in the baseline; or: harness baseline save --config CONFIG --out {baseline_path})")
 
 
 def check_compatible(baseline: Mapping[str, Any], current_signature: Mapping[str, Any],
@@ -330,6 +335,58 @@ def check_compatible(baseline: Mapping[str, Any], current_signature: Mapping[str
         raise BaselineMismatch(
             f"baseline {baseline_path} was made with different metrics "
             f"({_differing_metrics(before, current_signature)}); {hint}"
+        )
+
+
+#: how far a statistic of the *unchanged* distorted text may move between two
+#: runs before the scoring counts as changed (float32 embeddings differ in the
+#: last bits between CPUs; everything else is reproduced exactly)
+SCORING_TOLERANCE = 1e-4
+
+
+def _stats_close(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x is None or y is None:
+            if x is not y:
+                return False
+        elif abs(float(x) - float(y)) > SCORING_TOLERANCE + 1e-6 * abs(float(y)):
+            return False
+    return True
+
+
+def scoring_changes(baseline: Mapping[str, Any], current: Mapping[str, Any], stage: str = "distorted") -> list[str]:
+    """Where the same text (the distorted stage: cleaners never touch it) now
+    scores differently: e.g. ``"p02 anchors"``. Empty when the scoring is the same."""
+    now_by_id = {p["id"]: p for p in current["passages"]}
+    changes = []
+    for before in baseline["passages"]:
+        after = now_by_id.get(before["id"])
+        b = (before.get("stages") or {}).get(stage) or {}
+        a = ((after or {}).get("stages") or {}).get(stage) or {}
+        if not b.get("stats") or not a.get("stats"):
+            continue
+        for name in sorted(set(b["stats"]) | set(a["stats"])):
+            if name not in b["stats"] or name not in a["stats"] or not _stats_close(b["stats"][name], a["stats"][name]):
+                changes.append(f"{before['id']} {name}")
+        if b.get("anchors") != a.get("anchors") and f"{before['id']} anchors" not in changes:
+            changes.append(f"{before['id']} anchors")
+    return changes
+
+
+def check_same_scoring(baseline: Mapping[str, Any], current: Mapping[str, Any], baseline_path: Path | str,
+                       config_arg: str | None = None) -> None:
+    """Raise :class:`BaselineMismatch` when the unchanged distorted text scores
+    differently than in the baseline: the metrics changed even though their
+    versions did not (a metric's output changed without a version bump)."""
+    changes = scoring_changes(baseline, current)
+    if changes:
+        shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
+        raise BaselineMismatch(
+            f"baseline {baseline_path}: the distorted text, which no cleaner touches, now scores differently "
+            f"({shown}): the metrics changed although their versions did not; "
+            f"{rebaseline_hint(baseline_path, config_arg)}"
         )
 
 
@@ -414,29 +471,55 @@ def _verdict_score(data: Mapping[str, Any] | None) -> float | None:
 def kept_anchors(data: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
     """The anchors (per kind) a stage kept, from the anchors metric's details;
     None when the run did not measure anchors."""
+    return _anchor_field(data, "found")
+
+
+def _anchor_field(data: Mapping[str, Any] | None, key: str) -> dict[str, list[str]] | None:
     anchors = (data or {}).get("anchors")
     if not isinstance(anchors, Mapping):
         return None
-    return {kind: list(report.get("found") or []) for kind, report in anchors.items() if isinstance(report, Mapping)}
+    return {kind: [str(a) for a in (report.get(key) or [])]
+            for kind, report in anchors.items() if isinstance(report, Mapping)}
 
 
 _KIND_SINGULAR = {"numbers": "number", "names": "name", "negations": "negation"}
 
 
 def _anchor_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(lost, regained) anchors as readable phrases, e.g. "number '$44 billion'"."""
+    """(lost, regained) anchors as readable phrases, e.g. "number '$44 billion'".
+
+    Lost: required anchors this run reports lost that the baseline kept.
+    Regained: the reverse. Reading the metric's own ``lost`` lists, not a
+    difference of ``found`` lists, matters for negations: they are matched by
+    count, so *which* reference cue is reported kept may change while none is
+    lost. (A baseline without ``lost`` lists falls back to the difference.)
+    """
     kept_before, kept_after = kept_anchors(before), kept_anchors(after)
     if kept_before is None or kept_after is None:
         return [], []
+    lost_before, lost_after = _anchor_field(before, "lost") or {}, _anchor_field(after, "lost") or {}
     lost, regained = [], []
     for kind in sorted(set(kept_before) | set(kept_after)):
-        old, new = list(kept_before.get(kind, [])), list(kept_after.get(kind, []))
         label = _KIND_SINGULAR.get(kind, kind)
-        for anchor in _multiset_minus(old, new):
-            lost.append(f"{label} {anchor!r}")
-        for anchor in _multiset_minus(new, old):
-            regained.append(f"{label} {anchor!r}")
+        old, new = kept_before.get(kind, []), kept_after.get(kind, [])
+        if kind in lost_after and kind in lost_before:
+            gone = _multiset_intersection(lost_after[kind], old)
+            back = _multiset_intersection(lost_before[kind], new)
+        else:
+            gone, back = _multiset_minus(old, new), _multiset_minus(new, old)
+        lost += [f"{label} {anchor!r}" for anchor in gone]
+        regained += [f"{label} {anchor!r}" for anchor in back]
     return lost, regained
+
+
+def _multiset_intersection(a: list[str], b: list[str]) -> list[str]:
+    remaining = list(b)
+    out = []
+    for item in a:
+        if item in remaining:
+            remaining.remove(item)
+            out.append(item)
+    return out
 
 
 def _multiset_minus(a: list[str], b: list[str]) -> list[str]:
@@ -612,14 +695,36 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
         gate = gate.with_margins(margins)
 
     transcript, references = baseline_inputs(baseline, baseline_path)
-    # Refuse an incomparable baseline before spending time on the run.
-    check_compatible(baseline, _current_fingerprint(run_config, transcript, references), baseline_path, config_arg)
+    # Refuse an incomparable baseline before spending time on the run; with
+    # --update an incomparable baseline is simply replaced.
+    mismatch: BaselineMismatch | None = None
+    try:
+        check_compatible(baseline, _current_fingerprint(run_config, transcript, references), baseline_path,
+                         config_arg)
+    except BaselineMismatch as exc:
+        if not update:
+            raise
+        mismatch = exc
     current = run_baseline(run_config, transcript=transcript, references=references,
                            baseline_dir=baseline_path.parent, cache_dir=cache_dir, use_cache=use_cache,
                            out_dir=out_dir, progress=progress)
-    check_compatible(baseline, current["signature"], baseline_path, config_arg)
+    if mismatch is None:
+        try:
+            check_compatible(baseline, current["signature"], baseline_path, config_arg)
+            check_same_scoring(baseline, current, baseline_path, config_arg)
+        except BaselineMismatch as exc:
+            if not update:
+                raise
+            mismatch = exc
 
-    report = compare(baseline, current, Scorer(run_config.metrics), gate, baseline_path=str(baseline_path))
+    if mismatch is None:
+        report = compare(baseline, current, Scorer(run_config.metrics), gate, baseline_path=str(baseline_path))
+    else:
+        report = RegressReport(str(baseline_path), run_config.name,
+                               list(baseline["signature"].get("cleaners") or []),
+                               list(current["signature"].get("cleaners") or []), alpha=gate.alpha)
+        reason = str(mismatch).split("; re-baseline with:")[0]
+        report.notes.append(f"not compared: {reason}; the baseline is replaced by this run")
     report.config_name = run_config.name
     if case_files:
         report.cases = check_case_files(case_files, run_config)

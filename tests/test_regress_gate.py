@@ -126,8 +126,11 @@ def test_a_cleaner_that_deletes_negations_fails_on_the_lost_negations(saved, bui
     report = run_regress(saved, cleaners=[*builtin_chain, f"{BROKEN}:delete_negations"])
     assert report.exit_code == 1
     reasons = "\n".join(report.reasons())
-    assert "lost negation 'not'" in reasons and "lost negation 'not', negation 'no'" in reasons
-    assert "number" not in reasons  # the right reasons, nothing else
+    # labels name the cue and the word it negates: 'not … supportive', 'no doubt'
+    assert "passage p02 (cleaned): lost negation 'not " in reasons
+    assert "passage p04 (cleaned): lost negation 'not …" in reasons and "negation 'no " in reasons
+    assert set(report.regressed_passage_ids) == {"p02", "p04", "p05"}
+    assert "number" not in reasons and "name" not in reasons  # the right reasons, nothing else
 
 
 def test_a_cleaner_that_does_nothing_fails_at_corpus_level(saved):
@@ -183,8 +186,10 @@ def test_cli_exit_codes_and_output(saved, builtin_chain):
 def test_cli_margin_override(saved):
     args = ("regress", "--baseline", saved, "--cleaner", f"{BROKEN}:do_nothing", "-q", "--no-text")
     strict = invoke(*args)
-    lenient = invoke(*args, "--margin", "chrf=50", "--margin", "bleu=50", "--margin", "meaning=50")
-    assert strict.exit_code == 1 and lenient.exit_code == 0, lenient.output
+    lenient = invoke(*args, "--margin", "chrf=50", "--margin", "bleu=50", "--margin", "meaning=50",
+                     "--margin", "anchors=1")
+    assert strict.exit_code == 1 and "REGRESSED cleaned chrf" in strict.output
+    assert "REGRESSED cleaned" not in lenient.output and "margin 50;" in lenient.output
     assert invoke(*args, "--margin", "chrf").exit_code == 2
 
 
@@ -198,7 +203,7 @@ def test_cli_junit_report(saved, builtin_chain, tmp_path):
     failures = {(c.get("classname"), c.get("name")): c.find("failure").get("message")
                 for c in suite.iter("testcase") if c.find("failure") is not None}
     assert int(suite.get("failures")) == len(failures) > 0
-    assert "lost negation 'not'" in failures[("passages.cleaned", "p02")]
+    assert "lost negation 'not" in failures[("passages.cleaned", "p02")]
     assert ("corpus.cleaned", "chrf") in {(c.get("classname"), c.get("name")) for c in suite.iter("testcase")}
 
 
@@ -223,7 +228,7 @@ def test_cli_refuses_a_baseline_of_other_data_with_exit_2(baseline_copy, field, 
     result = invoke("regress", "--baseline", baseline_copy, "-q")
     assert result.exit_code == 2
     assert f"different {what}" in result.output
-    assert f"re-baseline with: harness baseline save --out {baseline_copy}" in result.output
+    assert f"re-baseline with: harness regress --baseline {baseline_copy} --update" in result.output
 
 
 def test_cli_refuses_a_baseline_of_other_metrics_with_exit_2(baseline_copy):
@@ -232,6 +237,17 @@ def test_cli_refuses_a_baseline_of_other_metrics_with_exit_2(baseline_copy):
     baseline_copy.write_text(dumps_stable(data))
     result = invoke("regress", "--baseline", baseline_copy, "-q")
     assert result.exit_code == 2 and "different metrics (chrf v0 -> v" in result.output
+    assert f"harness baseline save --config CONFIG --out {baseline_copy}" in result.output
+
+
+def test_cli_update_replaces_an_incompatible_baseline(baseline_copy, saved):
+    data = json.loads(baseline_copy.read_text())
+    data["signature"]["metrics"]["metrics"]["chrf"]["version"] = "0"
+    baseline_copy.write_text(dumps_stable(data))
+    result = invoke("regress", "--baseline", baseline_copy, "--update", "-q")
+    assert result.exit_code == 0, result.output
+    assert "not compared: baseline" in result.output and "different metrics" in result.output
+    assert baseline_copy.read_bytes() == saved.read_bytes()  # exactly what `baseline save` wrote
 
 
 def test_cli_bad_input_is_exit_2(tmp_path):

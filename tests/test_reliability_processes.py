@@ -136,6 +136,46 @@ def test_a_killed_run_leaves_no_corrupt_file_and_the_same_command_resumes_it(cor
         sorted(p.name for p in (corpus["uninterrupted"] / "passages").iterdir())
 
 
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal_gives_the_terminal_back(corpus, tmp_path):
+    """Regression: after Ctrl-C the progress bars were never stopped, so the
+    cursor stayed hidden and the message was glued to the last bar."""
+    import pty
+    import select
+
+    out = tmp_path / "run"
+    command = harness_command("run", "-c", str(corpus["config"]), "-t", str(corpus["transcript"]),
+                              "-r", str(corpus["references"]), "-o", str(out))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=REPO, stdin=follower, stdout=follower, stderr=follower,
+                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+    os.close(follower)
+    screen, sent, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.02)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the process closed the terminal
+                break
+            if not data:
+                break
+            screen += data
+        if not sent and line_count(out / "results.jsonl") >= 50:
+            process.send_signal(signal.SIGINT)
+            sent = True
+        if process.poll() is not None and not ready:
+            break
+    os.close(leader)
+    assert process.wait(timeout=30) == 130 and sent
+    hidden, shown = screen.rfind(b"\x1b[?25l"), screen.rfind(b"\x1b[?25h")
+    assert hidden >= 0, "the bars were drawn"
+    assert shown > hidden, "the cursor is shown again"
+    message = screen.index(b"interrupted: finished passages are saved")
+    assert message > shown, "the message comes after the bars are gone"
+    assert screen[:message].endswith((b"\n", b"\x1b[2K")), "on a fresh (or erased) line"
+
+
 # --------------------------------------------------------------------------
 # Two runs at once sharing one cache
 # --------------------------------------------------------------------------

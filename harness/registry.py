@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
+import sys
 from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, TypeVar
 
@@ -26,7 +28,7 @@ def import_object(spec: str, what: str = "object") -> Any:
     if not module_name or not attr_path:
         raise ConfigError(f"{what} {spec!r} is not of the form package.module:name")
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{what} {spec!r}: cannot import module {module_name!r} ({exc})") from None
     for part in attr_path.split("."):
@@ -35,6 +37,19 @@ def import_object(spec: str, what: str = "object") -> Any:
         except AttributeError:
             raise ConfigError(f"{what} {spec!r}: module {module_name!r} has no attribute {attr_path!r}") from None
     return obj
+
+
+def _import_module(module_name: str):
+    """Import a user's module; like ``python -m``, the working directory counts,
+    so a plugin in the current folder works from the ``harness`` script too."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != module_name.split(".")[0] or cwd in sys.path:
+            raise
+        sys.path.append(cwd)
+        return importlib.import_module(module_name)
 
 
 class Registry(Generic[T]):

@@ -110,3 +110,14 @@ def test_an_existing_output_folder_needs_force(runner, tmp_path):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_a_user_cleaner_in_the_working_directory_is_found_by_the_script(tmp_path):
+    (tmp_path / "my_cleaning.py").write_text("def shout(text):\n    return text.upper()\n")
+    harness_script = Path(sys.executable).parent / "harness"
+    if not harness_script.exists():
+        pytest.skip("the harness console script is not installed next to this Python")
+    result = subprocess.run([str(harness_script), "clean", "-", "--cleaner", "my_cleaning:shout"], input="quiet words\n",
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "QUIET WORDS"

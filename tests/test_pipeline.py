@@ -82,10 +82,10 @@ def test_the_cleaned_stage_keeps_its_edits_and_differs_from_the_input(tmp_path):
     config = config_from_dict({"name": "clean", "retranslation": {"backend": "none"}})
     outcome = run_config(config, transcript=transcript, references=[refs], out_dir=out)
     assert outcome.stages == [DISTORTED, CLEANED]
-    first = read_results(out)["passages"][0]["stages"]
-    assert first[CLEANED]["text"] != first[DISTORTED]["text"]
-    assert first[CLEANED]["edits"], "the spun 'fresh new' should have been repaired with an explained edit"
-    assert {"cleaner", "rule", "before", "after"} <= set(first[CLEANED]["edits"][0])
+    second = read_results(out)["passages"][1]["stages"]
+    assert second[CLEANED]["text"] != second[DISTORTED]["text"]
+    assert second[CLEANED]["edits"], "the spun 'and you may' should have been repaired with an explained edit"
+    assert {"cleaner", "rule", "before", "after"} <= set(second[CLEANED]["edits"][0])
 
 
 def test_an_existing_output_folder_is_refused_unless_forced(tmp_path):

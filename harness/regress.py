@@ -20,7 +20,9 @@ margin, a better band, a regained anchor) but never fail the gate.
 
 A baseline made with another transcript, reference set or metric version
 cannot be compared with: :class:`BaselineMismatch` (exit code 2) says which
-and how to re-baseline. Another cleaner version is what the gate is *for*.
+and how to re-baseline. So can't one whose distorted text (which no cleaner
+touches) now scores differently: a metric changed without a version bump.
+Another cleaner version is what the gate is *for*.
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .baseline import (baseline_config, baseline_inputs, load_baseline, normalise, run_baseline,
-                       save_baseline, stable_signature)
+from .baseline import baseline_config, baseline_inputs, load_baseline, normalise, run_baseline, save_baseline
 from .errors import ConfigError, InputError
 
 BANDS = ("preserved", "degraded", "lost")  # best to worst
@@ -63,7 +64,8 @@ class RegressConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: per-metric margins (metric units); given margins are merged into
-    #: :data:`DEFAULT_MARGINS`. A metric with no margin is reported, not gated.
+    #: :data:`DEFAULT_MARGINS`, and ``null`` removes one. A metric with no
+    #: margin is reported, not gated.
     margins: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MARGINS))
     #: one-sided significance level of the non-inferiority test
     alpha: float = Field(0.05, gt=0, lt=0.5)
@@ -82,7 +84,7 @@ class RegressConfig(BaseModel):
     @classmethod
     def _merge_with_defaults(cls, value: Any) -> Any:
         if isinstance(value, Mapping):
-            return {**DEFAULT_MARGINS, **value}
+            return {k: v for k, v in {**DEFAULT_MARGINS, **value}.items() if v is not None}
         return value
 
     @field_validator("margins")
@@ -93,22 +95,26 @@ class RegressConfig(BaseModel):
             raise ValueError(f"margins must be finite and >= 0 (got {bad})")
         return value
 
-    def with_margins(self, overrides: Mapping[str, float]) -> "RegressConfig":
-        """A copy with some margins replaced (``--margin chrf=1.5``)."""
+    def with_margins(self, overrides: Mapping[str, float | None]) -> "RegressConfig":
+        """A copy with some margins replaced (``--margin chrf=1.5``); None un-gates a metric."""
         return RegressConfig.model_validate({**self.model_dump(), "margins": {**self.margins, **overrides}})
 
 
-def parse_margins(items: Iterable[str]) -> dict[str, float]:
-    """``["chrf=1.5", "ter=2"]`` -> ``{"chrf": 1.5, "ter": 2.0}`` (one-line errors)."""
-    margins: dict[str, float] = {}
+def parse_margins(items: Iterable[str]) -> dict[str, float | None]:
+    """``["chrf=1.5", "bleu=none"]`` -> ``{"chrf": 1.5, "bleu": None}`` (one-line errors);
+    ``none`` reports the metric without gating on it."""
+    margins: dict[str, float | None] = {}
     for item in items:
         name, sep, value = item.partition("=")
+        if sep and name.strip() and value.strip().lower() == "none":
+            margins[name.strip()] = None
+            continue
         try:
             number = float(value)
         except ValueError:
             number = float("nan")
         if not sep or not name.strip() or not math.isfinite(number) or number < 0:
-            raise ConfigError(f"--margin {item!r}: expected METRIC=NUMBER with a number >= 0, e.g. chrf=1.5")
+            raise ConfigError(f"--margin {item!r}: expected METRIC=NUMBER (>= 0) or METRIC=none, e.g. chrf=1.5")
         margins[name.strip()] = number
     return margins
 

@@ -250,8 +250,7 @@ def test_a_significant_gain_beyond_the_margin_is_an_improvement(base):
 
 
 def test_a_metric_without_a_margin_is_reported_but_not_gated(base):
-    config = RegressConfig.model_validate({"margins": {}}).model_copy(
-        update={"margins": {"bleu": 1.0, "ter": 1.0}})
+    config = RegressConfig.model_validate({"margins": {"chrf": None}})
     report = compare(base, make_run([drop_numbers(t) for t in TEXTS]), SCORER, config)
     chrf = next(c for c in report.corpus if c.metric == "chrf")
     assert chrf.margin is None and not chrf.regressed
@@ -345,7 +344,8 @@ def test_margins_merge_into_the_documented_defaults():
 
 
 def test_margins_on_the_command_line():
-    assert parse_margins(["chrf=1.5", " ter = 2"]) == {"chrf": 1.5, "ter": 2.0}
+    assert parse_margins(["chrf=1.5", " ter = 2", "bleu=none"]) == {"chrf": 1.5, "ter": 2.0, "bleu": None}
+    assert "bleu" not in RegressConfig().with_margins({"bleu": None}).margins
     for bad in ("chrf", "chrf=", "chrf=abc", "=1", "chrf=-1", "chrf=nan"):
         with pytest.raises(ConfigError, match="METRIC=NUMBER"):
             parse_margins([bad])

@@ -9,21 +9,11 @@ or a baseline made from another transcript, reference set or metric version.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from ..regress import DEFAULT_MARGINS
-
-def _importable_cwd() -> None:
-    """Let ``--cleaner mymodule:fn`` find modules in the current folder, as
-    ``python -m`` would (a console script's sys.path starts at its own bin/)."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-
 
 def _progress(quiet: bool):
     if quiet:
@@ -62,7 +52,6 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
     from ..baseline import run_baseline, save_baseline
     from ..config import load_config
 
-    _importable_cwd()
     config = load_config(config_path)
     if cleaners:
         config = config.model_copy(update={"cleaners": list(cleaners)})
@@ -88,7 +77,8 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
               help="Labelled case file (fix / keep / known-failure, as tests/cases/*.yaml) to run "
                    "through its cleaner as well (repeatable).")
 @click.option("--margin", "margins", multiple=True, metavar="METRIC=N",
-              help="Override a metric's margin, e.g. --margin chrf=1.5 (repeatable). Defaults: "
+              help="Override a metric's margin, e.g. --margin chrf=1.5, or report it without gating: "
+                   "--margin bleu=none (repeatable). Defaults: "
                    + ", ".join(f"{name} {value:g}" for name, value in DEFAULT_MARGINS.items()) + ".")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write JUnit XML here.")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with this run (after an intended change); exit 0.")
@@ -113,7 +103,6 @@ def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, juni
     """
     from ..regress import parse_margins, run_regress
 
-    _importable_cwd()
     report = run_regress(baseline_path, config=config_path, cleaners=list(cleaners) or None,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
                          use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))

@@ -213,6 +213,8 @@ class Pipeline:
                     ]
                     stages[RETRANSLATED]["warnings"] = list(result.warnings)
                     stages[RETRANSLATED]["sentences"] = result.sentences
+                    stages[RETRANSLATED]["length_flags"] = result.length_flags
+                    stages[RETRANSLATED]["translation_notes"] = result.translation_notes
         return [records[p.id] for p in chunk]
 
     # -- the whole run -------------------------------------------------------
@@ -252,7 +254,7 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
     sums: dict[str, dict[str, np.ndarray]] = {stage: {} for stage in stages}
     bands: dict[str, dict[str, int]] = {stage: {"preserved": 0, "degraded": 0, "lost": 0} for stage in stages}
     failed: list[dict[str, Any]] = []
-    rt_warnings = 0
+    length_flags = translation_notes = 0
     scored = 0
     for record in store.iter_records():
         if record.get("error"):
@@ -267,14 +269,19 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
             band = (data.get("verdict") or {}).get("band")
             if band in bands[stage]:
                 bands[stage][band] += 1
-        rt_warnings += len(record["stages"].get(RETRANSLATED, {}).get("warnings", []))
+        retranslated = record["stages"].get(RETRANSLATED, {})
+        length_flags += retranslated.get("length_flags", 0)
+        translation_notes += retranslated.get("translation_notes", 0)
     corpus = scorer.corpus(sums) if scored else {stage: {} for stage in stages}
     summary = {
         "passages": len(order),
         "scored": scored,
         "failed": len(failed),
         "verdicts": bands,
-        "retranslation_warnings": rt_warnings,
+        # sentences whose length ratio fell outside the band (dropped or
+        # hallucinated content), and sentences split or cut at the length limit
+        "retranslation_warnings": length_flags,
+        "translation_notes": translation_notes,
         "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     header = {

@@ -36,7 +36,7 @@ class RichProgress(Progress):
     def sentences(self, total: int) -> Callable[[int], None] | None:
         if self.sentence_task is not None:
             self.bars.remove_task(self.sentence_task)
-        self.sentence_task = self.bars.add_task("  sentences", total=None)
+        self.sentence_task = self.bars.add_task("  round trips", total=total)
 
         def advance(count: int) -> None:
             self.bars.advance(self.sentence_task, count)
@@ -73,7 +73,10 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
                       + ", ".join(_safe(f"{f['id']} ({f['message']})") for f in outcome.failed[:3]))
     warnings = outcome.summary.get("retranslation_warnings", 0)
     if warnings:
-        console.print(f"retranslation warnings (length ratio out of band): {warnings}")
+        console.print(f"retranslation: {warnings} sentence(s) with a length ratio out of band (dropped or added content?)")
+    notes = outcome.summary.get("translation_notes", 0)
+    if notes:
+        console.print(f"retranslation: {notes} sentence(s) split to fit the model or stopped at the length limit")
     done = f"{outcome.computed} computed, {outcome.resumed} resumed" if outcome.resumed else f"{outcome.computed} passages"
     console.print(f"signature: {outcome.signature.get('key')}  ({done}, {wall_s:.1f} s)")
     console.print(f"reports: {_safe(outcome.out_dir / 'report.md')}  ·  {_safe(outcome.out_dir / 'passages')}/  ·  "

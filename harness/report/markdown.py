@@ -175,7 +175,8 @@ def run_markdown_head(header: dict[str, Any]) -> list[str]:
     out = ["# Meaning-preservation report", "",
            f"Signature: `{header['signature_string']}`", "",
            f"Passages: {summary['passages']} ({summary['scored']} scored, {summary['failed']} failed). "
-           f"Retranslation warnings: {summary.get('retranslation_warnings', 0)}.", "",
+           f"Round-trip sentences with a length ratio out of band: {summary.get('retranslation_warnings', 0)}; "
+           f"split or stopped at the length limit: {summary.get('translation_notes', 0)}.", "",
            "## Corpus scores", ""]
     out += corpus_table(stages, header["corpus"])
     out += ["", "## Verdicts", "", "| stage | ✔ preserved | ▲ degraded | ✖ lost |", "|---|---:|---:|---:|"]

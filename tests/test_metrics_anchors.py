@@ -13,8 +13,11 @@ from harness.metrics.anchors import (
     extract_names,
     extract_negations,
     extract_numbers,
+    find_negations,
+    lowered_mention,
     mentions,
     numbers_match,
+    spelled_ones,
 )
 
 
@@ -61,6 +64,18 @@ def test_not_numbers(text):
     assert [a.label for a in extract_numbers(text) if a.label != "42"] == []
 
 
+def test_one_counts_as_a_number_with_a_unit_and_otherwise_only_against_a_digit_one():
+    assert labels(extract_numbers("one percent of one dollar")) == ["1%", "$1"]
+    assert labels(spelled_ones("Georgia is one of our partners")) == ["1"]  # maybe a number, maybe not
+    assert spelled_ones("no one knows, the one we like, one another") == []  # pronouns
+    for hyp, ref in [("we met 1 partner", "we met one partner"), ("we met one partner", "we met 1 partner")]:
+        numbers = compare(hyp, [ref])["numbers"]
+        assert numbers.lost == [] and numbers.added == [], (hyp, ref)  # a respelling keeps the number
+    assert compare("1 person came", ["no one came"])["numbers"].added == ["1"]
+    assert compare("no one came", ["1 person came"])["numbers"].lost == ["1"]
+    assert compare("Georgia is one of our partners", ["Georgia is one of our partners"])["numbers"].required == []
+
+
 def test_same_amount_written_differently_matches():
     dollars, words, plain = (extract_numbers(t)[0].key for t in ("$44 billion", "forty-four billion", "44,000,000,000"))
     assert numbers_match(dollars, words) and numbers_match(words, plain)
@@ -98,6 +113,28 @@ def test_sentence_initial_word_is_a_name_when_capitalised_elsewhere():
     assert names("Tokyo agreed.", context=["They met in Tokyo."]) == ["Tokyo"]
 
 
+def test_a_name_only_in_lower_case_is_lowered_but_a_capitalised_one_is_not():
+    assert lowered_mention("the united States said", "United States") == "united States"
+    assert lowered_mention("the Secretary general said", "Secretary General") is None  # house style
+    assert lowered_mention("nato and the u.s.", "NATO") == "nato"
+    assert lowered_mention("nato met. NATO agreed", "NATO") is None  # capitalised once: kept
+    # capitalising more than the name does is not lowering: SHOUTED labels, 'Nato'
+    assert lowered_mention("AMBASSADOR SMITH: UKRAINE", "Ukraine") is None
+    assert lowered_mention("Nato allies", "NATO") is None
+    assert lowered_mention("no mention here", "NATO") is None
+
+
+def test_lowered_names_are_partly_kept():
+    refs = ["The United States and NATO support Ukraine."]
+    report = compare("the united states and nato support Ukraine.", refs)["names"]
+    assert report.lowered == ["United States", "NATO"] and report.found == ["Ukraine"] and report.lost == []
+    assert report.stats == [3.0, 1.0 + 2 * 0.5, 1.0, 1.0]  # a lowered name counts half in recall (and is no text anchor)
+    assert report.context["NATO"] == ["nato"]
+    assert compare("the united states and nato support Ukraine.", refs, lowered_name_credit=1.0)["names"].stats[1] == 3.0
+    # sentence starts and SHOUTED text capitalise more, never less
+    assert compare("United States and NATO support UKRAINE.", refs)["names"].lowered == []
+
+
 def test_mentions_ignore_case_but_not_for_the_pronoun_us():
     assert mentions("the united states, i've currently", "United States")
     assert mentions("the usa is not", "United States")
@@ -121,7 +158,22 @@ def test_mentions_ignore_case_but_not_for_the_pronoun_us():
     ],
 )
 def test_negations(text, expected):
-    assert labels(extract_negations(text)) == expected
+    assert [a.key for a in extract_negations(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text, scope, label",
+    [
+        ("the US is not particularly supportive of that. We are focused", ("particularly", "supportive"),
+         "not … supportive"),  # the scope stops at the sentence end
+        ("I don’t see it as a formal part of the agenda", ("see", "formal", "part"), "don't see"),
+        ("there is no doubt in my mind", ("doubt", "mind"), "no doubt"),
+        ("it is not.", (), "not"),
+    ],
+)
+def test_a_negation_governs_the_next_content_words(text, scope, label):
+    (negation,) = find_negations(text)
+    assert negation.scope == scope and negation.anchor.label == label
 
 
 # --- comparison ---------------------------------------------------------------------------
@@ -154,14 +206,53 @@ def test_minority_anchor_is_optional_not_required():
 
 def test_dropped_negation_is_reported_with_where_it_was():
     report = compare("The US gave Ukraine $44 billion, less.", REFS)
-    assert report["negations"].lost == ["not"]
-    assert "not less" in report["negations"].context["not"][0]
+    assert report["negations"].lost == ["not less"]
+    assert "not less" in report["negations"].context["not less"][0]
 
 
 def test_added_negation_and_lost_name():
     report = compare("The US did not give Russia $44 billion, not less.", REFS)
-    assert report["negations"].added == ["not"]
+    assert report["negations"].added == ["not give"]
     assert report["names"].lost == ["Ukraine"] and report["names"].added == ["Russia"]
+
+
+AGENDA = "I do not see it as a formal part of the agenda, but we will need to wait and see."
+
+
+def test_a_moved_negation_is_dropped_and_added_although_the_count_is_the_same():
+    moved = "I do see it as a formal part of the agenda, but we will not need to wait and see."
+    report = compare(moved, [AGENDA])["negations"]
+    assert report.lost == ["not see"] and report.added == ["not need"]
+    assert report.stats == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_paraphrased_negations_are_not_flagged():
+    paraphrases = [
+        "I don't think it is formally on the agenda; we'll need to wait and see.",  # shares 'formal'
+        "It isn't something scheduled for the meetings, though we will need to wait and see.",  # shares nothing
+        "We will need to wait and see, but I don't see it as a formal agenda item.",  # another place
+    ]
+    for paraphrase in paraphrases:
+        report = compare(paraphrase, [AGENDA])["negations"]
+        assert report.lost == [] and report.added == [], paraphrase
+
+
+def test_words_of_a_negation_said_elsewhere_do_not_unpair_it():
+    refs = ["The US does not support strikes inside Russia."]
+    report = compare("The US doesn't support strikes inside Russia; it supports strikes elsewhere.", refs)["negations"]
+    assert report.lost == [] and report.added == []
+
+
+def test_negations_across_references():
+    refs = [AGENDA, "It is not formally on the agenda, and we will need to wait and see.",
+            "It is part of the agenda and we will need to wait and see."]
+    # dropped relative to two references of three: lost
+    assert compare("I see it as a formal part of the agenda; we will need to wait and see.", refs)["negations"].lost \
+        == ["not see"]
+    # a negation one reference has is never added, even if another says the opposite
+    assert compare("It is not on the agenda; we will need to wait and see.", refs)["negations"].added == []
+    added = compare("I do not see it as formal; we will not need to wait and see.", refs)["negations"]
+    assert added.added == ["not need"] and added.lost == []
 
 
 def test_metric_stats_recall_precision_and_corpus_from_sums():

@@ -96,6 +96,16 @@ def test_dropped_negation_reason_quotes_the_reference():
     assert verdict["reasons"] == ["negation dropped: 'not' (is not particularly supportive)"]
 
 
+def test_lowered_name_costs_a_little_and_is_noted_after_the_summary():
+    details = {"anchors": {"names": {"lost": [], "added": [], "lowered": ["United States"],
+                                     "context": {"United States": ["united states"]}}}}
+    verdict = Meaning().judge(GOOD, details)
+    assert verdict["score"] == 100.0 - MetricsConfig().meaning.lowered_name_penalty
+    assert verdict["band"] == "preserved"  # a lowered name does not cap the band
+    assert verdict["reasons"] == ["meaning kept (cosine 0.95, all anchors kept)",
+                                  "name United States lowered ('united states')"]
+
+
 def test_injected_span_dilutes_the_score_and_is_named():
     scores = dict(GOOD, injected=0.1)
     details = {"anchors": {}, "injected": {"spans": [{"text": "Rusya kadınlar", "why": "language tr"}]}}

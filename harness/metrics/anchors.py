@@ -22,20 +22,32 @@ Canonical forms:
 * numbers: value and unit, so "$44 billion" = "44 billion dollars" =
   "forty-four billion" = "US$44bn"; a number without a unit matches the same
   number with one ("44 billion" keeps "$44 billion"); percentages and years
-  are numbers; the lone word "one" is not (it is usually a pronoun);
+  are numbers; the lone word "one" is a number only with a unit ("one
+  percent"); otherwise it is usually a pronoun, and it only keeps (or
+  supports) a digit 1 of the other side ("1" respelled "one" is no loss),
+  never "no one", "the one", "one another";
 * names: capitalised word sequences (not a capitalised function word at a
   sentence start), acronyms (NATO, PRC, U.S.), hyphenated names
   (Jean-Claude, Indo-Pacific); possessives stripped; aliases from
   ``harness/data/metric_entity_aliases.yaml`` ("U.S." = "United States",
   "Russian" = "Russia"); a name counts as kept when any of its forms occurs in
-  the text in any case (spun text often lower-cases names);
+  the text in any case, but a name that the text writes *only* with its first
+  capital lowered ("united states", "nato": spun text does this) is ``lowered`` and
+  counts as ``lowered_name_credit`` (default half) of a kept name;
+  capitalising more (a sentence start, "Nato", a SHOUTED label) is not lowering;
 * negations: not / n't / cannot, never, no / none / nobody / nothing /
-  nowhere / no one, no longer, neither / nor, without (not "not only"). They
-  are counted: the required count is the one a majority of references reach.
+  nowhere / no one, no longer, neither / nor, without (not "not only"), each
+  with its *scope*: the next three content words in its sentence ("is not
+  particularly supportive of that" -> particularly, supportive). Negations
+  are matched by scope, so a negation removed in one place and added in
+  another is reported twice although the count is unchanged; paraphrases
+  that negate in other words fall back to counting (see
+  :func:`_match_negations`).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +61,8 @@ import numpy as np
 from .base import Metric
 
 KINDS: tuple[str, ...] = ("numbers", "names", "negations")
+#: how much of a kept name a name written only in lower case counts for (recall)
+LOWERED_NAME_CREDIT = 0.5
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
@@ -177,9 +191,33 @@ def _parse_number_words(words: list[str]) -> Decimal | None:
     return Decimal(total + current) if seen else None
 
 
+# 'one' is a pronoun after these words ('no one', 'the one', 'each one') and before these
+_PRONOUN_ONE_BEFORE = re.compile(r"\b(?:no|any|some|every|each|the|this|that|which|a|an|only)\s+$", re.IGNORECASE)
+_PRONOUN_ONE_AFTER = re.compile(r"(?:\s+another\b|'s\b|self\b)", re.IGNORECASE)
+
+
 def extract_numbers(text: str) -> list[Anchor]:
-    """Numbers in digits or words, with currency, magnitude and percent."""
+    """Numbers in digits or words, with currency, magnitude and percent.
+
+    A lone "one" is not among them unless a unit follows ("one percent"):
+    it is usually a pronoun. :func:`spelled_ones` lists the lone "one"s that
+    may stand for the digit 1.
+    """
+    return _extract_numbers(text)[0]
+
+
+def spelled_ones(text: str) -> list[Anchor]:
+    """Lone "one"s that may be the number 1 (not "no one", "the one", "one another").
+
+    They are *weak* anchors: never required, never added, but they keep a
+    digit 1 of the other side ("1" respelled "one" is the same number).
+    """
+    return _extract_numbers(text)[1]
+
+
+def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
     anchors: list[Anchor] = []
+    ones: list[Anchor] = []
     taken: list[tuple[int, int]] = []
     # 'one and a half million', '2 and a half billion', 'half a million'
     for match in _HALVES.finditer(text):
@@ -251,7 +289,7 @@ def extract_numbers(text: str) -> list[Anchor]:
         words = [w for w in run if w != "a"]
         value = _parse_number_words(run)
         i = j
-        if value is None or words in (["one"], ["hundred"], ["thousand"]) or not words:
+        if value is None or words in (["hundred"], ["thousand"]) or not words:
             continue
         if all(w in _SCALES for w in words) and run[0] != "a":
             continue  # a bare scale word is not a specific number ('a million' is)
@@ -265,9 +303,13 @@ def extract_numbers(text: str) -> list[Anchor]:
             unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
             end += tail.end()
         surface = text[start:end]
+        if words == ["one"] and not unit:
+            if not (_PRONOUN_ONE_BEFORE.search(text, max(0, start - 8), start) or _PRONOUN_ONE_AFTER.match(text, end)):
+                ones.append(_number_anchor(value, unit, surface, start, end))
+            continue
         anchors.append(_number_anchor(value, unit, surface, start, end))
     anchors.sort(key=lambda a: a.start)
-    return anchors
+    return anchors, ones
 
 
 def numbers_match(a: tuple, b: tuple) -> bool:
@@ -342,6 +384,30 @@ def mentions(text: str, canonical: str) -> bool:
     """Does ``text`` mention the name in any of its forms (case-insensitively)?"""
     text = text.translate(_APOSTROPHES)
     return any(_compiled_form(form).search(text) for form in name_forms(canonical))
+
+
+def _lowers_a_capital(occurrence: str, form: str) -> bool:
+    """Is the first capital of ``form`` in lower case in ``occurrence``? ('united
+    States' for 'United States', 'nato' for 'NATO', 'u.s.'; not 'Nato' or
+    'UKRAINE', and not 'Secretary general': a later word in lower case is often
+    house style, not damage)."""
+    first = next((k for k, f in enumerate(form) if f.isupper()), None)
+    return first is not None and first < len(occurrence) and occurrence[first].islower()
+
+
+def lowered_mention(text: str, canonical: str) -> str | None:
+    """The text's mention of a name when every mention of it lowers the name's
+    first capital (spun text writes 'united states'), else None (capitalised somewhere, or
+    not mentioned at all). Capitalising more than the name does (a sentence
+    start, a SHOUTED speaker label) is not lowering."""
+    text = text.translate(_APOSTROPHES)
+    lowered = None
+    for form in name_forms(canonical):
+        for match in _compiled_form(form).finditer(text):
+            if not _lowers_a_capital(match.group(), form):
+                return None
+            lowered = lowered or match.group()
+    return lowered
 
 
 def extract_names(text: str, context: Iterable[str] = ()) -> list[Anchor]:
@@ -449,24 +515,112 @@ _NEGATION_GROUP = {
 }
 
 
-def extract_negations(text: str) -> list[Anchor]:
-    """Negation cues, each with the group it belongs to ('n't' is 'not')."""
+#: how many content words after a cue make up its scope, and how far to look for them
+SCOPE_WORDS = 3
+SCOPE_WINDOW = 6
+_SCOPE_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_SCOPE_BREAK = re.compile(r"[.!?;:\n]")  # a scope never crosses a sentence
+_NEGATIVE_TOKENS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor",
+                              "without", "cannot", "longer"})
+_STEM_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "ly", "es", "s")
+
+
+def stem(word: str) -> str:
+    """A crude stem that is enough to see the same word in two paraphrases:
+    'supportive' = 'supporting' = 'support', 'formally' = 'formal', 'focused' = 'focus'."""
+    word = word.lower().translate(_APOSTROPHES)
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in _STEM_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not (suffix == "s" and word.endswith(("ss", "us", "is"))):
+            word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word[:6]
+
+
+def _content_word(word: str) -> bool:
+    lower = word.lower()
+    bare = lower[:-2] if lower.endswith("'s") else lower
+    return bare not in stopwords() and bare not in _NEGATIVE_TOKENS and not lower.endswith("n't") and len(bare) > 1
+
+
+@dataclass(frozen=True)
+class Negation:
+    """A negation cue and its scope: the content words it governs (the next
+    few after the cue in the same sentence). ``span`` is the part of the text
+    the negation covers, from the cue to its last scope word."""
+
+    anchor: Anchor
+    scope: tuple[str, ...]
+    span: tuple[int, int]
+    #: stem -> its first rank in the scope
+    ranks: dict[str, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ranks: dict[str, int] = {}
+        for rank, word in enumerate(self.scope):
+            ranks.setdefault(stem(word), rank)
+        object.__setattr__(self, "ranks", ranks)
+
+    @property
+    def stems(self) -> frozenset[str]:
+        return frozenset(self.ranks)
+
+
+def _cue_word(text: str, start: int, end: int) -> str:
+    """The whole word a cue is part of ('n't' -> "don't"), lower case."""
+    while start > 0 and (text[start - 1].isalpha()):
+        start -= 1
+    return " ".join(text[start:end].lower().split())
+
+
+def find_negations(text: str) -> list[Negation]:
+    """Negation cues with their scopes, in text order (apostrophes normalised)."""
     text = text.translate(_APOSTROPHES)
-    anchors = []
+    cues: list[Anchor] = []
     for match in _NEGATION.finditer(text):
         cue = " ".join((match["cue"] or match["nt"]).lower().split())
-        if cue == "nor" and anchors and anchors[-1].text.lower() == "neither" \
-                and not re.search(r"[.!?]", text[anchors[-1].end:match.start()]):
+        if cue == "nor" and cues and cues[-1].text.lower() == "neither" \
+                and not re.search(r"[.!?]", text[cues[-1].end:match.start()]):
             continue  # 'neither ... nor' is one negation
-        group = _NEGATION_GROUP[cue]
-        anchors.append(Anchor("negations", group, group, match.group(), match.start(), match.end()))
-    return anchors
+        cues.append(Anchor("negations", _NEGATION_GROUP[cue], _NEGATION_GROUP[cue], match.group(),
+                           match.start(), match.end()))
+    negations = []
+    for cue in cues:
+        scope: list[str] = []
+        span_end = cue.end
+        previous_end = cue.end
+        for seen, token in enumerate(_SCOPE_TOKEN.finditer(text, cue.end)):
+            if seen >= SCOPE_WINDOW or len(scope) >= SCOPE_WORDS or _SCOPE_BREAK.search(text, previous_end, token.start()):
+                break
+            previous_end = token.end()
+            if _content_word(token.group()):
+                scope.append(token.group().lower())
+                span_end = token.end()
+        word = _cue_word(text, cue.start, cue.end)
+        head = next((w for w in scope if not w.endswith("ly")), scope[0] if scope else "")
+        label = word
+        if head:
+            adjacent = re.match(r"\s+" + re.escape(head) + r"\b", text[cue.end:], re.IGNORECASE)
+            label = f"{word} {head}" if adjacent else f"{word} \u2026 {head}"
+        anchor = Anchor("negations", cue.key, label, cue.text, cue.start, cue.end)
+        negations.append(Negation(anchor, tuple(scope), (cue.start, span_end)))
+    return negations
+
+
+def extract_negations(text: str) -> list[Anchor]:
+    """Negation cues, each keyed by the group it belongs to ('n't' is 'not') and
+    labelled with the cue and the head of its scope ("not \u2026 supportive")."""
+    return [n.anchor for n in find_negations(text)]
 
 
 def context_of(text: str, anchor: Anchor, words: int = 4) -> str:
     """A few words either side of an anchor, for reasons like "negation dropped: 'not' (…)"."""
-    before = text[:anchor.start].split()[-words:]
-    after = text[anchor.end:].split()[:words]
+    reach = 80 * words  # enough text for the words, without splitting all of a long passage
+    before = text[max(0, anchor.start - reach):anchor.start].split()[-words:]
+    after = text[anchor.end:anchor.end + reach].split()[:words]
     return " ".join([*before, text[anchor.start:anchor.end], *after])
 
 
@@ -485,19 +639,27 @@ class KindReport:
     added: list[str] = field(default_factory=list)
     #: label -> where each lost/added occurrence is, in order (a few words either side)
     context: dict[str, list[str]] = field(default_factory=dict)
+    #: names: required names the text has only in lower case ('united states'), and how
+    #: much of a kept name each of them counts for in recall
+    lowered: list[str] = field(default_factory=list)
+    lowered_credit: float = 1.0
 
     @property
     def stats(self) -> list[float]:
-        """[required, found, in hypothesis, of those supported by a reference]"""
-        return [float(len(self.required)), float(len(self.found)),
+        """[required, found (a lowered name counts ``lowered_credit``), in hypothesis,
+        of those supported by a reference]"""
+        return [float(len(self.required)), len(self.found) + self.lowered_credit * len(self.lowered),
                 float(len(self.hypothesis)), float(len(self.hypothesis) - len(self.added))]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "required": self.required, "lost": self.lost, "added": self.added,
             "optional": self.optional, "found": self.found, "in_text": self.hypothesis,
             "context": self.context,
         }
+        if self.lowered:
+            out["lowered"] = self.lowered
+        return out
 
 
 def _required_count(counts: list[int], share: float) -> int:
@@ -509,9 +671,11 @@ def _required_count(counts: list[int], share: float) -> int:
 
 
 def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
+    """Numbers matched by value and unit; a lone "one" on one side keeps a digit 1 on the other."""
     report = KindReport()
-    ref_numbers = [extract_numbers(r) for r in refs]
-    hyp_numbers = extract_numbers(hyp)
+    extracted = [_extract_numbers(r) for r in refs]
+    ref_numbers = [numbers for numbers, _ in extracted]
+    hyp_numbers, hyp_ones = _extract_numbers(hyp)
     seen: dict[tuple, Anchor] = {}  # one entry per distinct number; a unit wins over none
     for anchors in ref_numbers:
         for a in anchors:
@@ -522,10 +686,10 @@ def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
                 del seen[same]
                 seen[a.key] = a
     for key, anchor in seen.items():
-        present = sum(1 for anchors in ref_numbers if any(numbers_match(key, a.key) for a in anchors))
+        present = sum(1 for numbers, ones in extracted if any(numbers_match(key, a.key) for a in (*numbers, *ones)))
         if present >= share * len(refs) - 1e-9:
             report.required.append(anchor.label)
-            if any(numbers_match(key, h.key) for h in hyp_numbers):
+            if any(numbers_match(key, h.key) for h in (*hyp_numbers, *hyp_ones)):
                 report.found.append(anchor.label)
             else:
                 report.lost.append(anchor.label)
@@ -538,7 +702,7 @@ def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
         distinct_hyp.setdefault(h.key, h)
     for key, anchor in distinct_hyp.items():
         report.hypothesis.append(anchor.label)
-        if not any(numbers_match(key, a.key) for anchors in ref_numbers for a in anchors):
+        if not any(numbers_match(key, a.key) for numbers, ones in extracted for a in (*numbers, *ones)):
             report.added.append(anchor.label)
             report.context.setdefault(anchor.label, []).append(context_of(hyp, anchor))
     return report
@@ -552,8 +716,11 @@ def _first_anchor(ref_anchors: list[list[Anchor]], key) -> Anchor:
     return next(a for anchors in ref_anchors for a in anchors if numbers_match(key, a.key))
 
 
-def compare_names(hyp: str, refs: Sequence[str], share: float) -> KindReport:
-    report = KindReport()
+def compare_names(hyp: str, refs: Sequence[str], share: float,
+                  lowered_credit: float = LOWERED_NAME_CREDIT) -> KindReport:
+    """Names matched in any of their forms; a required name the text has only
+    in lower case is ``lowered`` (partly kept: ``lowered_credit`` in recall)."""
+    report = KindReport(lowered_credit=lowered_credit)
     ref_names: dict[str, None] = {}
     for i, ref in enumerate(refs):
         for a in extract_names(ref, context=[r for j, r in enumerate(refs) if j != i]):
@@ -562,7 +729,13 @@ def compare_names(hyp: str, refs: Sequence[str], share: float) -> KindReport:
         present = sum(1 for ref in refs if mentions(ref, name))
         if present >= share * len(refs) - 1e-9:
             report.required.append(name)
-            (report.found if mentions(hyp, name) else report.lost).append(name)
+            if not mentions(hyp, name):
+                report.lost.append(name)
+            elif (surface := lowered_mention(hyp, name)) is not None:
+                report.lowered.append(name)
+                report.context.setdefault(name, []).append(surface)
+            else:
+                report.found.append(name)
         else:
             report.optional.append(name)
     hyp_names: dict[str, Anchor] = {}
@@ -576,54 +749,162 @@ def compare_names(hyp: str, refs: Sequence[str], share: float) -> KindReport:
     return report
 
 
+#: scope words of an unmatched negation found this close together (in words), un-negated, in the
+#: other text: the same claim is there without its negation
+EVIDENCE_WINDOW = 5
+#: a text negation is compared with this many reference negations either side of its place
+MATCH_NEIGHBOURS = 16
+
+
+@dataclass
+class _NegatedText:
+    """One text's negations and where its content words occur outside every negation."""
+
+    text: str
+    negations: list[Negation]
+    #: stem -> word positions (token indices) of content words that no negation covers
+    free: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, text: str) -> "_NegatedText":
+        text = text.translate(_APOSTROPHES)
+        negations = find_negations(text)
+        free: dict[str, list[int]] = {}
+        spans = iter(sorted(n.span for n in negations))  # spans may nest or overlap; starts ascend
+        span = next(spans, None)
+        covered_to = -1
+        for index, token in enumerate(_SCOPE_TOKEN.finditer(text)):
+            while span is not None and span[0] <= token.start():
+                covered_to = max(covered_to, span[1])
+                span = next(spans, None)
+            if token.start() >= covered_to and _content_word(token.group()):
+                free.setdefault(stem(token.group()), []).append(index)
+        return cls(text, negations, free)
+
+    def says_without_negation(self, negation: Negation) -> bool:
+        """Does this text contain the negation's scope un-negated: its first
+        word, and for a longer scope another of its words within a few words?"""
+        if not negation.scope:
+            return False
+        head = stem(negation.scope[0])
+        heads = self.free.get(head, ())
+        if len(negation.stems) == 1:
+            return bool(heads)
+        others = [self.free[s] for s in negation.stems - {head} if s in self.free]  # each list ascends
+        return any(bisect.bisect_right(places, i + EVIDENCE_WINDOW) > bisect.bisect_left(places, i - EVIDENCE_WINDOW)
+                   for i in heads for places in others)
+
+    def relative(self, negation: Negation) -> float:
+        return negation.anchor.start / max(1, len(self.text))
+
+
+def _shared_scope(a: Negation, b: Negation) -> int:
+    """How many scope words two negations share at about the same place (rank
+    in the scope within one): 'not particularly supportive' and 'not really
+    supportive' share one; 'not see it as formal' and 'not need to wait and
+    see' share none."""
+    return sum(1 for word, rank in b.ranks.items() if word in a.ranks and abs(a.ranks[word] - rank) <= 1)
+
+
+def _match_negations(hyp: _NegatedText, ref: _NegatedText) -> tuple[list[int], list[int]]:
+    """Indices of the reference's negations the text dropped, and of the text's
+    negations the reference does not have.
+
+    1. A text negation and a reference negation whose scopes share a word
+       (stemmed, at about the same place) are the same negation, unless each text says the other's
+       scope without a negation (a negation moved: both are reported).
+    2. An unmatched one whose scope the other text says *without* a negation
+       was dropped (or added): "is not supportive" -> "is supportive".
+    3. The rest (paraphrases negate in other words) are paired by count, as
+       kinds of cue allow; only the surplus is dropped or added.
+    """
+    # A shared word does not pair two negations when each text says the other's
+    # scope un-negated: one negation was moved ("I do not see it as formal ... we
+    # will need to see" -> "I do see it as formal ... we will not need to see").
+    dropped_evidence = [hyp.says_without_negation(r) for r in ref.negations]
+    added_evidence = [ref.says_without_negation(h) for h in hyp.negations]
+    # candidates: the reference negations nearest in relative position (all of
+    # them in any passage of ordinary length; bounded for very long ones)
+    ref_places = [ref.relative(r) for r in ref.negations]
+    candidates = []
+    for i, h in enumerate(hyp.negations):
+        middle = bisect.bisect_left(ref_places, hyp.relative(h))
+        for j in range(max(0, middle - MATCH_NEIGHBOURS), min(len(ref_places), middle + MATCH_NEIGHBOURS + 1)):
+            shared = _shared_scope(h, ref.negations[j])
+            if shared and not (added_evidence[i] and dropped_evidence[j]):
+                candidates.append((-shared, abs(hyp.relative(h) - ref_places[j]), i, j))
+    candidates.sort()
+    hyp_matched: set[int] = set()
+    ref_matched: set[int] = set()
+    for _, _, i, j in candidates:
+        if i not in hyp_matched and j not in ref_matched:
+            hyp_matched.add(i)
+            ref_matched.add(j)
+    dropped = [j for j in range(len(ref.negations)) if j not in ref_matched and dropped_evidence[j]]
+    added = [i for i in range(len(hyp.negations)) if i not in hyp_matched and added_evidence[i]]
+    open_ref = [j for j in range(len(ref.negations)) if j not in ref_matched and j not in dropped]
+    open_hyp = [i for i in range(len(hyp.negations)) if i not in hyp_matched and i not in added]
+    # pair the same kind of cue first, then any
+    for same_kind in (True, False):
+        for j in list(open_ref):
+            i = next((i for i in open_hyp
+                      if not same_kind or hyp.negations[i].anchor.key == ref.negations[j].anchor.key), None)
+            if i is not None:
+                open_hyp.remove(i)
+                open_ref.remove(j)
+    return sorted(dropped + open_ref), sorted(added + open_hyp)
+
+
 def compare_negations(hyp: str, refs: Sequence[str], share: float) -> KindReport:
+    """Negations matched by scope, with the multi-reference rule.
+
+    A reference negation is lost when the text dropped it relative to at
+    least ``share`` of the references (the count lost is the largest that
+    that share reach); a text negation is added when it is added relative to
+    every reference.
+    """
     report = KindReport()
-    ref_negations = [extract_negations(r) for r in refs]
-    hyp_negations = extract_negations(hyp)
-    counts = [len(n) for n in ref_negations]
+    if not refs:
+        report.hypothesis = [a.label for a in extract_negations(hyp)]
+        report.added = list(report.hypothesis)
+        return report
+    text = _NegatedText.of(hyp)
+    references = [_NegatedText.of(r) for r in refs]
+    results = [_match_negations(text, ref) for ref in references]
+    counts = [len(ref.negations) for ref in references]
     required = _required_count(counts, share)
-    most = max(counts) if counts else 0
-    # the reference that shows the required negations: the first with that many
-    model = next((i for i, c in enumerate(counts) if c >= required), 0)
-    model_cues = ref_negations[model][:] if refs else []
-    hyp_left = Counter(a.key for a in hyp_negations)
-    matched: list[Anchor] = []
-    unmatched: list[Anchor] = []
-    for cue in model_cues:
-        if hyp_left[cue.key] > 0:
-            hyp_left[cue.key] -= 1
-            matched.append(cue)
-        else:
-            unmatched.append(cue)
-    kept = min(len(hyp_negations), required)
-    report.required = [a.label for a in model_cues[:required]] if required else []
-    # which cues are lost: those of the model reference the text has no cue of the same kind for
-    lost_count = required - kept
-    lost = unmatched[:lost_count] if lost_count else []
-    if len(lost) < lost_count:  # a different cue kind stood in for some, yet too few remain
-        lost += [a for a in matched if a not in lost][: lost_count - len(lost)]
-    report.lost = [a.label for a in lost]
-    for a in lost:
-        report.context.setdefault(a.label, []).append(context_of(refs[model].translate(_APOSTROPHES), a))
-    report.found = [a.label for a in model_cues if a not in lost][:kept]
-    report.optional = []
-    report.hypothesis = [a.label for a in hyp_negations]
-    added_count = max(0, len(hyp_negations) - most)
-    ref_kinds = Counter(a.key for anchors in ref_negations for a in anchors)
-    surplus = [a for a in hyp_negations if ref_kinds[a.key] == 0] or hyp_negations
-    added = surplus[:added_count] if added_count else []
-    report.added = [a.label for a in added]
-    for a in added:
-        report.context.setdefault(a.label, []).append(context_of(hyp.translate(_APOSTROPHES), a))
+    lost_count = _required_count([len(dropped) for dropped, _ in results], share)
+    # the reference that shows the required negations; the one that shows what was lost
+    model = next(i for i, c in enumerate(counts) if c >= required)
+    lost_in = next(i for i, (dropped, _) in enumerate(results) if len(dropped) >= lost_count)
+    lost_indices = results[lost_in][0][:lost_count]
+    model_cues = [n.anchor for n in references[model].negations]
+    report.required = [a.label for a in model_cues[:required]]
+    for j in lost_indices:
+        anchor = references[lost_in].negations[j].anchor
+        report.lost.append(anchor.label)
+        report.context.setdefault(anchor.label, []).append(context_of(references[lost_in].text, anchor))
+    skipped = set(lost_indices) if lost_in == model else set()
+    report.found = [a.label for j, a in enumerate(model_cues) if j not in skipped][: required - lost_count]
+    report.hypothesis = [n.anchor.label for n in text.negations]
+    added_count = min(len(added) for _, added in results)
+    times_added = Counter(i for _, added in results for i in added)
+    added = sorted(sorted(times_added, key=lambda i: (-times_added[i], i))[:added_count])
+    for i in added:
+        anchor = text.negations[i].anchor
+        report.added.append(anchor.label)
+        report.context.setdefault(anchor.label, []).append(context_of(text.text, anchor))
     return report
 
 
 _COMPARE = {"numbers": compare_numbers, "names": compare_names, "negations": compare_negations}
 
 
-def compare(hyp: str, refs: Sequence[str], kinds: Sequence[str] = KINDS, required_share: float = 0.5) -> dict[str, KindReport]:
+def compare(hyp: str, refs: Sequence[str], kinds: Sequence[str] = KINDS, required_share: float = 0.5,
+            lowered_name_credit: float = LOWERED_NAME_CREDIT) -> dict[str, KindReport]:
     """Anchor reports per kind for one passage."""
-    return {kind: _COMPARE[kind](hyp, refs, required_share) for kind in kinds}
+    return {kind: compare_names(hyp, refs, required_share, lowered_name_credit) if kind == "names"
+            else _COMPARE[kind](hyp, refs, required_share) for kind in kinds}
 
 
 # --------------------------------------------------------------------------
@@ -641,28 +922,31 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "1"
+    version = "2"
     higher_is_better = True
     range = (0.0, 1.0)
 
-    def __init__(self, kinds: Sequence[str] = KINDS, required_share: float = 0.5):
+    def __init__(self, kinds: Sequence[str] = KINDS, required_share: float = 0.5,
+                 lowered_name_credit: float = LOWERED_NAME_CREDIT):
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown anchor kinds {sorted(unknown)}")
         self.kinds = tuple(kinds)
         self.required_share = required_share
+        self.lowered_name_credit = lowered_name_credit
 
     @classmethod
     def from_config(cls, config) -> "Anchors":
-        return cls(config.anchors.kinds, config.anchors.required_share)
+        return cls(config.anchors.kinds, config.anchors.required_share, config.anchors.lowered_name_credit)
 
     def signature(self) -> str:
-        return f"anchors|kinds:{'+'.join(self.kinds)}|required:{self.required_share:g}|v:{self.version}"
+        return (f"anchors|kinds:{'+'.join(self.kinds)}|required:{self.required_share:g}"
+                f"|lowered:{self.lowered_name_credit:g}|v:{self.version}")
 
     def sentence_stats(self, hyps, refs) -> np.ndarray:
         rows = []
         for hyp, ref_list in zip(hyps, refs):
-            reports = compare(hyp, ref_list, self.kinds, self.required_share)
+            reports = compare(hyp, ref_list, self.kinds, self.required_share, self.lowered_name_credit)
             rows.append([x for kind in KINDS for x in (reports[kind].stats if kind in reports else [0.0] * 4)])
         return np.asarray(rows, dtype=float).reshape(len(hyps), 4 * len(KINDS))
 
@@ -687,6 +971,6 @@ class Anchors(Metric):
 
     def details(self, hyps, refs) -> list[dict[str, Any]]:
         return [
-            {kind: report.as_dict() for kind, report in compare(hyp, ref_list, self.kinds, self.required_share).items()}
+            {kind: report.as_dict() for kind, report in compare(hyp, ref_list, self.kinds, self.required_share, self.lowered_name_credit).items()}
             for hyp, ref_list in zip(hyps, refs)
         ]

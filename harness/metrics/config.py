@@ -37,6 +37,9 @@ class AnchorOptions(_Strict):
     #: them is not punished, and a hypothesis anchor found in ANY reference is
     #: never counted as added.
     required_share: float = Field(0.5, gt=0.0, le=1.0)
+    #: a required name that the text writes only in lower case ('united states',
+    #: 'nato') counts as this much of a kept name in recall (1 = case is ignored)
+    lowered_name_credit: float = Field(0.5, ge=0.0, le=1.0)
 
 
 class InjectedOptions(_Strict):
@@ -95,6 +98,9 @@ class MeaningOptions(_Strict):
     hard_anchor_penalty: float = Field(12.0, ge=0, le=100)
     #: points subtracted per lost name
     name_penalty: float = Field(8.0, ge=0, le=100)
+    #: points subtracted per name the text writes only in lower case (a small loss: the
+    #: name is there, but a reader or a translator may not see that it is one)
+    lowered_name_penalty: float = Field(2.0, ge=0, le=100)
     #: the score is multiplied by (1 - injected share * injected_weight)
     injected_weight: float = Field(2.0, ge=0)
     #: a lost or added number or negation, a lost name, or injected content caps the band at 'degraded'

@@ -7,7 +7,8 @@ rationale and the calibration):
    cosine ``(cos - floor) / (ceiling - floor)``, BERTScore F1 the same way,
    chrF++ ``chrf / chrf_ceiling``, and the anchors F1 as it is;
 2. **minus penalties**: ``hard_anchor_penalty`` points per number or negation
-   lost or added, ``name_penalty`` per name lost;
+   lost or added, ``name_penalty`` per name lost, ``lowered_name_penalty`` per
+   name written only in lower case;
 3. **times** ``1 - injected_weight x injected share`` (spam dilutes meaning).
 
 The band follows from the score and the thresholds (``preserved`` >= 70 >
@@ -15,8 +16,9 @@ The band follows from the score and the thresholds (``preserved`` >= 70 >
 number or negation, or injected content, caps the band at ``degraded``; a
 cosine below ``unrelated_cosine`` makes it ``lost`` (the passage says
 something else). Reasons name what drove the verdict, most serious first:
-"number $44 billion missing", "negation dropped: 'not' (… is not particularly
-supportive …)", "injected: 'Rusya kadД±nlar' (language tr; mojibake (kadınlar))".
+"number $44 billion missing", "negation dropped: 'not … supportive' (… is not
+particularly supportive …)", "injected: 'Rusya kadД±nlar' (language tr; mojibake
+(kadınlar))"; minor notes come last ("name United States lowered ('united states')").
 
 Components that were not computed (a metric left out of the config) drop out
 of the weighted mean; the rest are renormalised.
@@ -40,7 +42,7 @@ class Meaning(MeanMetric):
     minus penalties for lost anchors, diluted by injected content."""
 
     name = "meaning"
-    version = "1"
+    version = "2"
     higher_is_better = True
     range = (0.0, 100.0)
     #: the scorer computes the other metrics first and calls :meth:`judge`
@@ -63,7 +65,8 @@ class Meaning(MeanMetric):
         weights = "+".join(f"{k}{v:g}" for k, v in sorted(o.weights.items()))
         return (
             f"meaning|w:{weights}|cos:{o.cosine_floor:g}-{o.cosine_ceiling:g}|bs:{o.bertscore_floor:g}-{o.bertscore_ceiling:g}"
-            f"|chrf:{o.chrf_ceiling:g}|pen:{o.hard_anchor_penalty:g}/{o.name_penalty:g}|inj:{o.injected_weight:g}"
+            f"|chrf:{o.chrf_ceiling:g}|pen:{o.hard_anchor_penalty:g}/{o.name_penalty:g}/{o.lowered_name_penalty:g}"
+            f"|inj:{o.injected_weight:g}"
             f"|bands:{o.thresholds.lost:g}/{o.thresholds.preserved:g}|v:{self.version}"
         )
 
@@ -97,7 +100,8 @@ class Meaning(MeanMetric):
         score = 100.0 * similarity
 
         serious: list[str] = []  # reasons that cap the band
-        minor: list[str] = []
+        minor: list[str] = []  # names missing: after the serious reasons
+        notes: list[str] = []  # names added or lowered: worth a look, never the main reason
         anchors = details.get("anchors", {})
         hard_losses = 0
         numbers = anchors.get("numbers", {})
@@ -122,8 +126,14 @@ class Meaning(MeanMetric):
         for label in lost_names:
             minor.append(f"name {label} missing")
         for label in names.get("added", []):
-            minor.append(f"name {label} added (in no reference)")
-        score -= o.hard_anchor_penalty * hard_losses + o.name_penalty * len(lost_names)
+            notes.append(f"name {label} added (in no reference)")
+        lowered_names = names.get("lowered", [])
+        name_context = {label: list(where) for label, where in names.get("context", {}).items()}
+        for label in lowered_names:
+            surface = name_context[label].pop(0) if name_context.get(label) else ""
+            notes.append(f"name {label} lowered" + (f" ('{surface}')" if surface else ""))
+        score -= (o.hard_anchor_penalty * hard_losses + o.name_penalty * len(lost_names)
+                  + o.lowered_name_penalty * len(lowered_names))
 
         injected_share = float(scores.get("injected", 0.0))
         spans = details.get("injected", {}).get("spans", [])
@@ -141,7 +151,7 @@ class Meaning(MeanMetric):
         if o.hard_anchor_caps_band and (hard_losses or spans or lost_names) and band == "preserved":
             band = "degraded"
         reasons += serious + injected_reasons
-        reasons += [r for r in minor if "missing" in r]
+        reasons += minor
         if band != "preserved" and not reasons:
             reasons.append(self._weakest(scores, parts))
         elif band != "preserved" and cosine is not None and cosine < o.cosine_ceiling - 0.15 and not any(
@@ -150,7 +160,7 @@ class Meaning(MeanMetric):
             reasons.append(f"low similarity to the references (cosine {cosine:.2f})")
         if band == "preserved" and not reasons:
             reasons.append(self._summary(scores))
-        reasons += [r for r in minor if "added" in r]  # worth a look, never the main reason
+        reasons += notes
         if not reasons:
             reasons.append(self._summary(scores))
         return {"score": float(score), "band": band, "reasons": reasons, "components": parts}

@@ -72,13 +72,20 @@ def test_a_negation_distortion_that_changes_the_count_of_negations_is_flagged(an
     assert changed >= 50 and flagged == changed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "anchors compares negation COUNTS: a copy with one negation removed and another added elsewhere keeps the "
-    "count and is not flagged (about 1 copy in 6 on the bundled references); needs position-aware matching"))
 def test_negation_distortions_are_flagged_by_the_verdict_reasons(anchored):
+    # negations are matched by scope, so one removed and another added elsewhere is flagged too
     flagged, total = anchored.flagged_share("negation")
     assert total >= 100
     assert flagged / total >= 0.95
+
+
+def test_meaning_keeping_changes_raise_no_flags(anchored):
+    # numbers respelled ("1" <-> "one", "44" -> "forty-four") are the same numbers
+    flagged, total = anchored.false_flags("numbers")
+    assert total >= 3 and flagged == 0
+    # and the clean passages scored against themselves carry no number or negation reason
+    zero = [row for row in anchored.rows if row.rate == 0]
+    assert not [r for row in zero for r in row.reasons["distorted"] if r.startswith(("number ", "negation "))]
 
 
 def test_calibration_reports_are_complete_and_serialisable(anchored):
@@ -102,9 +109,10 @@ def test_meaning_falls_as_the_rate_rises_for_every_kind_and_stage(cleaners):
     failures = [f"{stage} {kind}: {means[stage][kind]}" for stage in means for kind in KINDS
                 if not result.is_monotone(stage, kind)]
     assert not failures
-    # ...and it does fall for every kind that touches the meaning. Lowered
-    # proper nouns leave it where it was: MiniLM is uncased, anchors match
-    # names in any case, and chrF++ of such copies stays above its ceiling.
+    # ...and it does fall for every kind, lowered proper nouns included (MiniLM
+    # is uncased and chrF++ of such copies stays above its ceiling: the fall
+    # comes from the names anchor, which counts a name written only in lower
+    # case as half kept)
     for kind in KINDS:
-        if kind != "case":
-            assert means["distorted"][kind][0.5] < means["distorted"][kind][0.0], kind
+        assert means["distorted"][kind][0.5] < means["distorted"][kind][0.0], kind
+    assert any("lowered" in r for row in result.rows if row.kind == "case" for r in row.reasons["distorted"])

@@ -217,6 +217,31 @@ class Pipeline:
                     stages[RETRANSLATED]["translation_notes"] = result.translation_notes
         return [records[p.id] for p in chunk]
 
+    def passage_cache(self, signature: dict[str, Any]):
+        """Finished records of this pipeline from earlier runs (None with --no-cache)."""
+        if self.cache is None:
+            return None
+        from .passage_cache import PassageCache
+
+        components = [*self.cleaning.cleaners, *(self.scorer.metric(name) for name in self.scorer.names)]
+        if self.round_trip is not None:
+            components += [stage.translator for stage in self.round_trip.stages]
+        return PassageCache.for_pipeline(self.cache, signature, components, f"passages:{self.config.name}")
+
+    def process_chunk_cached(self, chunk: list[Passage], progress: Progress, cache) -> list[dict[str, Any]]:
+        """:meth:`process_chunk`, answering the passages an earlier run finished from ``cache``."""
+        if cache is None:
+            return self.process_chunk(chunk, progress)
+        found = cache.get_many(chunk)
+        if found:  # sacrebleu's signatures count the references of every scored passage
+            self.scorer.note_references([p.references for p in chunk if p.id in found and p.references])
+        missing = [p for p in chunk if p.id not in found]
+        if missing:
+            computed = self.process_chunk(missing, progress)
+            cache.put_many(zip(missing, computed))
+            found.update((record["id"], record) for record in computed)
+        return [found[p.id] for p in chunk]
+
     # -- the whole run -------------------------------------------------------
     def run(self, passages: list[Passage], out_dir: Path, *, force: bool = False, resume: bool = True,
             progress: Progress | None = None) -> RunOutcome:
@@ -228,9 +253,10 @@ class Pipeline:
             todo = [p for p in passages if p.id not in done]
             progress.start(len(passages), len(passages) - len(todo))
             try:
+                passage_cache = self.passage_cache(signature)
                 for start in range(0, len(todo), self.config.chunk_size):
                     chunk = todo[start:start + self.config.chunk_size]
-                    store.append(self.process_chunk(chunk, progress))
+                    store.append(self.process_chunk_cached(chunk, progress, passage_cache))
                     progress.advance(len(chunk))
                 progress.step("writing reports")
                 outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])

@@ -169,6 +169,15 @@ class Scorer:
                 embedder.clear()
         return results
 
+    def note_references(self, refs: Sequence[Sequence[str]]) -> None:
+        """Count the references of passages scored in an earlier run (taken from
+        the passage cache), so that metric signatures (sacrebleu's ``nrefs``)
+        cover every passage of this run."""
+        for metric in self._metrics.values():
+            note = getattr(metric, "note_references", None)
+            if callable(note) and metric.needs == "references":
+                note([r for r in refs if len(r) > 0])
+
     def _record(self, results, stage: str, metric: Metric, rows: list[int], hyps: list[str], refs: list[list[str]]):
         output = metric.compute(hyps, refs)
         breakdown = getattr(metric, "breakdown_from_stats", None)

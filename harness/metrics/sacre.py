@@ -62,6 +62,10 @@ class SacreBleuMetric(Metric):
         rows = self._corpus_metric._extract_corpus_statistics(list(hyps), reference_streams(refs))
         return np.asarray(rows, dtype=float)
 
+    def note_references(self, refs: Sequence[Sequence[str]]) -> None:
+        """Count reference lists scored elsewhere (a cached passage) for the signature."""
+        self._ref_counts.update(len(r) for r in refs)
+
     def _as_sacrebleu_stats(self, stats: np.ndarray) -> list:
         if self.integer_stats:
             return [int(round(x)) for x in stats]

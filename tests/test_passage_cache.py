@@ -1,0 +1,157 @@
+"""The passage cache: a rerun of the same pipeline on the same text is answered
+from the cache, gives the same results, and never serves a result that code,
+settings or data changes could have changed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.config import config_from_dict
+from harness.loading import Passage
+from harness.passage_cache import PassageCache, code_digest
+from harness.pipeline import run_config
+from harness.translate.cache import TranslationCache
+
+SENTENCES = [
+    "The fresh new minister said the budget of 12 million dollars is not enough.",
+    "We are not going to raise taxes this year, and you may the council agreed.",
+    "QUESTION: Will the bridge open in 2025 or later?",
+]
+REFERENCES = {
+    "p01": ["The new minister said the 12 million dollar budget is not enough."],
+    "p02": ["We will not raise taxes this year, and the council agreed.", "Taxes stay as they are this year."],
+    "p03": ["Will the bridge open in 2025 or later?"],
+}
+
+
+def dataset(tmp_path: Path) -> tuple[Path, Path]:
+    transcript = tmp_path / "t.txt"
+    transcript.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    refs = tmp_path / "r.json"
+    refs.write_text(json.dumps(REFERENCES), encoding="utf-8")
+    return transcript, refs
+
+
+def config(tmp_path: Path, cleaner: str, **changes):
+    """A model-free pipeline whose one cleaner counts its calls (module ``pc_cleaner``)."""
+    return config_from_dict({"name": "pc", "cleaners": [f"pc_cleaner:{cleaner}"], "retranslation": {"backend": "none"},
+                             "metrics": {"use": ["chrf", "bleu", "ter"]}, **changes})
+
+
+@pytest.fixture
+def counting_cleaner(tmp_path, monkeypatch):
+    """A user cleaner module on sys.path; ``calls`` counts the passages it cleaned."""
+    module = tmp_path / "mods" / "pc_cleaner.py"
+    module.parent.mkdir()
+    module.write_text(
+        "calls = []\n"
+        "def tidy(text):\n    calls.append(text)\n    return text.replace('fresh new', 'new')\n"
+        "def fail_on_taxes(text):\n    calls.append(text)\n"
+        "    if 'taxes' in text:\n        raise ValueError('no taxes')\n    return text\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(module.parent))
+    monkeypatch.delitem(sys.modules, "pc_cleaner", raising=False)
+    import pc_cleaner
+
+    yield pc_cleaner
+    sys.modules.pop("pc_cleaner", None)
+
+
+def results(out: Path) -> dict:
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    data["summary"].pop("finished_at")
+    return data
+
+
+def test_a_rerun_is_answered_from_the_cache_with_identical_results(tmp_path, counting_cleaner):
+    transcript, refs = dataset(tmp_path)
+    cache = tmp_path / "cache"
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "a",
+               cache_dir=cache)
+    assert len(counting_cleaner.calls) == 3
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "b",
+               cache_dir=cache)
+    assert len(counting_cleaner.calls) == 3, "nothing was cleaned (or scored) again"
+    first, second = results(tmp_path / "a"), results(tmp_path / "b")
+    assert second == first
+    assert "nrefs:var" in second["metric_signatures"]["chrf"], "cached passages still count their references"
+    assert (tmp_path / "a" / "report.md").read_text() == (tmp_path / "b" / "report.md").read_text()
+
+
+def test_only_new_or_changed_passages_are_computed(tmp_path, counting_cleaner):
+    transcript, refs = dataset(tmp_path)
+    cache = tmp_path / "cache"
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "a",
+               cache_dir=cache)
+    transcript.write_text("\n".join([SENTENCES[0], SENTENCES[1] + " Really.", SENTENCES[2]]) + "\n", encoding="utf-8")
+    counting_cleaner.calls.clear()
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "b",
+               cache_dir=cache)
+    assert counting_cleaner.calls == [SENTENCES[1] + " Really."]
+    changed_refs = {**REFERENCES, "p03": ["Is the bridge opening in 2025 or after that?"]}
+    refs.write_text(json.dumps(changed_refs), encoding="utf-8")
+    counting_cleaner.calls.clear()
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "c",
+               cache_dir=cache)
+    assert counting_cleaner.calls == ["Will the bridge open in 2025 or later?"], "new references: scored again"
+
+
+def test_other_settings_and_no_cache_compute_everything(tmp_path, counting_cleaner):
+    transcript, refs = dataset(tmp_path)
+    cache = tmp_path / "cache"
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "a",
+               cache_dir=cache)
+    counting_cleaner.calls.clear()
+    run_config(config(tmp_path, "tidy", metrics={"use": ["chrf", "bleu"]}), transcript=transcript,
+               references=[refs], out_dir=tmp_path / "b", cache_dir=cache)
+    assert len(counting_cleaner.calls) == 3, "other metrics: another pipeline"
+    counting_cleaner.calls.clear()
+    run_config(config(tmp_path, "tidy"), transcript=transcript, references=[refs], out_dir=tmp_path / "c",
+               cache_dir=cache, use_cache=False)
+    assert len(counting_cleaner.calls) == 3, "--no-cache reads no cache"
+
+
+def test_failed_passages_are_not_cached(tmp_path, counting_cleaner):
+    transcript, refs = dataset(tmp_path)
+    cache = tmp_path / "cache"
+    for out in ("a", "b"):
+        counting_cleaner.calls.clear()
+        outcome = run_config(config(tmp_path, "fail_on_taxes"), transcript=transcript, references=[refs],
+                             out_dir=tmp_path / out, cache_dir=cache)
+        assert [f["id"] for f in outcome.failed] == ["p02"]
+    assert counting_cleaner.calls == [SENTENCES[1]], "the failed passage is tried again, the others come from the cache"
+
+
+def test_editing_a_plugin_file_changes_the_code_digest(tmp_path, monkeypatch):
+    module = tmp_path / "pc_metric.py"
+    module.write_text("def score(hyps, refs):\n    return [1.0 for _ in hyps]\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import pc_metric
+
+    from harness.metrics import FunctionMetric
+
+    metric = FunctionMetric("pc_metric:score", pc_metric.score)
+    before = code_digest([metric])
+    assert code_digest([metric]) == before
+    module.write_text("def score(hyps, refs):\n    return [0.5 for _ in hyps]  # edited\n", encoding="utf-8")
+    assert code_digest([metric]) != before
+    sys.modules.pop("pc_metric", None)
+
+
+def test_a_hit_takes_the_current_passage_id_and_speaker(tmp_path):
+    store = TranslationCache(tmp_path / "translations.sqlite3")
+    cache = PassageCache(store, "namespace", "passages:test")
+    first = Passage("p01", "Hello there.", None, ["Hello."])
+    cache.put_many([(first, {"id": "p01", "speaker": None, "references": ["Hello."], "error": None,
+                             "stages": {"distorted": {"text": "Hello there.", "scores": {"chrf": float("nan")}}}})])
+    renamed = Passage("x7", "Hello there.", "MR. SMITH", ["Hello."])
+    record = cache.get_many([renamed])["x7"]
+    assert record["id"] == "x7" and record["speaker"] == "MR. SMITH"
+    assert record["stages"]["distorted"]["scores"]["chrf"] != record["stages"]["distorted"]["scores"]["chrf"]  # NaN kept
+    assert cache.get_many([Passage("p01", "Hello there.", None, ["Hi."])]) == {}
+    assert PassageCache(store, "other", "passages:test").get_many([first]) == {}
+    store.close()

@@ -76,7 +76,13 @@ class Embedder:
 
     # --- encoding ------------------------------------------------------------
     def prefetch(self, texts: Iterable[str]) -> None:
-        """Encode every text not cached yet, in one batched ``encode`` call.
+        """Encode every text not cached yet, in one batched pass.
+
+        The texts are sorted by length and cut into batches of at most
+        ``batch_size`` whose texts differ little in length (see
+        :func:`length_batches`): a chunk's texts range from a two-word phrase
+        to a whole passage, and a fixed-size batch pads every text to the
+        longest in it; on a CPU the padding costs as much as real tokens.
 
         A text longer than the model's window (256 word pieces) is split at
         sentence ends into windows that fit; its sentence vector is the
@@ -94,10 +100,16 @@ class Embedder:
                 self._windowed.add(text)
             pieces.extend(windows)
             owners.extend([index] * len(windows))
-        outputs = self.model.encode(
-            pieces, batch_size=self.batch_size, output_value=None, show_progress_bar=False
-        )
-        self.encode_calls += 1
+        lengths = [len(ids) for ids in self.model.tokenizer(
+            pieces, add_special_tokens=True, truncation=True, max_length=self.max_tokens)["input_ids"]]
+        outputs: list = [None] * len(pieces)
+        for batch in length_batches(lengths, self.batch_size):
+            encoded = self.model.encode(
+                [pieces[i] for i in batch], batch_size=len(batch), output_value=None, show_progress_bar=False
+            )
+            for i, out in zip(batch, encoded):
+                outputs[i] = out
+        self.encode_calls += 1  # one batched pass per prefetch, however many model batches it took
         grouped: dict[int, list[dict]] = {}
         for owner, out in zip(owners, outputs):
             grouped.setdefault(owner, []).append(out)
@@ -177,6 +189,24 @@ class Embedder:
             "max_tokens": self.max_tokens,
             "dimension": self.dimension,
         }
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, slack: float = 1.25, slack_tokens: int = 8
+                   ) -> list[list[int]]:
+    """Indices grouped longest first into batches of at most ``batch_size``;
+    a new batch starts when the next text is shorter than the batch's longest
+    by more than ``slack`` times and ``slack_tokens`` tokens, so no text is
+    padded much beyond its own length."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size:
+            longest = lengths[batches[-1][0]]
+            if longest <= max(lengths[i] * slack, lengths[i] + slack_tokens):
+                batches[-1].append(i)
+                continue
+        batches.append([i])
+    return batches
 
 
 @lru_cache(maxsize=None)

@@ -61,7 +61,11 @@ def resolve_dtype(requested: str, device: str):
     if requested in ("int8", "int8_float16"):
         raise ModelError(f"dtype {requested!r} is for the ctranslate2 backend; use float32, float16 or bfloat16")
     if requested == "auto":
-        return torch.float16 if device.startswith("cuda") else torch.float32
+        if device.startswith("cuda"):
+            # bfloat16 has float32's range: no overflow to inf/NaN in large
+            # activations, which float16 is known to hit with some MT models.
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
     return getattr(torch, requested)
 
 

@@ -46,7 +46,7 @@ class Seq2SeqOptions(BaseModel):
     device: str = "auto"
     """auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps."""
     dtype: Literal["auto", "float32", "float16", "bfloat16", "int8", "int8_float16"] = "auto"
-    """auto: float16 on CUDA, float32 elsewhere. int8* are ctranslate2 only."""
+    """auto: bfloat16 on CUDA (float16 on GPUs without it), float32 elsewhere. int8* are ctranslate2 only."""
     batch_size: int = Field(16, ge=1)
     num_beams: int = Field(4, ge=1)
     max_new_tokens: int = Field(256, ge=1)

@@ -30,6 +30,14 @@ def tidy(text):
 '''
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Translations and finished passages are cached in a folder of this module's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def baseline_path(tmp_path_factory):
     """A baseline of the built-in cleaners, made with the model-free metrics (fast)."""

@@ -27,9 +27,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m 'not slow'
 
-# The regression gate on the bundled briefing against the committed baseline.
+# The regression gate on the bundled briefing against the committed baseline,
+# with the built-in cleaners' labelled cases; JUnit XML for CI to display.
 regress: $(STAMP)
-	$(BIN)/harness regress --baseline baselines/briefing-default.json
+	mkdir -p test-artifacts
+	$(BIN)/harness regress --baseline baselines/briefing-default.json \
+		$(foreach f,$(wildcard tests/cases/*.yaml),--cases $(f)) --junit test-artifacts/regress.xml
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_benchmarks.py

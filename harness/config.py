@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .metrics.config import MetricsConfig
+from .regress import RegressConfig
 from .translate.config import RetranslationConfig
 from .yamlsafe import load_yaml
 
@@ -53,6 +54,9 @@ class RunConfig(BaseModel):
     cleaner_timeout_s: float = Field(default=30.0, gt=0)
     retranslation: RetranslationConfig = Field(default_factory=RetranslationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    #: what `harness regress` calls a regression (margins per metric); does not
+    #: change a run's numbers, so it is left out of the run signature
+    regress: RegressConfig = Field(default_factory=RegressConfig)
     #: passages processed (and saved) together: larger batches amortise model calls
     chunk_size: int = Field(default=32, ge=1, le=10_000)
     max_passage_chars: int = Field(default=100_000, ge=100)

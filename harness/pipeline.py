@@ -157,7 +157,7 @@ class Pipeline:
         dataset["n_passages"] = len(passages)
         return build_signature(
             dataset=dataset,
-            config=self.config.model_dump(mode="json", exclude={"transcript", "references"}),
+            config=self.config.model_dump(mode="json", exclude={"transcript", "references", "regress"}),
             cleaners=self.cleaning.describe(),
             retranslation=self.round_trip.describe() if self.round_trip is not None else None,
             metrics=self.scorer.describe(),

@@ -38,6 +38,15 @@ def _os_error(exc: OSError, path: Path) -> OutputError:
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write(path: Path, chunks: Iterable[str]) -> None:
     """Write text to ``path`` through a temporary file and a rename: readers see
     the old file or the complete new one, never a partial one."""
@@ -48,6 +57,8 @@ def atomic_write(path: Path, chunks: Iterable[str]) -> None:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
+            # mkstemp makes the file owner-only; a report gets the usual mode
+            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except OSError as exc:

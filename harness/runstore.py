@@ -14,6 +14,7 @@ computes only the passages that are missing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -139,7 +140,7 @@ class RunStore:
                 )
             elif existing.get("state") == "complete":
                 raise OutputError(f"{self.out_dir}: this run is already complete; use --force to run it again")
-        try:
+        with self._released_on_error():
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if self._lock is None:
                 self._acquire_lock()
@@ -147,13 +148,19 @@ class RunStore:
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
             self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
+        return done
+
+    @contextlib.contextmanager
+    def _released_on_error(self) -> Iterator[None]:
+        """Close files and release the lock if preparing the folder fails."""
+        try:
+            yield
         except OSError as exc:
             self.close()
             raise _os_error(exc, self.out_dir) from None
         except BaseException:
             self.close()
             raise
-        return done
 
     def _acquire_lock(self) -> None:
         self._lock = open(self.out_dir / ".lock", "w")
@@ -167,16 +174,10 @@ class RunStore:
     def _clear_unless_locked(self) -> None:
         """--force: empty the folder, but never one another run is writing to
         (take its lock first, and keep the lock file)."""
-        try:
+        with self._released_on_error():
             if (self.out_dir / ".lock").exists():
                 self._acquire_lock()
             self._clear()
-        except OSError as exc:
-            self.close()
-            raise _os_error(exc, self.out_dir) from None
-        except BaseException:
-            self.close()
-            raise
 
     def _clear(self) -> None:
         for child in self.out_dir.iterdir():

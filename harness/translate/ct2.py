@@ -8,21 +8,15 @@ tokenizer files) or in the ``tokenizer`` directory.
 
 from __future__ import annotations
 
-import threading
-import warnings
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..errors import BackendUnavailable, ModelError
-from .fingerprint import directory_digest, settings_digest, short
-from .options import parse_options
 from .seq2seq import (
     NO_DOWNLOAD,
-    LanguagePlan,
-    Seq2SeqOptions,
-    check_tokenizer_dir,
+    LocalSeq2SeqBackend,
+    loaded_once,
     model_family,
-    plan_languages,
+    stopped_note,
     tokenizer_class_of,
 )
 
@@ -39,16 +33,16 @@ def _ctranslate2():
     return ctranslate2
 
 
-class CTranslate2Translator:
+class CTranslate2Translator(LocalSeq2SeqBackend):
     """A converted model run by CTranslate2 (fast on CPU, int8 available)."""
 
     name = "ctranslate2"
+    engine_package = "ctranslate2"
+    tokenizer_install_hint = "the ctranslate2 backend tokenizes with transformers: pip install transformers sentencepiece"
 
-    def __init__(self, **options: Any):
-        self.options = parse_options(Seq2SeqOptions, options, self.name)
+    def _check_model_dir(self) -> tuple[dict[str, Any], str]:
+        # The engine first: a missing install is named before a missing directory.
         self._ct2 = _ctranslate2()
-        self.model_dir = self.options.model.expanduser()
-        self.tokenizer_dir = (self.options.tokenizer or self.options.model).expanduser()
         if not self.model_dir.is_dir():
             raise ModelError(f"{self.name} model directory {self.model_dir} does not exist; {NO_DOWNLOAD}")
         if not (self.model_dir / "model.bin").is_file():
@@ -58,73 +52,16 @@ class CTranslate2Translator:
             )
         if not self.tokenizer_dir.is_dir():
             raise ModelError(f"{self.name} tokenizer directory {self.tokenizer_dir} does not exist; {NO_DOWNLOAD}")
-        self.family = model_family(None, tokenizer_class_of(self.tokenizer_dir))
-        check_tokenizer_dir(self.tokenizer_dir, self.family, self.name)
-        self._tokenizer = None
-        self._translator = None
-        self.device: str | None = None
-        self._lock = threading.Lock()
-        self._fingerprint: str | None = None
+        # The converted directory's config.json is CTranslate2's own, not a
+        # transformers config: lengths come from the tokenizer alone.
+        return {}, model_family(None, tokenizer_class_of(self.tokenizer_dir))
 
-    def _decoding(self) -> dict[str, Any]:
-        o = self.options
-        return {
-            "num_beams": o.num_beams,
-            "max_new_tokens": o.max_new_tokens,
-            "generation_kwargs": o.generation_kwargs,
-            "lang_codes": o.lang_codes,
-            "prefix": o.prefix,
-            "dtype": o.dtype,
-            "device": o.device,
-        }
+    def _error_detail(self, exc: BaseException) -> str:
+        return str(exc)
 
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            files = {"model": directory_digest(self.model_dir)}
-            if self.tokenizer_dir != self.model_dir:
-                files["tokenizer"] = directory_digest(self.tokenizer_dir)
-            self._fingerprint = "ctranslate2:" + settings_digest(
-                {"files": files, "decoding": self._decoding(), "ctranslate2": _version("ctranslate2")}
-            )
-        return self._fingerprint
-
-    def describe(self) -> dict:
-        return {
-            "backend": self.name,
-            "model": self.model_dir.name,
-            "family": self.family,
-            "fingerprint": short(self.fingerprint().split(":", 1)[1]),
-            "ctranslate2": _version("ctranslate2"),
-            **self._decoding(),
-        }
-
-    def _where(self) -> str:
-        return f"{self.name} model {self.model_dir}"
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            with self._lock:
-                if self._tokenizer is None:
-                    from transformers import AutoTokenizer
-
-                    try:
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
-                            self._tokenizer = AutoTokenizer.from_pretrained(str(self.tokenizer_dir), local_files_only=True)
-                    except Exception as exc:
-                        raise ModelError(f"{self._where()}: the tokenizer cannot be loaded ({exc})") from None
-        return self._tokenizer
-
-    @property
-    def translator(self):
-        if self._translator is None:
-            with self._lock:
-                if self._translator is None:
-                    self._translator = self._load()
-        return self._translator
-
-    def _load(self):
+    @loaded_once
+    def translator(self) -> Any:
+        """The ``ctranslate2.Translator``, loaded on first use onto ``device`` (resolved then)."""
         ct2 = self._ct2
         requested = self.options.device
         if requested == "auto":
@@ -143,31 +80,7 @@ class CTranslate2Translator:
                 intra_threads=self.options.threads or 0,
             )
         except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"{self._where()}: cannot be loaded ({exc})") from None
-
-    def plan(self, src: str, tgt: str) -> LanguagePlan:
-        return plan_languages(self.family, self.tokenizer, src, tgt, self.options, self._where())
-
-    def check_direction(self, src: str, tgt: str) -> None:
-        self.plan(src, tgt)
-
-    def max_input_tokens(self, src: str, tgt: str) -> int | None:
-        if self.options.max_input_tokens:
-            return self.options.max_input_tokens
-        stated = getattr(self.tokenizer, "model_max_length", None)
-        return stated if isinstance(stated, int) and 0 < stated < 1_000_000 else None
-
-    def _tokens(self, texts: list[str], plan: LanguagePlan) -> list[list[str]]:
-        if plan.src_lang is not None:
-            self.tokenizer.src_lang = plan.src_lang
-        ids = self.tokenizer([plan.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
-        return [self.tokenizer.convert_ids_to_tokens(seq) for seq in ids]
-
-    def count_tokens(self, texts: list[str], src: str, tgt: str) -> list[int]:
-        return [len(tokens) for tokens in self._tokens(texts, self.plan(src, tgt))]
-
-    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
-        return [text for text, _ in self.translate_batch_annotated(texts, src, tgt)]
+            raise ModelError(f"{self._where()}: cannot be loaded ({self._error_detail(exc)})") from None
 
     def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]:
         """Translations, each with a note when it stopped at ``max_new_tokens``."""
@@ -177,7 +90,7 @@ class CTranslate2Translator:
             return results
         plan = self.plan(src, tgt)
         translator = self.translator
-        sources = self._tokens([texts[i] for i in todo], plan)
+        sources = [self.tokenizer.convert_ids_to_tokens(ids) for ids in self._encode([texts[i] for i in todo], plan)]
         prefix = [[plan.target_token] for _ in todo] if plan.target_token else None
         try:
             outputs = translator.translate_batch(
@@ -189,7 +102,7 @@ class CTranslate2Translator:
                 **self.options.generation_kwargs,
             )
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"{self._where()}: translate_batch refused the settings ({exc})") from None
+            raise ModelError(f"{self._where()}: translate_batch refused the settings ({self._error_detail(exc)})") from None
         for i, output in zip(todo, outputs):
             tokens = output.hypotheses[0]
             hit_limit = len(tokens) >= self.options.max_new_tokens
@@ -197,14 +110,8 @@ class CTranslate2Translator:
                 tokens = tokens[1:]
             notes = []
             if hit_limit:
-                notes.append(f"output stopped at max_new_tokens={self.options.max_new_tokens} before the end of the sentence")
+                notes.append(stopped_note(self.options.max_new_tokens))
             ids = self.tokenizer.convert_tokens_to_ids(tokens)
             results[i] = (self.tokenizer.decode(ids, skip_special_tokens=True).strip(), notes)
         return results
 
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"

@@ -14,25 +14,20 @@ one-line ``ModelError`` naming what is missing; nothing is ever downloaded.
 
 from __future__ import annotations
 
-import threading
-import warnings
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..errors import BackendUnavailable, ModelError
-from .fingerprint import directory_digest, settings_digest, short
-from .options import parse_options
 from .seq2seq import (
-    LanguagePlan,
-    Seq2SeqOptions,
+    LocalSeq2SeqBackend,
     check_hf_model_dir,
-    check_tokenizer_dir,
     length_sorted_batches,
+    loaded_once,
     model_family,
-    model_input_limit,
-    plan_languages,
+    stopped_note,
     tokenizer_class_of,
 )
+
+_INSTALL = "the transformers backend needs: pip install transformers torch sentencepiece"
 
 
 def resolve_device(requested: str) -> str:
@@ -69,106 +64,26 @@ def resolve_dtype(requested: str, device: str):
     return getattr(torch, requested)
 
 
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-class TransformersTranslator:
+class TransformersTranslator(LocalSeq2SeqBackend):
     """A local seq2seq model run with ``model.generate``."""
 
     name = "transformers"
+    engine_package = "transformers"
+    tokenizer_install_hint = _INSTALL
 
-    def __init__(self, **options: Any):
-        self.options = parse_options(Seq2SeqOptions, options, self.name)
-        self.model_dir = self.options.model.expanduser()
-        self.tokenizer_dir = (self.options.tokenizer or self.options.model).expanduser()
-        # Checked now, so that a bad path fails before any passage is processed.
-        self.config = check_hf_model_dir(self.model_dir, self.name)
-        self.family = model_family(self.config.get("model_type"), tokenizer_class_of(self.tokenizer_dir))
-        check_tokenizer_dir(self.tokenizer_dir, self.family, self.name)
-        self._tokenizer = None
-        self._model = None
-        self.device: str | None = None
-        self._lock = threading.Lock()
-        self._fingerprint: str | None = None
+    def _check_model_dir(self) -> tuple[dict[str, Any], str]:
+        config = check_hf_model_dir(self.model_dir, self.name)
+        return config, model_family(config.get("model_type"), tokenizer_class_of(self.tokenizer_dir))
 
-    # -- what it is ------------------------------------------------------------
-
-    def _decoding(self) -> dict[str, Any]:
-        o = self.options
-        return {
-            "num_beams": o.num_beams,
-            "max_new_tokens": o.max_new_tokens,
-            "generation_kwargs": o.generation_kwargs,
-            "lang_codes": o.lang_codes,
-            "prefix": o.prefix,
-            "dtype": o.dtype,
-            "device": o.device,
-        }
-
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            files = {"model": directory_digest(self.model_dir)}
-            if self.tokenizer_dir != self.model_dir:
-                files["tokenizer"] = directory_digest(self.tokenizer_dir)
-            self._fingerprint = "transformers:" + settings_digest(
-                {"files": files, "decoding": self._decoding(), "transformers": _version("transformers")}
-            )
-        return self._fingerprint
-
-    def describe(self) -> dict:
-        return {
-            "backend": self.name,
-            "model": self.model_dir.name,
-            "family": self.family,
-            "fingerprint": short(self.fingerprint().split(":", 1)[1]),
-            "transformers": _version("transformers"),
-            **self._decoding(),
-        }
-
-    # -- loading -----------------------------------------------------------------
-
-    def _where(self) -> str:
-        return f"{self.name} model {self.model_dir}"
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            with self._lock:
-                if self._tokenizer is None:
-                    self._tokenizer = self._load_tokenizer()
-        return self._tokenizer
-
-    def _load_tokenizer(self):
-        try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            raise BackendUnavailable("the transformers backend needs: pip install transformers torch sentencepiece") from None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "Recommended: pip install sacremoses" and the like
-                return AutoTokenizer.from_pretrained(str(self.tokenizer_dir), local_files_only=True)
-        except Exception as exc:  # transformers raises many types; all mean "cannot use this directory"
-            raise ModelError(f"{self._where()}: the tokenizer cannot be loaded ({_first_line(exc)})") from None
-
-    @property
-    def model(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load_model()
-        return self._model
-
-    def _load_model(self):
+    @loaded_once
+    def model(self) -> Any:
+        """The model, loaded on first use onto ``device`` (resolved then)."""
         try:
             import torch
             import transformers
             from transformers import AutoModelForSeq2SeqLM
         except ImportError:
-            raise BackendUnavailable("the transformers backend needs: pip install transformers torch sentencepiece") from None
+            raise BackendUnavailable(_INSTALL) from None
         if self.options.threads:
             torch.set_num_threads(self.options.threads)
         self.device = resolve_device(self.options.device)
@@ -182,32 +97,12 @@ class TransformersTranslator:
                 str(self.model_dir), local_files_only=True, **{dtype_arg: dtype}
             )
         except Exception as exc:
-            raise ModelError(f"{self._where()}: cannot be loaded ({_first_line(exc)})") from None
+            raise ModelError(f"{self._where()}: cannot be loaded ({self._error_detail(exc)})") from None
         model.to(self.device)
         model.eval()
         return model
 
-    # -- languages and lengths ----------------------------------------------------
-
-    def plan(self, src: str, tgt: str) -> LanguagePlan:
-        return plan_languages(self.family, self.tokenizer, src, tgt, self.options, self._where())
-
-    def check_direction(self, src: str, tgt: str) -> None:
-        """Language codes are checked against the tokenizer (the model itself is not loaded)."""
-        self.plan(src, tgt)
-
-    def max_input_tokens(self, src: str, tgt: str) -> int | None:
-        return self.options.max_input_tokens or model_input_limit(self.config, self.tokenizer, self.family)
-
-    def count_tokens(self, texts: list[str], src: str, tgt: str) -> list[int]:
-        plan = self.plan(src, tgt)
-        self._set_source_language(plan)
-        encoded = self.tokenizer([plan.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
-        return [len(ids) for ids in encoded]
-
-    def _set_source_language(self, plan: LanguagePlan) -> None:
-        if plan.src_lang is not None:
-            self.tokenizer.src_lang = plan.src_lang
+    # -- translating --------------------------------------------------------------
 
     def _max_new_tokens(self) -> int:
         """``max_new_tokens``, but never past the decoder's position table (an
@@ -216,11 +111,6 @@ class TransformersTranslator:
         if isinstance(positions, int) and self.family != "t5":
             return max(1, min(self.options.max_new_tokens, positions - 2))
         return self.options.max_new_tokens
-
-    # -- translating --------------------------------------------------------------
-
-    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
-        return [text for text, _ in self.translate_batch_annotated(texts, src, tgt)]
 
     def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]:
         """Translations, each with a note when it stopped at ``max_new_tokens``
@@ -233,9 +123,8 @@ class TransformersTranslator:
             return results
         plan = self.plan(src, tgt)
         model, tokenizer = self.model, self.tokenizer
-        self._set_source_language(plan)
+        lengths = [len(ids) for ids in self._encode([texts[i] for i in todo], plan)]  # also sets src_lang
         inputs = [plan.prefix + texts[i] for i in todo]
-        lengths = [len(ids) for ids in tokenizer(inputs, add_special_tokens=True)["input_ids"]]
         max_new_tokens = self._max_new_tokens()
         generate_args: dict[str, Any] = {"num_beams": self.options.num_beams, "max_new_tokens": max_new_tokens}
         if plan.target_token is not None:
@@ -250,7 +139,7 @@ class TransformersTranslator:
                     output = model.generate(**encoded, **generate_args)
             except Exception as exc:  # a bad generation_kwargs entry, most often; or out of memory
                 raise ModelError(
-                    f"{self._where()}: generate() failed ({_first_line(exc)}); check num_beams, "
+                    f"{self._where()}: generate() failed ({self._error_detail(exc)}); check num_beams, "
                     f"max_new_tokens and generation_kwargs"
                 ) from None
             # The forced language token is not always registered as special (a
@@ -263,11 +152,7 @@ class TransformersTranslator:
                 # Counted, not looked for an end token: Marian forces one at the limit.
                 generated = sum(1 for token in seq[1:] if token != pad)
                 if generated >= max_new_tokens:
-                    notes.append(f"output stopped at max_new_tokens={max_new_tokens} before the end of the sentence")
+                    notes.append(stopped_note(max_new_tokens))
                 results[todo[j]] = (text.strip(), notes)
         return results
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

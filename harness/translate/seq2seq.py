@@ -1,5 +1,7 @@
 """What the ``transformers`` and ``ctranslate2`` backends share: options, the
-check of a local model directory, model families and their language handling.
+check of a local model directory, model families and their language handling,
+and ``LocalSeq2SeqBackend``, the base class that holds everything about such a
+backend except how its engine checks, loads and runs a model.
 
 Nothing here imports torch or transformers: a config is checked, and a
 cached run answered, without loading either.
@@ -9,14 +11,19 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import warnings
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError, ModelError
+from ..errors import BackendUnavailable, ConfigError, ModelError
+from .fingerprint import directory_digest, settings_digest, short
 from .langcodes import code_for
+from .options import parse_options
 
 NO_DOWNLOAD = "the harness loads local model directories only and never downloads"
 
@@ -221,3 +228,167 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
     """Indices grouped into batches of similar length (longest first), for less padding."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def stopped_note(max_new_tokens: int) -> str:
+    """The note on an output that reached ``max_new_tokens`` (it may be cut)."""
+    return f"output stopped at max_new_tokens={max_new_tokens} before the end of the sentence"
+
+
+def first_line(exc: BaseException) -> str:
+    """``Type: first line of the message``: an engine error, short enough for a one-line ModelError."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def package_version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+T = TypeVar("T")
+
+
+class loaded_once(Generic[T]):
+    """A property computed on first use, once, under the instance's ``_lock``.
+
+    ``functools.cached_property`` takes no lock (since Python 3.12), so two
+    threads could both load a model of several GB; here the second one waits
+    and gets the first one's object. Double-checked: no lock once loaded.
+    """
+
+    def __init__(self, load: Callable[[Any], T]):
+        self.load = load
+        self.__doc__ = load.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__.get(self.slot)
+        if value is None:
+            with instance._lock:
+                value = instance.__dict__.get(self.slot)
+                if value is None:
+                    value = instance.__dict__[self.slot] = self.load(instance)
+        return value
+
+
+class LocalSeq2SeqBackend:
+    """A backend that runs a local seq2seq model directory with a transformers tokenizer.
+
+    Subclasses set ``name`` (also the fingerprint prefix), ``engine_package``
+    (whose version is part of the fingerprint) and ``tokenizer_install_hint``,
+    and implement ``_check_model_dir`` (before anything is loaded) and the
+    engine itself. Options, the fingerprint, ``describe()``, the tokenizer,
+    the language plan and token counting are shared.
+    """
+
+    name: ClassVar[str]
+    engine_package: ClassVar[str]
+    tokenizer_install_hint: ClassVar[str]
+
+    def __init__(self, **options: Any):
+        self.options = parse_options(Seq2SeqOptions, options, self.name)
+        self.model_dir = self.options.model.expanduser()
+        self.tokenizer_dir = (self.options.tokenizer or self.options.model).expanduser()
+        # Checked now, so that a bad path fails before any passage is processed.
+        self.config, self.family = self._check_model_dir()
+        check_tokenizer_dir(self.tokenizer_dir, self.family, self.name)
+        self.device: str | None = None
+        self._lock = threading.Lock()
+        self._fingerprint: str | None = None
+
+    def _check_model_dir(self) -> tuple[dict[str, Any], str]:
+        """ModelError unless the model directory can be used; return its
+        transformers config (``{}`` when there is none) and model family."""
+        raise NotImplementedError
+
+    def _error_detail(self, exc: BaseException) -> str:
+        """How an engine's exception is quoted in a ModelError."""
+        return first_line(exc)
+
+    # -- what it is ------------------------------------------------------------
+
+    def _decoding(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "num_beams": o.num_beams,
+            "max_new_tokens": o.max_new_tokens,
+            "generation_kwargs": o.generation_kwargs,
+            "lang_codes": o.lang_codes,
+            "prefix": o.prefix,
+            "dtype": o.dtype,
+            "device": o.device,
+        }
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            files = {"model": directory_digest(self.model_dir)}
+            if self.tokenizer_dir != self.model_dir:
+                files["tokenizer"] = directory_digest(self.tokenizer_dir)
+            package = self.engine_package
+            self._fingerprint = f"{self.name}:" + settings_digest(
+                {"files": files, "decoding": self._decoding(), package: package_version(package)}
+            )
+        return self._fingerprint
+
+    def describe(self) -> dict:
+        return {
+            "backend": self.name,
+            "model": self.model_dir.name,
+            "family": self.family,
+            "fingerprint": short(self.fingerprint().split(":", 1)[1]),
+            self.engine_package: package_version(self.engine_package),
+            **self._decoding(),
+        }
+
+    def _where(self) -> str:
+        return f"{self.name} model {self.model_dir}"
+
+    # -- tokenizer, languages, lengths -------------------------------------------
+
+    @loaded_once
+    def tokenizer(self) -> Any:
+        """The transformers tokenizer of ``tokenizer_dir``, loaded on first use."""
+        try:
+            from transformers import AutoTokenizer
+        except ImportError:
+            raise BackendUnavailable(self.tokenizer_install_hint) from None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "Recommended: pip install sacremoses" and the like
+                return AutoTokenizer.from_pretrained(str(self.tokenizer_dir), local_files_only=True)
+        except Exception as exc:  # transformers raises many types; all mean "cannot use this directory"
+            raise ModelError(f"{self._where()}: the tokenizer cannot be loaded ({self._error_detail(exc)})") from None
+
+    def plan(self, src: str, tgt: str) -> LanguagePlan:
+        return plan_languages(self.family, self.tokenizer, src, tgt, self.options, self._where())
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Language codes are checked against the tokenizer (the model itself is not loaded)."""
+        self.plan(src, tgt)
+
+    def max_input_tokens(self, src: str, tgt: str) -> int | None:
+        return self.options.max_input_tokens or model_input_limit(self.config, self.tokenizer, self.family)
+
+    def _encode(self, texts: list[str], plan: LanguagePlan) -> list[list[int]]:
+        """Token ids of each text as the model sees it (prefix, source language, special tokens)."""
+        if plan.src_lang is not None:
+            self.tokenizer.src_lang = plan.src_lang
+        return self.tokenizer([plan.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
+
+    def count_tokens(self, texts: list[str], src: str, tgt: str) -> list[int]:
+        return [len(ids) for ids in self._encode(texts, self.plan(src, tgt))]
+
+    # -- translating --------------------------------------------------------------
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        return [text for text, _ in self.translate_batch_annotated(texts, src, tgt)]
+
+    def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]:
+        raise NotImplementedError

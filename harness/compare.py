@@ -582,7 +582,7 @@ def significance_mark(system: Mapping[str, Any]) -> str:
 
 def compare_markdown(comparison: Mapping[str, Any]) -> str:
     """``compare.md``: settings, score tables per stage, win/tie/loss, disagreements."""
-    from .report.text import md_cell, md_text
+    from .report.text import md_cell, md_code, md_text
 
     settings = comparison["settings"]
     lines = [
@@ -604,7 +604,7 @@ def compare_markdown(comparison: Mapping[str, Any]) -> str:
     ]
     for system in comparison["systems"]:
         lines.append(f"| {md_cell(system['name'])} | {md_cell(str(system.get('source') or ''))} "
-                     f"| `{md_cell(str(system.get('signature_string') or system.get('signature_key') or ''))}` |")
+                     f"| `{md_code(str(system.get('signature_string') or system.get('signature_key') or ''))}` |")
     lines.append("")
 
     unchanged = unchanged_stages(comparison)

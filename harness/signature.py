@@ -68,7 +68,8 @@ def build_signature(*, dataset: dict[str, Any], config: dict[str, Any], cleaners
 
 def signature_string(signature: dict[str, Any]) -> str:
     """A compact one-line form in sacrebleu's style (``part:value|part:value``)."""
-    cleaners = "+".join(f"{c['name']}@{c['version']}" for c in signature.get("cleaners", [])) or "none"
+    # ',' between items: versions may themselves contain '+' (1.0+<data hash>)
+    cleaners = ",".join(f"{c['name']}@{c['version']}" for c in signature.get("cleaners", [])) or "none"
     rt = signature.get("retranslation")
     if rt:
         chain = rt.get("chain") or rt.get("languages") or []
@@ -84,7 +85,7 @@ def signature_string(signature: dict[str, Any]) -> str:
         f"n:{signature.get('n_passages')}",
         f"clean:{cleaners}",
         f"rt:{rt_text}",
-        f"metrics:{'+'.join(metric_names)}@{short_hash(metrics, 8)}",
+        f"metrics:{','.join(metric_names)}@{short_hash(metrics, 8)}",
         f"sacrebleu:{signature.get('packages', {}).get('sacrebleu')}",
         f"key:{signature.get('key')}",
     ]

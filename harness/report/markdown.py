@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from .text import md_cell, md_diff, md_text, visible
+from .text import md_cell, md_code, md_diff, md_text, visible
 
 BAND_MARK = {"preserved": "✔ preserved", "degraded": "▲ degraded", "lost": "✖ lost"}
 # Metrics shown first in tables; any others follow in name order.
@@ -173,7 +173,7 @@ def run_markdown_head(header: dict[str, Any]) -> list[str]:
     stages = header["stages"]
     summary = header["summary"]
     out = ["# Meaning-preservation report", "",
-           f"Signature: `{header['signature_string']}`", "",
+           f"Signature: `{md_code(header['signature_string'])}`", "",
            f"Passages: {summary['passages']} ({summary['scored']} scored, {summary['failed']} failed). "
            f"Round-trip sentences with a length ratio out of band: {summary.get('retranslation_warnings', 0)}; "
            f"split or stopped at the length limit: {summary.get('translation_notes', 0)}.", "",

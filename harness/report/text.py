@@ -32,6 +32,13 @@ def md_text(text: str) -> str:
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", escaped)
 
 
+def md_code(text: str) -> str:
+    """Untrusted text for inside a Markdown code span (a table cell too): code
+    spans show entities and backslashes literally, so escape only what would
+    end the span or the cell."""
+    return " ".join(visible(text).split()).replace("`", "ˋ").replace("|", "\\|")
+
+
 def md_cell(text: str, limit: int | None = None) -> str:
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:

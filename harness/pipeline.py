@@ -25,6 +25,7 @@ import numpy as np
 from .config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, RunConfig, load_config
 from .errors import PassageError
 from .loading import Passage, dataset_fingerprint, load_dataset
+from .memory import release_freed_memory
 from .runstore import RunStore, find_resumable
 from .signature import build_signature, signature_string
 
@@ -257,6 +258,7 @@ class Pipeline:
                 for start in range(0, len(todo), self.config.chunk_size):
                     chunk = todo[start:start + self.config.chunk_size]
                     store.append(self.process_chunk_cached(chunk, progress, passage_cache))
+                    release_freed_memory()  # memory stays flat however long the run (see harness/memory.py)
                     progress.advance(len(chunk))
                 progress.step("writing reports")
                 outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])

@@ -57,3 +57,12 @@ def test_auto_dtype_is_bfloat16_on_a_gpu_that_has_it(monkeypatch, bf16, expected
     assert resolve_dtype("auto", "cuda:1") is getattr(torch, expected)
     assert resolve_dtype("auto", "cpu") is torch.float32
     assert resolve_dtype("float16", "cuda") is torch.float16
+
+
+def test_releasing_freed_memory_is_safe_to_call_at_any_time():
+    from harness.memory import release_freed_memory
+
+    junk = [bytearray(1 << 16) for _ in range(200)]
+    del junk
+    assert release_freed_memory() is None
+    assert release_freed_memory() is None

@@ -92,16 +92,22 @@ class Embedder:
         todo = list(dict.fromkeys(t for t in texts if t not in self._sentence))
         if not todo:
             return
+        # One tokenizer call for all texts: their lengths decide both the
+        # windows and the batches (only long texts are tokenized again).
+        counts = [len(ids) for ids in self.model.tokenizer(todo, add_special_tokens=False, truncation=False)["input_ids"]]
         pieces: list[str] = []
         owners: list[int] = []
-        for index, text in enumerate(todo):
-            windows = self._windows(text)
+        lengths: list[int] = []
+        for index, (text, count) in enumerate(zip(todo, counts)):
+            windows = [text] if count <= self.max_tokens - 2 else self._windows(text)
             if len(windows) > 1:
                 self._windowed.add(text)
+                counts_in = [len(self.tokenize_ids(window)) for window in windows]
+            else:
+                counts_in = [count]
             pieces.extend(windows)
             owners.extend([index] * len(windows))
-        lengths = [len(ids) for ids in self.model.tokenizer(
-            pieces, add_special_tokens=True, truncation=True, max_length=self.max_tokens)["input_ids"]]
+            lengths.extend(min(n + 2, self.max_tokens) for n in counts_in)  # + [CLS] and [SEP]
         outputs: list = [None] * len(pieces)
         for batch in length_batches(lengths, self.batch_size):
             encoded = self.model.encode(

@@ -17,17 +17,45 @@ def test_length_batches_cover_every_text_once_longest_first():
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
 
 
-def test_a_batch_holds_texts_of_similar_length_and_at_most_batch_size():
-    lengths = [100] * 5 + [60] * 3 + [10] * 70
+def _cost(batches, lengths, batch_cost=128):
+    return sum(batch_cost + max(lengths[i] for i in batch) * len(batch) for batch in batches)
+
+
+def _contiguous_cuts(n: int, batch_size: int):
+    """Every way to cut range(n) into consecutive runs of at most batch_size."""
+    if n == 0:
+        yield []
+        return
+    for first in range(1, min(batch_size, n) + 1):
+        for rest in _contiguous_cuts(n - first, batch_size):
+            yield [first, *rest]
+
+
+@pytest.mark.parametrize("lengths, batch_size", [
+    ([100, 100, 60, 60, 10, 10, 10, 10], 4),
+    ([300, 12, 11, 10, 9, 8, 7], 3),
+    ([40, 38, 37, 35, 20, 19, 5, 4, 3], 5),
+    ([7], 2),
+])
+def test_the_cuts_cost_the_least_model_work_of_all_cuts(lengths, batch_size):
+    batches = length_batches(lengths, batch_size)
+    assert all(len(b) <= batch_size for b in batches)
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    cheapest = None
+    for sizes in _contiguous_cuts(len(order), batch_size):
+        start, option = 0, []
+        for size in sizes:
+            option.append(order[start:start + size])
+            start += size
+        cheapest = min(cheapest if cheapest is not None else float("inf"), _cost(option, lengths))
+    assert _cost(batches, lengths) == cheapest
+
+
+def test_a_long_text_does_not_pad_many_short_ones_and_equal_texts_fill_a_batch():
+    lengths = [250] + [12] * 40
     batches = length_batches(lengths, batch_size=32)
-    assert [len(b) for b in batches] == [5, 3, 32, 32, 6]
-    for batch in batches:
-        longest = max(lengths[i] for i in batch)
-        assert all(longest <= max(1.25 * lengths[i], lengths[i] + 8) for i in batch)
-
-
-def test_short_texts_a_few_tokens_apart_share_a_batch():
-    assert length_batches([4, 6, 9, 11], batch_size=32) == [[3, 2, 1, 0]]
+    assert batches[0] == [0]
+    assert [len(b) for b in batches[1:]] == [32, 8] or sorted(len(b) for b in batches[1:]) == [8, 32]
 
 
 @pytest.mark.slow

@@ -79,7 +79,7 @@ class Embedder:
         """Encode every text not cached yet, in one batched pass.
 
         The texts are sorted by length and cut into batches of at most
-        ``batch_size`` whose texts differ little in length (see
+        ``batch_size`` where padding costs more than another model call (see
         :func:`length_batches`): a chunk's texts range from a two-word phrase
         to a whole passage, and a fixed-size batch pads every text to the
         longest in it; on a CPU the padding costs as much as real tokens.
@@ -197,22 +197,35 @@ class Embedder:
         }
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, slack: float = 1.25, slack_tokens: int = 8
-                   ) -> list[list[int]]:
-    """Indices grouped longest first into batches of at most ``batch_size``;
-    a new batch starts when the next text is shorter than the batch's longest
-    by more than ``slack`` times and ``slack_tokens`` tokens, so no text is
-    padded much beyond its own length."""
+#: What one more ``encode`` call costs, in tokens' worth of model time: about
+#: 5-8 ms of fixed work per call against 0.05 ms per token on a 2-core CPU.
+BATCH_COST_TOKENS = 128
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, batch_cost: int = BATCH_COST_TOKENS) -> list[list[int]]:
+    """Indices sorted longest first and cut into batches of at most ``batch_size``.
+
+    The cuts minimise the model's work: every batch costs its padded size
+    (its longest text's length times its size) plus ``batch_cost`` for the
+    call itself. Few cuts pad short texts to long ones; many cuts pay the
+    per-call cost too often. Exact, by dynamic programming over the sorted
+    lengths (``len(lengths) * batch_size`` steps).
+    """
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    n = len(order)
+    best = [0.0] + [float("inf")] * n  # best[j]: cheapest cut of the first j texts
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - batch_size), j):
+            cost = best[i] + batch_cost + lengths[order[i]] * (j - i)  # order[i] is the batch's longest
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
     batches: list[list[int]] = []
-    for i in order:
-        if batches and len(batches[-1]) < batch_size:
-            longest = lengths[batches[-1][0]]
-            if longest <= max(lengths[i] * slack, lengths[i] + slack_tokens):
-                batches[-1].append(i)
-                continue
-        batches.append([i])
-    return batches
+    j = n
+    while j > 0:
+        batches.append(order[cut[j]:j])
+        j = cut[j]
+    return batches[::-1]
 
 
 @lru_cache(maxsize=None)

@@ -30,12 +30,8 @@ def tidy(text):
 '''
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Translations and finished passages are cached in a folder of this module's own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
+# Translations and finished passages are cached in a folder of this module's own.
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")

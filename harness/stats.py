@@ -39,9 +39,9 @@ value; identical systems get ``p = 1.0`` and are never significant.
 Everything is vectorised: resample indices are turned into a count matrix
 and summed with one matrix product per chunk. Scoring the sums calls the
 metric's ``corpus_from_stats`` once per resample, unless a batch scorer is
-available (``batch_score_fn``, a metric's ``corpus_from_stats_batch``
-method, or the built-in one for :class:`~harness.metrics.base.MeanMetric`),
-in which case scoring is a single numpy expression.
+available (``batch_score_fn``, or the metric's own
+:meth:`~harness.metrics.base.Metric.corpus_from_stats_batch`, a single numpy
+expression for a :class:`~harness.metrics.base.MeanMetric`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from .metrics.base import MeanMetric
+from .metrics.base import Metric
 
 ScoreFn = Callable[[np.ndarray], float]
 """Scores one row of summed statistics, e.g. ``Metric.corpus_from_stats``."""
@@ -188,23 +188,15 @@ def _as_pair(base_stats: Any, sys_stats: Any) -> tuple[np.ndarray, np.ndarray]:
     return base, system
 
 
-def _mean_metric_batch(sums: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sums[:, 1] != 0, sums[:, 0] / sums[:, 1], np.nan)
-
-
 def _batch_scorer(score_fn: ScoreFn, batch_score_fn: Optional[BatchScoreFn]) -> BatchScoreFn:
-    """The fastest correct way to score many rows of summed statistics."""
+    """The fastest correct way to score many rows of summed statistics: the
+    given batch scorer, else the metric's own when ``score_fn`` is a metric's
+    ``corpus_from_stats``, else one call per row."""
     if batch_score_fn is not None:
         return batch_score_fn
     owner = getattr(score_fn, "__self__", None)
-    if owner is not None and getattr(score_fn, "__name__", "") == "corpus_from_stats":
-        batch_method = getattr(owner, "corpus_from_stats_batch", None)
-        if callable(batch_method):
-            return batch_method
-        # MeanMetric's corpus score is sum/count; only safe when not overridden.
-        if isinstance(owner, MeanMetric) and type(owner).corpus_from_stats is MeanMetric.corpus_from_stats:
-            return _mean_metric_batch
+    if isinstance(owner, Metric) and getattr(score_fn, "__name__", "") == "corpus_from_stats":
+        return owner.corpus_from_stats_batch
 
     def score_rows(sums: np.ndarray) -> np.ndarray:
         return np.fromiter((score_fn(row) for row in sums), dtype=np.float64, count=len(sums))

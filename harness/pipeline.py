@@ -26,7 +26,7 @@ from .config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, RunConfig, load_conf
 from .errors import PassageError
 from .loading import Passage, dataset_fingerprint, load_dataset
 from .memory import release_freed_memory
-from .results import (BANDS, RESULTS_SCHEMA, CLEANED, DISTORTED, RETRANSLATED, CleanerEdit, FailedPassage, Hop, PassageResult,
+from .results import (BANDS, RESULTS_SCHEMA, CLEANED, DISTORTED, RETRANSLATED, CleanerEdit, FailedPassage, PassageResult,
                       RoundTripInfo, RunHeader, RunSummary, StageResult, iter_passages)
 from .results import PassageError as ResultError
 from .runstore import RunStore, find_resumable
@@ -193,9 +193,8 @@ class Pipeline:
             results = self.round_trip.run(sources, progress=progress.sentences(len(sources)))
             for passage, result in zip(ok, results):
                 texts[passage.id][RETRANSLATED] = result.text
-                round_trips[passage.id] = RoundTripInfo(
-                    [Hop(hop.src, hop.tgt, hop.text) for hop in result.hops], list(result.warnings),
-                    result.sentences, result.length_flags, result.translation_notes)
+                round_trips[passage.id] = RoundTripInfo(list(result.hops), list(result.warnings), result.sentences,
+                                                        result.length_flags, result.translation_notes)
 
         if ok:
             progress.step("scoring")

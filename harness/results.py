@@ -24,7 +24,7 @@ so a saved run is read without importing any metric.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -88,18 +88,19 @@ class CleanerEdit:
 
 @dataclass(frozen=True)
 class Hop:
-    """One hop of a round trip: the whole text in language ``tgt``."""
+    """One hop of a round trip: the whole text in language ``tgt`` (the round
+    trip makes them; the last hop's text is the retranslated stage's)."""
 
     src: str
     tgt: str
     text: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"src": self.src, "tgt": self.tgt, "text": self.text}
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Hop":
-        return cls(str(data["src"]), str(data["tgt"]), str(data["text"]))
+        return cls(*(str(data[key]) for key in ("src", "tgt", "text")))
 
 
 @dataclass

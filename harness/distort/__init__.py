@@ -332,8 +332,7 @@ _FIRST_PERSON = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
 
 # A character that garbles (non-ASCII) or turns typographic (' and "), or a free-standing dash.
 _MOJIBAKE_TRIGGER = re.compile(r"[^\x00-\x21\x23-\x26\x28-\x7f]|(?<!\S)--?(?!\S)")
-_NOT_SPACE_RUN = re.compile(r"\S*")
-_GAP = re.compile(r"\s+")
+_NOT_SPACE_RUN, _GAP = re.compile(r"\S*"), re.compile(r"\s+")
 
 
 # --------------------------------------------------------------------------

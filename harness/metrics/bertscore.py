@@ -34,11 +34,7 @@ from .similarity import EmbeddingMetric
 class BertScore(EmbeddingMetric):
     """BERTScore-style F1 of greedy token matching, MiniLM token embeddings (about 0..1, higher is better)."""
 
-    name = "bertscore"
-    version = "1"
-    range = (-1.0, 1.0)
-    margin = 0.01
-    order = 50
+    name, order = "bertscore", 50
 
     def __init__(self, idf: bool = False, embedder_factory=None):
         super().__init__(embedder_factory)

@@ -15,9 +15,11 @@ from .embedding import MODEL_NAME, Embedder, load_embedder
 
 
 class EmbeddingMetric(MeanMetric):
-    """Base for metrics that read the shared embedder."""
+    """Base for metrics that read the shared embedder (similarities on -1..1)."""
 
     requires = ("embedder",)
+    range = (-1.0, 1.0)
+    margin = 0.01
 
     def __init__(self, embedder_factory: Callable[[], Embedder] | None = None):
         self._embedder_factory = embedder_factory or load_embedder
@@ -37,11 +39,7 @@ class EmbeddingMetric(MeanMetric):
 class Cosine(EmbeddingMetric):
     """Cosine of sentence embeddings, best over the references (-1..1, higher is better)."""
 
-    name = "cosine"
-    version = "1"
-    range = (-1.0, 1.0)
-    margin = 0.01
-    order = 40
+    name, order = "cosine", 40
 
     def signature(self) -> str:
         return f"cosine|model:{MODEL_NAME}|pool:mean|refs:best|v:{self.version}"

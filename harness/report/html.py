@@ -110,15 +110,8 @@ def _sort_key(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("harness.report", "templates"),
-        autoescape=True,
-        finalize=_shown,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True, finalize=_shown,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(marked=marked, num=fmt_number, sortkey=_sort_key, anchor=anchor_id)
     env.globals.update(BAND_SYMBOL=BAND_SYMBOL, BANDS=BANDS, OUTCOME_MARK=OUTCOME_MARK, SEVERITY_MARK=SEVERITY_MARK)
     return env

@@ -13,7 +13,6 @@ import contextlib
 import re
 import signal
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime

@@ -43,6 +43,14 @@ Canonical forms:
   another is reported twice although the count is unchanged; paraphrases
   that negate in other words fall back to counting (see
   :func:`_match_negations`).
+
+What the metric found is reported as :class:`~harness.findings.Finding`
+records: a required anchor the text lacks is ``lost`` (major; its span in
+the reference and which reference), an anchor no reference has is ``added``
+(major for numbers and negations, a note for names; its span in the text),
+a name written only in lower case is ``changed`` (minor). The ``why`` of a
+negation quotes a few words around it. Its details list, per kind, the
+required, kept and optional anchors.
 """
 
 from __future__ import annotations

@@ -12,13 +12,18 @@ rationale and the calibration):
 3. **times** ``1 - injected_weight x injected share`` (spam dilutes meaning).
 
 The band follows from the score and the thresholds (``preserved`` >= 70 >
-``degraded`` >= 40 > ``lost`` by default), then caps apply: a lost or added
-number or negation, or injected content, caps the band at ``degraded``; a
+``degraded`` >= 40 > ``lost`` by default), then caps apply: any *major*
+finding (a lost or added number or negation, a lost name, injected content,
+or a major finding of a kind added later) caps the band at ``degraded``; a
 cosine below ``unrelated_cosine`` makes it ``lost`` (the passage says
-something else). Reasons name what drove the verdict, most serious first:
-"number $44 billion missing", "negation dropped: 'not … supportive' (… is not
-particularly supportive …)", "injected: 'Rusya kadД±nlar' (language tr; mojibake
-(kadınlar))"; minor notes come last ("name United States lowered ('united states')").
+something else). The reasons are the findings' own ``why``, in
+:func:`~harness.findings.kind_order`: "unrelated" first, then the major
+findings ("number $44 billion missing", "negation dropped: 'not …
+supportive' (… is not particularly supportive …)", "injected: 'Rusya
+kadД±nlar' (language tr; mojibake (kadınlar))"), then what else drove the
+band, then minor findings and notes ("name United States lowered ('united
+states')"). A new kind of finding needs nothing here to appear in the
+reasons; it costs points only once :meth:`Meaning.penalised` knows it.
 
 Components that were not computed (a metric left out of the config) drop out
 of the weighted mean; the rest are renormalised.

@@ -12,12 +12,16 @@ return a :class:`~harness.translate.base.Translator`.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..registry import Registry
 from .base import DirectionChecked, Translator
 from .config import NO_BACKEND, DirectionConfig, RetranslationConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import TranslationCache
+    from .roundtrip import RoundTrip
 
 TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators")
 #: The built-in backends: name -> where the class lives (imported on first use,

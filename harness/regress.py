@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .cleaners.cases import CaseCheck, check_case_files
 from .baseline import Baseline, baseline_config, baseline_inputs, load_baseline, normalise, run_baseline, \
     save_baseline
 from .config import RegressConfig
@@ -125,22 +126,6 @@ class PassageCheck:
         if self.improvements:
             return "improved"
         return "changed" if self.changed or self.notes else "unchanged"
-
-
-@dataclass
-class CaseCheck:
-    """One labelled cleaner case (fix / keep / known-failure)."""
-
-    file: str
-    cleaner: str
-    id: str
-    kind: str
-    status: str  # "passed", "regressed", "good-news" (a known failure now passes), "known-failure"
-    message: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"{self.cleaner}:{self.id}"
 
 
 @dataclass
@@ -584,77 +569,3 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
         report.updated = True
     report.wall_s = time.perf_counter() - started
     return report
-
-
-# --------------------------------------------------------------------------
-# Labelled cases
-# --------------------------------------------------------------------------
-
-def _case_cleaner(file: Path, file_cleaner: str | None, under_test: list[tuple[str, Any]]):
-    """The cleaner a case file is for: one under test named like the file's
-    ``cleaner`` (its spec or its name); else the only cleaner under test;
-    else the file's cleaner built by name."""
-    from .cleaners import build_cleaner
-
-    for spec, cleaner in under_test:
-        if file_cleaner is not None and file_cleaner in (spec, getattr(cleaner, "name", None)):
-            return cleaner
-    if len(under_test) == 1:
-        return under_test[0][1]
-    if file_cleaner is None:
-        raise ConfigError(f"case file {file}: names no cleaner; add 'cleaner: package.module:name' to it")
-    try:
-        return build_cleaner(file_cleaner)
-    except ConfigError as exc:
-        raise ConfigError(
-            f"case file {file} is for cleaner {file_cleaner!r}, which is not among the cleaners under test "
-            f"({', '.join(spec for spec, _ in under_test) or 'none'}) and cannot be built ({exc}); "
-            f"add 'cleaner: package.module:name' to the file or pass it with --cleaner"
-        ) from None
-
-
-def check_case_files(case_files: Sequence[Path | str], run_config) -> list[CaseCheck]:
-    """Run labelled case files (:mod:`harness.cleaners.cases`, the format of the
-    project's own cleaner tests) through the cleaners under test.
-
-    A ``fix`` case that does not give its expected text, or a ``keep`` case
-    whose text changes, is a regression; a ``known-failure`` that now gives
-    its expected text is good news (relabel it ``fix``). A case file is
-    matched to a cleaner by its ``cleaner`` field (default: the file's stem).
-    """
-    from .cleaners import build_cleaner
-    from .cleaners.cases import check_case, load_cases
-    from .report.regress import one_line
-
-    def shorten(text: str) -> str:
-        return one_line(text, 160)
-
-    under_test = [(spec.name, build_cleaner(spec.name, spec.options or None)) for spec in run_config.cleaner_specs()]
-    checks: list[CaseCheck] = []
-    for file in case_files:
-        file = Path(file)
-        cases = load_cases(file)
-        if not cases:
-            continue
-        cleaner = _case_cleaner(file, cases[0].cleaner, under_test)
-        cleaner_name = str(getattr(cleaner, "name", cases[0].cleaner or file.stem))
-        for index, case in enumerate(cases, start=1):
-            case_id = f"{file.stem}:{index}"
-            try:
-                outcome = check_case(cleaner, case)
-            except Exception as exc:  # a user's cleaner: report, do not crash the gate
-                checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, "regressed",
-                                        f"cleaner raised {type(exc).__name__}: {exc}"))
-                continue
-            got = f"got {shorten(outcome.actual)!r}"
-            if case.kind == "known-failure":
-                status = "good-news" if outcome.passed else "known-failure"
-                message = f"expected {shorten(case.wanted)!r}, {got}"
-            elif outcome.passed:
-                status, message = "passed", ""
-            elif case.kind == "keep":
-                status, message = "regressed", f"changed a text it must keep: {shorten(case.input)!r}, {got}"
-            else:
-                status, message = "regressed", f"expected {shorten(case.wanted)!r}, {got}"
-            checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, status, message))
-    return checks

@@ -9,18 +9,10 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from ..runstore import atomic_write_text
-from .text import fmt_number, visible, word_diff
+from .text import fmt_number, one_line, word_diff
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..regress import CorpusCheck, PassageCheck, RegressReport
-
-
-def one_line(text: str | None, limit: int | None = None) -> str:
-    """Untrusted text on one line, control characters shown, cut at ``limit``."""
-    shown = " ".join(visible(text or "").split())
-    if limit is not None and len(shown) > limit:
-        shown = shown[: limit - 1] + "…"
-    return shown
 
 
 def describe_check(check: "CorpusCheck") -> str:

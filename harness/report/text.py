@@ -41,6 +41,14 @@ def md_code(text: str) -> str:
     return " ".join(visible(text).split()).replace("`", "ˋ").replace("|", "\\|")
 
 
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Untrusted text on one line, control characters shown, cut at ``limit``."""
+    shown = " ".join(visible(text or "").split())
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown
+
+
 def md_cell(text: str, limit: int | None = None) -> str:
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:

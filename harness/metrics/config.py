@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .catalog import BUILTIN_METRICS
 
+#: the metrics the meaning score combines (its ``weights`` name them)
+MEANING_COMPONENTS: tuple[str, ...] = ("cosine", "bertscore", "chrf", "anchors")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -101,7 +105,7 @@ class MeaningOptions(_Strict):
     @field_validator("weights")
     @classmethod
     def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = {"cosine", "bertscore", "chrf", "anchors"}
+        known = set(MEANING_COMPONENTS)
         unknown = set(weights) - known
         if unknown:
             raise ValueError(f"meaning.weights: unknown component(s) {sorted(unknown)}; known: {sorted(known)}")

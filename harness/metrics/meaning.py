@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..findings import Finding, kind_order
 from .base import CombiningMetric
+from .config import MEANING_COMPONENTS as COMPONENTS
+from .config import MeaningOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Verdict
-
-COMPONENTS = ("cosine", "bertscore", "chrf", "anchors")
 
 
 def _clip01(x: float) -> float:
@@ -59,8 +59,6 @@ class Meaning(CombiningMetric):
     order = 0
 
     def __init__(self, options=None):
-        from .config import MeaningOptions
-
         self.options = options or MeaningOptions()
         self._config = None
 

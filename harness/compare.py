@@ -127,55 +127,33 @@ def compare_runs(
     names = system_names(runs, names)
     check_same_data(runs, names)
     baseline = runs[0]
-    infos = baseline.metrics
     notes: list[str] = []
     stages = _stages(runs, names, notes)
-    order = [p.id for p in baseline.passages]
+    n_passages = len(baseline.passages)
 
     widths: dict[str, int] = {}
-    stage_metrics = {stage: _stage_metrics(runs, stage, infos, widths) for stage in stages}
-    all_metrics = ordered_metrics((m for ms in stage_metrics.values() for m in ms), infos)
+    stage_metrics = {stage: _stage_metrics(runs, stage, baseline.metrics, widths) for stage in stages}
+    all_metrics = ordered_metrics((m for ms in stage_metrics.values() for m in ms), baseline.metrics)
     if primary_metric is not None and primary_metric not in all_metrics:
         raise InputError(f"metric {primary_metric!r} is not recorded in every run (have: {', '.join(all_metrics) or 'none'})")
     resolved, metric_notes = scoring_metrics(baseline, all_metrics, widths, metrics)
-    notes += metric_notes
-    for run, name in zip(runs[1:], names[1:]):
-        for metric, sig in run.metric_signatures.items():
-            base_sig = baseline.metric_signatures.get(metric)
-            if base_sig is not None and base_sig != sig and metric in resolved:
-                notes.append(f"{metric} is configured differently in {name!r} ({sig}) and the baseline "
-                             f"({base_sig}); scored here with the baseline's settings")
+    notes += metric_notes + _configured_differently(runs, names, resolved)
 
     results: list[dict[str, Any]] = []
     noise: dict[tuple[str, str], set] = {}
     for stage in stages:
-        for metric_name in stage_metrics[stage]:
-            metric = resolved.get(metric_name)
-            if metric is None:
-                continue
+        for metric_name in (m for m in stage_metrics[stage] if m in resolved):
             ids, matrices = paired_values(runs, stage, metric_name, "stats", noise.setdefault((stage, metric_name), set()))
-            if not ids:
-                continue
-            if len({m.shape[1] for m in matrices}) != 1:
+            if ids and len({m.shape[1] for m in matrices}) != 1:
                 notes.append(f"{metric_name} at {stage}: statistics of different widths across runs; skipped")
-                continue
-            results.append(_compare_metric(stage, metric_name, metric, ids, matrices, names, len(order),
-                                           n_resamples, n_trials, seed, alpha))
-    notes += _sample_notes(noise, results, len(order))
+            elif ids:
+                results.append(_compare_metric(stage, metric_name, resolved[metric_name], ids, matrices, names,
+                                               n_passages, n_resamples, n_trials, seed, alpha))
+    notes += _sample_notes(noise, results, n_passages)
 
     primary = primary_metric or (all_metrics[0] if all_metrics else None)
-    primary_higher = bool(resolved[primary].higher_is_better) if primary in resolved else True
-    focus_stage = stages[-1] if stages else None
-    found_outcomes, disagreements = [], []
-    if primary is not None:
-        for stage in stages:
-            if primary in stage_metrics[stage]:
-                outcome = outcomes(runs, names, stage, primary, primary_higher, tie_tolerance)
-                if outcome is not None:
-                    found_outcomes.append(outcome)
-        if focus_stage is not None and primary in stage_metrics[focus_stage]:
-            disagreements = _disagreements(runs, focus_stage, primary, names, top_n)
-
+    found_outcomes, disagreements = _passage_level(runs, names, stages, stage_metrics, primary, resolved,
+                                                   tie_tolerance, top_n)
     return {
         "baseline": names[0],
         "systems": [{"name": name, "source": sources[i] if sources is not None else None,
@@ -183,7 +161,7 @@ def compare_runs(
                      "signature_string": run.signature_string, "stages": list(run.stages)}
                     for i, (name, run) in enumerate(zip(names, runs))],
         "data": {"transcript_sha256": baseline.signature["transcript_sha256"],
-                 "references_sha256": baseline.signature["references_sha256"], "n_passages": len(order)},
+                 "references_sha256": baseline.signature["references_sha256"], "n_passages": n_passages},
         "settings": {"n_resamples": n_resamples, "n_trials": n_trials, "seed": seed, "alpha": alpha,
                      "tie_tolerance": tie_tolerance, "primary_metric": primary,
                      "significance": "approximate randomization p < alpha (bootstrap p shown as sacrebleu --paired-bs)"},
@@ -193,9 +171,33 @@ def compare_runs(
                     for name in all_metrics if name in resolved},
         "results": results,
         "outcomes": found_outcomes,
-        "disagreements": {"stage": focus_stage, "metric": primary, "passages": disagreements},
+        "disagreements": {"stage": stages[-1] if stages else None, "metric": primary, "passages": disagreements},
         "notes": notes,
     }
+
+
+def _configured_differently(runs: Sequence[RunResults], names: Sequence[str], resolved: Mapping[str, Metric]) -> list[str]:
+    """Notes on metrics whose signature differs from the baseline's in another run."""
+    notes = []
+    for run, name in zip(runs[1:], names[1:]):
+        for metric, sig in run.metric_signatures.items():
+            base_sig = runs[0].metric_signatures.get(metric)
+            if base_sig is not None and base_sig != sig and metric in resolved:
+                notes.append(f"{metric} is configured differently in {name!r} ({sig}) and the baseline "
+                             f"({base_sig}); scored here with the baseline's settings")
+    return notes
+
+
+def _passage_level(runs, names, stages, stage_metrics, primary, resolved, tie_tolerance, top_n):
+    """Win / tie / loss per stage and the most disagreeing passages of the last
+    stage, on the primary metric."""
+    if primary is None:
+        return [], []
+    higher = bool(resolved[primary].higher_is_better) if primary in resolved else True
+    found = [outcomes(runs, names, stage, primary, higher, tie_tolerance)
+             for stage in stages if primary in stage_metrics[stage]]
+    disagreements = _disagreements(runs, stages[-1], primary, names, top_n) if primary in stage_metrics[stages[-1]] else []
+    return [o for o in found if o is not None], disagreements
 
 
 def _sample_notes(noise: Mapping[tuple[str, str], set], results: list[dict[str, Any]], n_passages: int) -> list[str]:

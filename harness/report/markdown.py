@@ -91,39 +91,8 @@ def passage_markdown(record: PassageResult, stages: list[str], infos: Mapping[st
     out.append("")
     out += findings_table(record, present)
 
-    out += ["## Texts", ""]
-    for stage in present:
-        data = record.stages[stage]
-        out += [f"### {stage}", "", "> " + md_text(data.text), ""]
-        if data.round_trip is not None:
-            for hop in data.round_trip.hops[:-1]:
-                out += [f"Pivot text ({md_text(hop.src)}→{md_text(hop.tgt)}):", "", "> " + md_text(hop.text), ""]
-            for warning in data.round_trip.warnings:
-                out.append(f"- ⚠ {md_cell(warning, 300)}")
-            if data.round_trip.warnings:
-                out.append("")
-    out += ["### References", ""]
-    for i, ref in enumerate(record.references, start=1):
-        out.append(f"{i}. {md_text(ref)}")
-    out.append("")
-
-    changes = list(zip(present, present[1:]))
-    if changes:
-        out += ["## What changed between stages", ""]
-        for before, after in changes:
-            out += [f"**{before} → {after}:** " + md_diff(record.stages[before].text, record.stages[after].text), ""]
-
-    cleaned = record.stages.get("cleaned")
-    if cleaned is not None and cleaned.edits is not None:
-        out += ["## Cleaner edits", ""]
-        if cleaned.edits:
-            out += ["| cleaner | rule | before | after |", "|---|---|---|---|"]
-            for edit in cleaned.edits:
-                out.append(f"| {md_cell(edit.cleaner)} | {md_cell(edit.rule)} | "
-                           f"{md_cell(edit.before, 80) or '∅'} | {md_cell(edit.after, 80) or '∅'} |")
-        else:
-            out.append("No edits.")
-        out.append("")
+    out += _texts(record, present)
+    out += _cleaner_edits(record)
 
     metrics = ordered_metrics((m for s in present for m in record.stages[s].scores), infos)
     if metrics:
@@ -142,6 +111,42 @@ def passage_markdown(record: PassageResult, stages: list[str], infos: Mapping[st
     if details_sections:
         out += ["## Details", ""] + details_sections + [""]
     return "\n".join(out)
+
+
+def _texts(record: PassageResult, present: list[str]) -> list[str]:
+    """Each stage's text (with pivot texts and warnings), the references, and a
+    word diff from each stage to the next."""
+    out = ["## Texts", ""]
+    for stage in present:
+        data = record.stages[stage]
+        out += [f"### {stage}", "", "> " + md_text(data.text), ""]
+        if data.round_trip is not None:
+            for hop in data.round_trip.hops[:-1]:
+                out += [f"Pivot text ({md_text(hop.src)}→{md_text(hop.tgt)}):", "", "> " + md_text(hop.text), ""]
+            out += [f"- ⚠ {md_cell(warning, 300)}" for warning in data.round_trip.warnings]
+            out += [""] if data.round_trip.warnings else []
+    out += ["### References", ""] + [f"{i}. {md_text(ref)}" for i, ref in enumerate(record.references, start=1)]
+    out.append("")
+    changes = list(zip(present, present[1:]))
+    if changes:
+        out += ["## What changed between stages", ""]
+        for before, after in changes:
+            out += [f"**{before} → {after}:** " + md_diff(record.stages[before].text, record.stages[after].text), ""]
+    return out
+
+
+def _cleaner_edits(record: PassageResult) -> list[str]:
+    cleaned = record.stages.get("cleaned")
+    if cleaned is None or cleaned.edits is None:
+        return []
+    out = ["## Cleaner edits", ""]
+    if cleaned.edits:
+        out += ["| cleaner | rule | before | after |", "|---|---|---|---|"]
+        out += [f"| {md_cell(edit.cleaner)} | {md_cell(edit.rule)} | {md_cell(edit.before, 80) or '∅'} "
+                f"| {md_cell(edit.after, 80) or '∅'} |" for edit in cleaned.edits]
+    else:
+        out.append("No edits.")
+    return out + [""]
 
 
 def _detail_lines(detail: Any, depth: int = 0) -> list[str]:

@@ -413,7 +413,7 @@ def _harness_scoring(metrics: tuple[str, ...] | None, chunk_size: int, timings: 
     if timings is not None:  # per-metric time, for the breakdown
         for name in scorer.names:
             metric = scorer.metric(name)
-            for method in ("compute", "judge", "embedding_inputs"):
+            for method in ("measured", "combine", "prefetch_texts"):  # what the scorer calls on a metric
                 original = getattr(metric, method, None)
                 if callable(original):
                     setattr(metric, method, _accumulating(original, name, timings))

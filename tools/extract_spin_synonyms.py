@@ -28,6 +28,12 @@ SOURCE = ROOT / "harness" / "data" / "wordnet" / "synsets.tsv.gz"
 OUT = ROOT / "harness" / "data" / "spin_synonyms.tsv.gz"
 
 
+def _write_gz(path: Path, text: str) -> None:
+    """Deterministic gzip (no time stamp): the same input gives the same bytes."""
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as handle:
+        handle.write(text.encode("utf-8"))
+
+
 def main() -> None:
     model = get_model()
     if model is None:
@@ -57,9 +63,9 @@ def main() -> None:
             lines.append(f"{word}\t{';'.join(parts)}")
     header = ("# WordNet 3.0 synonyms (see wordnet/LICENSE) of words the cleaners' language model knows: "
               "word<TAB>pos:synonym,...;pos:... (tools/extract_spin_synonyms.py)\n")
-    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as handle:
-        handle.write(header + "\n".join(lines) + "\n")
+    _write_gz(OUT, header + "\n".join(lines) + "\n")
     print(f"{OUT}: {len(lines)} words")
+
 
 
 if __name__ == "__main__":

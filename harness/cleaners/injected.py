@@ -26,11 +26,14 @@ space goes with the span).
       common in that language, and py3langid's confidence.
 
 ``keyword``
-    An English keyword phrase of dating spam: one or two adjectives, a
-    nationality and a noun of the ``keyword_nouns`` class ("lonely Filipino
-    women"), inside a sentence, where the sentence reads better without it
-    (see *language model* below) and no other word of the passage is that
-    noun.
+    An English keyword phrase of dating spam: an adjective of the
+    ``keyword_modifiers`` class, a nationality and a noun of the
+    ``keyword_nouns`` class ("lonely Filipino women"), inside a sentence,
+    where the sentence does not need it (see *language model* below: the
+    score may not fall below ``keyword_margin``, nor below 0 after a
+    determiner or a number, which make the phrase part of the sentence), and
+    no other word of the passage is of the ``keyword_nouns`` class or of the
+    ``dating`` topic (a text about dating or about such people keeps it).
 
 ``filler``
     An English clause of 3 to 10 lower-case words dropped between two words
@@ -65,11 +68,14 @@ from .base import CleanResult, apply_replacements
 from .langmodel import BOS, EOS, get_model, model_id
 from .lexicon import data_path, read_data
 from .spans import fixpoint
-from .spin_lm import _FUNCTION_WORDS, _sentences
+from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
 CODE_VERSION = "2.0"
+_DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
+    few two three four five six seven eight nine ten dozens hundreds thousands millions his her their our your my
+    its whose""".split())
 _DEMONYM_SUFFIX = re.compile(r"[A-Z][a-z]+(?:an|ian|ese|ish|i|ic)$")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
@@ -137,7 +143,7 @@ class InjectedCleaner:
         offtopic: bool = True,
         data: str | Path | None = None,
         structural: bool = True,
-        keyword_margin: float = -3.0,
+        keyword_margin: float = -4.0,
         filler_margin: float = 5.5,
     ):
         path = Path(data) if data is not None else data_path("cleaner_injected.yaml")
@@ -153,7 +159,10 @@ class InjectedCleaner:
         self.filler_margin = float(filler_margin)
         self.cue_words = frozenset(str(w).lower() for w in raw.get("cue_words") or ())
         self.address_words = frozenset(str(w).lower() for w in raw.get("address_words") or ())
+        self.keyword_modifiers = frozenset(str(w).lower() for w in raw.get("keyword_modifiers") or ())
         self.keyword_nouns = frozenset(str(w).lower() for w in raw.get("keyword_nouns") or ())
+        dating = (raw.get("offtopic_groups") or {}).get("dating") or {}
+        self.keyword_topic = self.keyword_nouns | frozenset(str(w).lower() for w in dating.get("topic") or ())
         self.nationalities = frozenset(str(w) for w in raw.get("nationality_adjectives") or ())
         self.groups: dict[str, tuple[re.Pattern, frozenset[str]]] = {}
         for group, spec in (raw.get("offtopic_groups") or {}).items():
@@ -165,7 +174,7 @@ class InjectedCleaner:
             self.groups[str(group)] = (pattern, frozenset(str(w).lower() for w in spec.get("topic") or ()))
         settings = (self.min_confidence, self.max_english_zipf, self.min_foreign_zipf, self.offtopic,
                     self.structural, self.keyword_margin, self.filler_margin)
-        default = (0.75, 2.0, 2.5, True, True, -3.0, 5.5)
+        default = (0.75, 2.0, 2.5, True, True, -4.0, 5.5)
         self.version = f"{CODE_VERSION}+{sha[:10]}" + ("" if settings == default else "-" + "-".join(map(str, settings)))
         if self.structural:
             self.version += f"+{model_id()}"
@@ -188,8 +197,12 @@ class InjectedCleaner:
         return before[sentence_start + 1:].count('"') % 2 == 1
 
     def _cued(self, text: str, start: int) -> bool:
-        previous = [w.lower() for w in _WORD.findall(text[max(0, start - 60):start])][-3:]
-        return any(w in self.cue_words for w in previous)
+        """Announced by a cue word right before it ("the German word X", "so-called
+        X"), or with one word in between ("known as X", "called the X")."""
+        previous = [w.lower() for w in _WORD.findall(text[max(0, start - 60):start])][-2:]
+        if previous and previous[-1] in self.cue_words:
+            return True
+        return len(previous) == 2 and previous[0] in self.cue_words and previous[1] in ("as", "the", "a", "an", "it")
 
     @staticmethod
     def _removal(text: str, start: int, end: int) -> tuple[int, int]:
@@ -291,10 +304,9 @@ class InjectedCleaner:
     def _nationality(self, word: str) -> bool:
         return word in self.nationalities or bool(_DEMONYM_SUFFIX.match(word)) and word.lower() != word
 
-    @staticmethod
-    def _modifier(word: str) -> bool:
-        """A word that can modify the keyword noun: lower-case, not a function word."""
-        return word.isalpha() and word.islower() and word not in _FUNCTION_WORDS
+    def _modifier(self, word: str) -> bool:
+        """The adjective of a keyword phrase: of the ``keyword_modifiers`` class."""
+        return word.islower() and word in self.keyword_modifiers
 
     @staticmethod
     def _span_parts(model, words: list[str], i: int, j: int) -> tuple[float, float, float, float]:
@@ -340,20 +352,20 @@ class InjectedCleaner:
             for k in range(1, n - 1):
                 if not (self._nationality(run[k].text) and run[k + 1].lower in self.keyword_nouns and spaced[k]):
                     continue
-                noun = run[k + 1].lower
-                if len(re.findall(rf"\b{re.escape(noun)}\b", lower_text)) > 1:
-                    continue  # the passage is about them
-                best = None
-                for first in (k, k - 1, k - 2):
-                    if first < 1 or not all(spaced[first - 1:k]):
-                        break
-                    if first < k and not self._modifier(run[first].text):
-                        break
-                    gain, _ = self._span_score(model, words, first + 1, k + 3)
-                    if best is None or gain > best[0]:
-                        best = (gain, first)
-                if best is not None and best[0] >= self.keyword_margin:
-                    found.append((best[0] + 100.0, run[best[1]].start, run[k + 1].end, "keyword"))
+                rest = lower_text[:run[k - 1].start] + " " + lower_text[run[k + 1].end:]
+                if set(_WORD.findall(rest)) & self.keyword_topic:
+                    continue  # the passage is about them, or about dating
+                first = k - 1
+                if first < 1 or not spaced[first - 1] or not spaced[first] or not self._modifier(run[first].text):
+                    continue
+                gain = self._span_score(model, words, first + 1, k + 3)[0]
+                before = run[first - 1].lower
+                introduced = before in _DETERMINERS or run[first - 1].text.isdigit()
+                # "the young Japanese girls", "400 young ...": a determiner or a number makes the
+                # phrase part of the sentence, unless the sentence reads better without it
+                if gain < (max(0.0, self.keyword_margin) if introduced else self.keyword_margin):
+                    continue
+                found.append((gain + 100.0, run[first].start, run[k + 1].end, "keyword"))
             # filler clauses: 3-10 lower-case known words between two words
             for i in range(1, n):
                 if not spaced[i - 1] or not known[i - 1]:

@@ -13,7 +13,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -c const
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) -e '.[test,ctranslate2]'
+	$(PIP_INSTALL) -e '.[test,ctranslate2,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -36,6 +36,8 @@ FLOAT_DECIMALS = 6
 VOLATILE_SIGNATURE_KEYS = ("python", "key")
 #: the config fields stored as ``inputs`` instead (paths are machine-specific)
 INPUT_FIELDS = ("transcript", "references")
+#: config fields a baseline does not store: where the work ran changes no number
+MACHINE_FIELDS = ("execution",)
 
 
 # --------------------------------------------------------------------------
@@ -148,7 +150,7 @@ def _relative_input(path: Path | None, anchor_dir: Path | None) -> str | None:
 
 def config_entry(config) -> dict[str, Any]:
     """The run config as stored (everything but the input paths)."""
-    return config.model_dump(mode="json", exclude=set(INPUT_FIELDS))
+    return config.model_dump(mode="json", exclude={*INPUT_FIELDS, *MACHINE_FIELDS})
 
 
 def build_baseline(results: RunResults, config, *, transcript: Path | None = None,

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .execution.config import ExecutionConfig
 from .metrics.config import MetricsConfig
 from .translate.config import RetranslationConfig
 from .yamlsafe import load_yaml
@@ -100,6 +101,9 @@ class RunConfig(BaseModel):
     #: what `harness regress` calls a regression (margins per metric); does not
     #: change a run's numbers, so it is left out of the run signature
     regress: RegressConfig = Field(default_factory=RegressConfig)
+    #: where the work runs (local cores or a Ray cluster); changes no number, so
+    #: it is left out of the run signature and of baselines
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     #: passages processed (and saved) together: larger batches amortise model calls
     chunk_size: int = Field(default=32, ge=1, le=10_000)
     max_passage_chars: int = Field(default=100_000, ge=100)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import deque
 import signal
 import threading
 import traceback
@@ -32,6 +33,9 @@ from .runstore import RunStore, find_resumable
 from .signature import build_signature, signature_string
 
 DEFAULT_RUNS_ROOT = Path("runs")
+#: config fields that change no number: the inputs (hashed as data), the
+#: regression gate's settings, and where the work runs
+NOT_IN_SIGNATURE = {"transcript", "references", "regress", "execution"}
 
 
 class Progress:
@@ -79,14 +83,26 @@ def _time_limit(seconds: float, what: str) -> Iterator[None]:
 
 
 class CleaningStage:
-    def __init__(self, config: RunConfig):
+    """The cleaner chain. A chain with a user's cleaner (one that is not built
+    in) runs each passage in a worker process when ``isolate`` (the default):
+    whatever the user's code does there (``sys.exit``, ``os._exit``, raise
+    ``KeyboardInterrupt``, ignore SIGALRM and loop), only its passage fails,
+    and ``cleaner_timeout_s`` is a real limit (the worker is killed)."""
+
+    def __init__(self, config: RunConfig, *, isolate: bool = True):
         specs = config.cleaner_specs()
         self.cleaners = []
+        self.user_code = False
         if specs:
-            from .cleaners import build_cleaner
+            from .cleaners import CLEANERS, build_cleaner
 
             self.cleaners = [build_cleaner(spec.name, spec.options or None) for spec in specs]
+            builtins = set(CLEANERS.builtin_names())
+            self.user_code = any(spec.name not in builtins for spec in specs)
         self.timeout_s = config.cleaner_timeout_s
+        self.isolate = isolate and self.user_code
+        self._config = config
+        self._sandbox = None
 
     @property
     def active(self) -> bool:
@@ -97,24 +113,66 @@ class CleaningStage:
 
     def clean(self, passage: Passage) -> tuple[str, list[CleanerEdit]]:
         """The cleaned text and its edits; raises PassageError for a failing cleaner."""
+        if self.isolate:
+            if self._sandbox is None:
+                from .execution.pool import WorkerPool
+
+                self._sandbox = WorkerPool(1, worker_config(self._config))
+            return self.outcome(self.submit(self._sandbox, passage), passage.id)
+        return self.clean_text(passage.id, passage.text)
+
+    def submit(self, pool, passage: Passage):
+        """Clean ``passage`` in a worker of ``pool`` (a future for :meth:`outcome`)."""
+        return pool.submit("clean", (passage.id, passage.text), timeout=self.timeout_s)
+
+    def outcome(self, future, passage_id: str) -> tuple[str, list[CleanerEdit]]:
+        """What a worker made of a passage: its text and edits, or PassageError."""
+        from .execution.pool import TaskFailed, TaskTimeout, WorkerLost
+
+        try:
+            return future.result()
+        except TaskFailed as exc:
+            if exc.kind == "PassageError":
+                raise PassageError(exc.message, detail=exc.detail) from None
+            raise PassageError(f"cleaner failed on passage {passage_id}: {exc.kind}: {exc.message}",
+                               detail=exc.traceback) from None
+        except TaskTimeout:
+            raise PassageError(f"cleaning passage {passage_id} took longer than {self.timeout_s:g} s "
+                               f"(cleaner_timeout_s); its worker process was stopped") from None
+        except WorkerLost as exc:
+            raise PassageError(f"a cleaner ended its worker process on passage {passage_id} "
+                               f"({str(exc).split('(', 1)[-1].rstrip(')')})") from None
+
+    def clean_text(self, passage_id: str, text: str) -> tuple[str, list[CleanerEdit]]:
+        """Run the chain here, in this process (a worker's task)."""
         from .cleaners import run_chain
 
         try:
-            with _time_limit(self.timeout_s, f"cleaning passage {passage.id}"):
-                text, edits = run_chain(self.cleaners, passage.text)
+            with _time_limit(self.timeout_s, f"cleaning passage {passage_id}"):
+                cleaned, edits = run_chain(self.cleaners, text)
         except PassageError:
             raise
         except Exception as exc:  # a user's cleaner: report it with its traceback, go on
             raise PassageError(
-                f"cleaner failed on passage {passage.id}: {type(exc).__name__}: {exc}",
+                f"cleaner failed on passage {passage_id}: {type(exc).__name__}: {exc}",
                 detail=traceback.format_exc(),
             ) from None
-        if not isinstance(text, str):
-            raise PassageError(f"cleaner returned {type(text).__name__}, not str, on passage {passage.id}")
-        if _SURROGATE.search(text):  # e.g. bytes decoded with surrogateescape: not text, cannot be saved
+        if not isinstance(cleaned, str):
+            raise PassageError(f"cleaner returned {type(cleaned).__name__}, not str, on passage {passage_id}")
+        if _SURROGATE.search(cleaned):  # e.g. bytes decoded with surrogateescape: not text, cannot be saved
             raise PassageError(f"cleaner returned text with an unpaired surrogate "
-                               f"(U+{ord(_SURROGATE.search(text).group()):04X}) on passage {passage.id}")
-        return text, [CleanerEdit.from_json(edit) for edit in edits]
+                               f"(U+{ord(_SURROGATE.search(cleaned).group()):04X}) on passage {passage_id}")
+        return cleaned, [CleanerEdit.from_json(edit) for edit in edits]
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+
+def worker_config(config: RunConfig) -> dict[str, Any]:
+    """The run config as a worker process rebuilds it (plain JSON)."""
+    return config.model_dump(mode="json")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -130,13 +188,51 @@ def _savable(text: str) -> str:
 # The run
 # --------------------------------------------------------------------------
 
+class ChunkWork:
+    """One chunk on its way through the stages: texts so far, failures, edits, round trips."""
+
+    def __init__(self, chunk: list[Passage]):
+        self.chunk = chunk
+        self.records = {p.id: PassageResult(p.id, p.speaker, list(p.references)) for p in chunk}
+        self.ok: list[Passage] = []
+        self.texts: dict[str, dict[str, str]] = {p.id: {DISTORTED: p.text} for p in chunk}
+        self.edits: dict[str, list[CleanerEdit]] = {}
+        self.round_trips: dict[str, RoundTripInfo] = {}
+
+    def cleaned(self, passage: Passage, text: str | None = None, edits: list[CleanerEdit] | None = None) -> None:
+        """``passage`` goes on (with its cleaned text, when there are cleaners)."""
+        if text is not None:
+            self.texts[passage.id][CLEANED] = text
+            self.edits[passage.id] = list(edits or [])
+        self.ok.append(passage)
+
+    def failed(self, passage: Passage, exc: PassageError) -> None:
+        """A cleaner failed ``passage``: it is recorded with its error and goes no further."""
+        record = self.records[passage.id]
+        record.stages = {DISTORTED: StageResult(passage.text)}
+        record.error = ResultError(CLEANED, _savable(str(exc)), _savable(exc.detail))
+
+    def scored(self, scored: list[dict[str, StageResult]]) -> None:
+        for passage, stages in zip(self.ok, scored):
+            if CLEANED in stages:
+                stages[CLEANED].edits = self.edits.get(passage.id, [])
+            if RETRANSLATED in stages:
+                stages[RETRANSLATED].round_trip = self.round_trips[passage.id]
+            self.records[passage.id].stages = stages
+
+    def results(self) -> list[PassageResult]:
+        return [self.records[p.id] for p in self.chunk]
+
+
 class Pipeline:
     """Builds every stage once (models load once per run), then streams chunks."""
 
     def __init__(self, config: RunConfig, *, cache_dir: Path | None = None, use_cache: bool = True):
+        from .execution import check_executor
         from .scoring import Scorer
         from .translate import build_round_trip, open_cache
 
+        check_executor(config)
         self.config = config
         self.cleaning = CleaningStage(config)
         self.cache = open_cache(cache_dir, use_cache)
@@ -157,7 +253,7 @@ class Pipeline:
         dataset["n_passages"] = len(passages)
         return build_signature(
             dataset=dataset,
-            config=self.config.model_dump(mode="json", exclude={"transcript", "references", "regress"}),
+            config=self.config.model_dump(mode="json", exclude=NOT_IN_SIGNATURE),
             cleaners=self.cleaning.describe(),
             retranslation=self.round_trip.describe() if self.round_trip is not None else None,
             metrics=self.scorer.describe(),
@@ -166,47 +262,47 @@ class Pipeline:
 
     # -- one chunk -----------------------------------------------------------
     def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[PassageResult]:
-        records = {p.id: PassageResult(p.id, p.speaker, list(p.references)) for p in chunk}
-        ok: list[Passage] = []
-        texts: dict[str, dict[str, str]] = {}
-        edits: dict[str, list[CleanerEdit]] = {}
-
+        """One chunk, every stage, in this process (the reference every executor equals)."""
+        work = ChunkWork(chunk)
         progress.step("cleaning")
         for passage in chunk:
-            texts[passage.id] = {DISTORTED: passage.text}
             if self.cleaning.active:
                 try:
-                    cleaned, edits[passage.id] = self.cleaning.clean(passage)
+                    work.cleaned(passage, *self.cleaning.clean(passage))
                 except PassageError as exc:
-                    records[passage.id].stages = {DISTORTED: StageResult(passage.text)}
-                    records[passage.id].error = ResultError(CLEANED, _savable(str(exc)), _savable(exc.detail))
-                    continue
-                texts[passage.id][CLEANED] = cleaned
-            ok.append(passage)
-
-        source_stage = CLEANED if self.cleaning.active else DISTORTED
-        round_trips = {}
-        if self.round_trip is not None and ok:
-            progress.step("retranslating")
-            sources = [texts[p.id][source_stage] for p in ok]
-            results = self.round_trip.run(sources, progress=progress.sentences(len(sources)))
-            for passage, result in zip(ok, results):
-                texts[passage.id][RETRANSLATED] = result.text
-                round_trips[passage.id] = RoundTripInfo(list(result.hops), list(result.warnings), result.sentences,
-                                                        result.length_flags, result.translation_notes)
-
-        if ok:
+                    work.failed(passage, exc)
+            else:
+                work.cleaned(passage)
+        self.retranslate(work, progress)
+        if work.ok:
             progress.step("scoring")
-            stage_texts = {stage: [texts[p.id][stage] for p in ok] for stage in self.stages}
-            rt_sources = {RETRANSLATED: [texts[p.id][source_stage] for p in ok]} if round_trips else None
-            scored = self.scorer.score_chunk(stage_texts, [p.references for p in ok], rt_sources)
-            for passage, stages in zip(ok, scored):
-                if CLEANED in stages:
-                    stages[CLEANED].edits = edits.get(passage.id, [])
-                if RETRANSLATED in stages:
-                    stages[RETRANSLATED].round_trip = round_trips[passage.id]
-                records[passage.id].stages = stages
-        return [records[p.id] for p in chunk]
+            stage_texts, refs, rt_sources = self.scoring_inputs(work)
+            work.scored(self.scorer.score_chunk(stage_texts, refs, rt_sources))
+        return work.results()
+
+    @property
+    def source_stage(self) -> str:
+        """The stage whose text is round-tripped."""
+        return CLEANED if self.cleaning.active else DISTORTED
+
+    def retranslate(self, work: "ChunkWork", progress: Progress) -> None:
+        """Round-trip the cleaned passages of ``work`` (here: the engines run their own threads)."""
+        if self.round_trip is None or not work.ok:
+            return
+        progress.step("retranslating")
+        sources = [work.texts[p.id][self.source_stage] for p in work.ok]
+        results = self.round_trip.run(sources, progress=progress.sentences(len(sources)))
+        for passage, result in zip(work.ok, results):
+            work.texts[passage.id][RETRANSLATED] = result.text
+            work.round_trips[passage.id] = RoundTripInfo(list(result.hops), list(result.warnings), result.sentences,
+                                                         result.length_flags, result.translation_notes)
+
+    def scoring_inputs(self, work: "ChunkWork"):
+        """``(stage_texts, refs, roundtrip_sources)`` of the passages of ``work`` still going."""
+        stage_texts = {stage: [work.texts[p.id][stage] for p in work.ok] for stage in self.stages}
+        rt_sources = ({RETRANSLATED: [work.texts[p.id][self.source_stage] for p in work.ok]}
+                      if work.round_trips else None)
+        return stage_texts, [p.references for p in work.ok], rt_sources
 
     def passage_cache(self, signature: dict[str, Any]):
         """Finished records of this pipeline from earlier runs (None with --no-cache)."""
@@ -219,19 +315,32 @@ class Pipeline:
             components += [stage.translator for stage in self.round_trip.stages]
         return PassageCache.for_pipeline(self.cache, signature, components, f"passages:{self.config.name}")
 
-    def process_chunk_cached(self, chunk: list[Passage], progress: Progress, cache) -> list[PassageResult]:
-        """:meth:`process_chunk`, answering the passages an earlier run finished from ``cache``."""
-        if cache is None:
-            return self.process_chunk(chunk, progress)
-        found = cache.get_many(chunk)
-        if found:  # sacrebleu's signatures count the references of every scored passage
-            self.scorer.note_references([p.references for p in chunk if p.id in found and p.references])
-        missing = [p for p in chunk if p.id not in found]
-        if missing:
-            computed = self.process_chunk(missing, progress)
-            cache.put_many(zip(missing, computed))
+    def executor(self, progress: Progress):
+        """Where this run's chunks are computed (``execution:`` in the config)."""
+        from .execution.local import make_executor
+
+        return make_executor(self, progress)
+
+    def _computed(self, executor, chunks: Iterator[list[Passage]], cache) -> Iterator[tuple[list[Passage], list[PassageResult]]]:
+        """Each chunk with its records in passage order: the passages an earlier
+        run finished come from ``cache``, the others from ``executor``."""
+        pending: deque = deque()
+
+        def missing() -> Iterator[list[Passage]]:
+            for chunk in chunks:
+                found = cache.get_many(chunk) if cache is not None else {}
+                if found:  # sacrebleu's signatures count the references of every scored passage
+                    self.scorer.note_references([p.references for p in chunk if p.id in found and p.references])
+                todo = [p for p in chunk if p.id not in found]
+                pending.append((chunk, found, todo))
+                yield todo
+
+        for computed in executor.map(missing()):
+            chunk, found, todo = pending.popleft()
+            if cache is not None and todo:
+                cache.put_many(zip(todo, computed))
             found.update((record.id, record) for record in computed)
-        return [found[p.id] for p in chunk]
+            yield chunk, [found[p.id] for p in chunk]
 
     # -- the whole run -------------------------------------------------------
     def run(self, passages: list[Passage], out_dir: Path, *, force: bool = False, resume: bool = True,
@@ -245,11 +354,13 @@ class Pipeline:
             progress.start(len(passages), len(passages) - len(todo))
             try:
                 passage_cache = self.passage_cache(signature)
-                for start in range(0, len(todo), self.config.chunk_size):
-                    chunk = todo[start:start + self.config.chunk_size]
-                    store.append([record.to_json() for record in self.process_chunk_cached(chunk, progress, passage_cache)])
-                    release_freed_memory()  # memory stays flat however long the run (see harness/memory.py)
-                    progress.advance(len(chunk))
+                chunks = (todo[start:start + self.config.chunk_size]
+                          for start in range(0, len(todo), self.config.chunk_size))
+                with self.executor(progress) as executor:
+                    for chunk, records in self._computed(executor, chunks, passage_cache):
+                        store.append([record.to_json() for record in records])
+                        release_freed_memory()  # memory stays flat however long the run (see harness/memory.py)
+                        progress.advance(len(chunk))
                 progress.step("writing reports")
                 outcome = finalize_run(store, signature, self.scorer, self.stages, [p.id for p in passages])
                 outcome.computed, outcome.resumed = len(todo), len(passages) - len(todo)
@@ -257,6 +368,7 @@ class Pipeline:
                 # also on Ctrl-C or a full disk: the bars give the terminal
                 # back (cursor shown) before the error line is printed
                 progress.finish()
+                self.cleaning.close()
         return outcome
 
 

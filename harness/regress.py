@@ -502,14 +502,15 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
                 case_files: Sequence[Path | str] = (), margins: Mapping[str, float | None] | None = None,
                 regress_config: RegressConfig | None = None, cache_dir: Path | None = None,
                 use_cache: bool = True, update: bool = False, out_dir: Path | None = None,
-                progress=None) -> RegressReport:
+                progress=None, execution: Mapping[str, Any] | None = None) -> RegressReport:
     """Rerun the baseline's pipeline (or ``config``, with ``cleaners`` instead
     of its own) and compare; with ``update``, rewrite the baseline afterwards.
 
     ``config`` is a RunConfig, a config path or a shipped config name; None
     reruns the config stored in the baseline. Raises :class:`BaselineMismatch`
     (exit 2) when the data or metrics differ, and other
-    :class:`~harness.errors.HarnessError` for bad input.
+    :class:`~harness.errors.HarnessError` for bad input. ``execution``:
+    ``workers``, ``executor``, ``ray_address`` for the rerun (None: the config's).
     """
     from .config import RunConfig, load_config
 
@@ -526,6 +527,10 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
         run_config = load_config(config)
     if cleaners:
         run_config = run_config.model_copy(update={"cleaners": list(cleaners)})
+    if execution:
+        from .execution import with_execution
+
+        run_config = with_execution(run_config, **execution)
     gate = regress_config or effective_regress_config(run_config)
     if margins:
         gate = gate.with_margins(margins)

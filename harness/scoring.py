@@ -22,6 +22,7 @@ import numpy as np
 from .errors import InputError
 from .jsonvalues import plain
 from .metrics import Metric, build_metric
+from .metrics.base import Measurement
 from .metrics.config import MetricsConfig
 from .metrics.resources import Resources
 from .results import StageResult
@@ -46,7 +47,7 @@ class Scorer:
                 Resources.check(resource, metric.name)
             self._metrics[metric.name] = metric
         self.resources = Resources(self.config)
-        self._bound = False
+        self._bound: set[str] = set()
 
     # --- lookup ----------------------------------------------------------------
     @property
@@ -67,16 +68,31 @@ class Scorer:
     def _combining(self) -> list[Metric]:
         return [m for m in self._metrics.values() if m.combines]
 
-    def _required(self) -> list[str]:
-        return list(dict.fromkeys(r for m in self._metrics.values() for r in m.requires))
+    def _required(self, metrics: Sequence[Metric] | None = None) -> list[str]:
+        metrics = list(self._metrics.values()) if metrics is None else metrics
+        return list(dict.fromkeys(r for m in metrics for r in m.requires))
 
-    def _bind(self) -> None:
-        """Give every metric the shared resources it requires (loads them)."""
-        if not self._bound:
-            for metric in self._metrics.values():
-                if metric.requires:
-                    metric.bind(self.resources)
-            self._bound = True
+    def _bind(self, metrics: Sequence[Metric]) -> None:
+        """Give ``metrics`` the shared resources they require (loads them)."""
+        for metric in metrics:
+            if metric.requires and metric.name not in self._bound:
+                metric.bind(self.resources)
+                self._bound.add(metric.name)
+
+    def load(self, names: Sequence[str] | None = None) -> None:
+        """Load the shared resources the named metrics (default: all) require,
+        now rather than on the first chunk (a run does this while its worker
+        processes clean the first passages)."""
+        metrics = [m for m in self._measuring() if names is None or m.name in names]
+        self._bind(metrics)
+
+    # --- where each metric runs ----------------------------------------------------
+    def process_metrics(self) -> list[str]:
+        """Measuring metrics that can run in a worker process: they need no
+        resource that stays in the driver (the embedding model keeps its own
+        threads there). Their statistics, findings and details depend on one
+        passage only, so a worker can measure each passage on its own."""
+        return [m.name for m in self._measuring() if not any(Resources.driver_only(r) for r in m.requires)]
 
     # --- scoring ----------------------------------------------------------------
     def score_chunk(
@@ -94,8 +110,11 @@ class Scorer:
 
         Returns one ``{stage: StageResult}`` per passage.
         """
+        measured = self.measure(stage_texts, refs, roundtrip_sources)
+        return self.assemble(stage_texts, refs, measured, roundtrip_sources or {})
+
+    def _check(self, stage_texts, refs, roundtrip_sources) -> None:
         n = len(refs)
-        roundtrip_sources = roundtrip_sources or {}
         for stage, texts in stage_texts.items():
             if len(texts) != n:
                 raise InputError(f"stage {stage!r} has {len(texts)} passages but there are {n} reference lists")
@@ -105,59 +124,118 @@ class Scorer:
             if len(sources) != n:
                 raise InputError(f"stage {stage!r} has {len(sources)} round-trip sources for {n} passages")
 
-        results = [{stage: StageResult(texts[i]) for stage, texts in stage_texts.items()} for i in range(n)]
+    def _plan(self, stage_texts, refs, roundtrip_sources, metrics: Sequence[Metric]):
+        """``(stage, metric, rows, hyps, metric_refs)`` for every stage and metric
+        with something to measure; ``rows`` index the passages."""
+        n = len(refs)
         with_refs = [i for i, r in enumerate(refs) if len(r) > 0]
-        if n and self._required():
-            self._bind()
-            self._prefetch(stage_texts, refs, roundtrip_sources, with_refs)
+        for stage, texts in stage_texts.items():
+            for metric in metrics:
+                if metric.needs == "source":
+                    rows = list(range(n)) if stage in roundtrip_sources else []
+                    metric_refs = [[roundtrip_sources[stage][i]] for i in rows]
+                else:
+                    rows = with_refs
+                    metric_refs = [list(refs[i]) for i in rows]
+                if rows:
+                    yield stage, metric, rows, [texts[i] for i in rows], metric_refs
+
+    def measure(
+        self,
+        stage_texts: Mapping[str, Sequence[str]],
+        refs: Sequence[Sequence[str]],
+        roundtrip_sources: Mapping[str, Sequence[str]] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> dict[tuple[str, str], Measurement]:
+        """What each measuring metric (or only those in ``names``) says about
+        each stage of a chunk: ``{(stage, metric): Measurement}``, one row per
+        passage it scores (those with references; for a reference-free metric,
+        those with a round-trip source). The shared resources these metrics
+        require prepare all the chunk's texts in one batch first."""
+        roundtrip_sources = roundtrip_sources or {}
+        self._check(stage_texts, refs, roundtrip_sources)
+        metrics = [m for m in self._measuring() if names is None or m.name in names]
+        out: dict[tuple[str, str], Measurement] = {}
+        if not refs or not metrics:
+            return out
+        if self._required(metrics):
+            self._bind(metrics)
+            self._prefetch(stage_texts, refs, roundtrip_sources, metrics)
         try:
-            for stage, texts in stage_texts.items():
-                for metric in self._measuring():
-                    if metric.needs == "source":
-                        rows = list(range(n)) if stage in roundtrip_sources else []
-                        metric_refs = [[roundtrip_sources[stage][i]] for i in rows]
-                    else:
-                        rows = with_refs
-                        metric_refs = [list(refs[i]) for i in rows]
-                    if rows:
-                        self._record(results, stage, metric, rows, [texts[i] for i in rows], metric_refs)
-                for metric in self._combining():
-                    for i in with_refs:
-                        entry = results[i][stage]
-                        verdict = metric.combine(entry.scores, entry.findings)
-                        entry.verdict = verdict
-                        entry.scores[metric.name] = verdict.score
-                        entry.stats[metric.name] = [verdict.score, 1.0]
+            for stage, metric, _rows, hyps, metric_refs in self._plan(stage_texts, refs, roundtrip_sources, metrics):
+                out[(stage, metric.name)] = metric.measured(hyps, metric_refs)
         finally:
             for resource in self.resources.loaded():
                 resource.clear()
+        return out
+
+    def assemble(
+        self,
+        stage_texts: Mapping[str, Sequence[str]],
+        refs: Sequence[Sequence[str]],
+        measured: Mapping[tuple[str, str], Measurement],
+        roundtrip_stages: Iterable[str] = (),
+    ) -> list[dict[str, StageResult]]:
+        """The chunk's records from every metric's measurements (``measured``,
+        wherever they were computed: :meth:`measure` here or in a worker
+        process), then each combining metric's verdict. ``roundtrip_stages``:
+        the stages that had round-trip sources."""
+        n = len(refs)
+        rt_stages = set(roundtrip_stages)
+        results = [{stage: StageResult(texts[i]) for stage, texts in stage_texts.items()} for i in range(n)]
+        with_refs = [i for i, r in enumerate(refs) if len(r) > 0]
+        for stage in stage_texts:
+            for metric in self._measuring():
+                if metric.needs == "source":
+                    rows = list(range(n)) if stage in rt_stages else []
+                else:
+                    rows = with_refs
+                if not rows:
+                    continue
+                out = measured.get((stage, metric.name))
+                if out is None:
+                    raise ValueError(f"metric {metric.name!r} was not measured on stage {stage!r}")
+                if len(out.stats) != len(rows):
+                    raise ValueError(f"{metric.name}: {len(out.stats)} statistics rows for {len(rows)} passages")
+                self._record(results, stage, metric, rows, out)
+            for metric in self._combining():
+                for i in with_refs:
+                    entry = results[i][stage]
+                    verdict = metric.combine(entry.scores, entry.findings)
+                    entry.verdict = verdict
+                    entry.scores[metric.name] = verdict.score
+                    entry.stats[metric.name] = [verdict.score, 1.0]
         return results
 
-    def _prefetch(self, stage_texts, refs, roundtrip_sources, with_refs) -> None:
-        """One batched pass of every resource over all the chunk's texts."""
-        everything = [t for texts in stage_texts.values() for t in texts]
-        everything += [r for rs in refs for r in rs]
-        everything += [s for sources in roundtrip_sources.values() for s in sources]
-        if with_refs:
-            for metric in self._measuring():
-                if metric.requires and metric.needs == "references":
-                    for texts in stage_texts.values():
-                        everything += metric.prefetch_texts([texts[i] for i in with_refs],
-                                                            [list(refs[i]) for i in with_refs])
-        for name in self._required():
+    def _prefetch(self, stage_texts, refs, roundtrip_sources, metrics: Sequence[Metric]) -> None:
+        """One batched pass of every resource over all the chunk's texts: the
+        stages, references and round-trip sources, and what the metrics that
+        require that resource will give it besides."""
+        common = [t for texts in stage_texts.values() for t in texts]
+        common += [r for rs in refs for r in rs]
+        common += [s for sources in roundtrip_sources.values() for s in sources]
+        with_refs = [i for i, r in enumerate(refs) if len(r) > 0]
+        for name in self._required(metrics):
+            everything = list(common)
+            if with_refs:
+                for metric in metrics:
+                    if name in metric.requires and metric.needs == "references":
+                        for texts in stage_texts.values():
+                            everything += metric.prefetch_texts([texts[i] for i in with_refs],
+                                                                [list(refs[i]) for i in with_refs])
             self.resources.get(name).prefetch(everything)
 
     def note_references(self, refs: Sequence[Sequence[str]]) -> None:
-        """Count the references of passages scored in an earlier run (taken from
-        the passage cache), so that metric signatures (sacrebleu's ``nrefs``)
-        cover every passage of this run."""
+        """Count the references of passages scored elsewhere (taken from the
+        passage cache, or measured in a worker process), so that metric
+        signatures (sacrebleu's ``nrefs``) cover every passage of this run.
+        Counting a passage twice changes nothing."""
         for metric in self._metrics.values():
             if metric.needs == "references":
                 metric.note_references([r for r in refs if len(r) > 0])
 
     @staticmethod
-    def _record(results, stage: str, metric: Metric, rows: list[int], hyps: list[str], refs: list[list[str]]):
-        out = metric.measured(hyps, refs)
+    def _record(results, stage: str, metric: Metric, rows: list[int], out: Measurement):
         for k, i in enumerate(rows):
             entry: StageResult = results[i][stage]
             row = out.stats[k]

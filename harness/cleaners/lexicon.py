@@ -8,6 +8,7 @@ conditions on the words around a match.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -30,14 +31,24 @@ def data_path(name: str) -> Path:
     return Path(str(resources.files("harness") / "data" / name))
 
 
+#: parsed data files by (path, size, mtime): a cleaner built again (in each
+#: worker process forked from one that built it) does not parse YAML again
+_PARSED: dict[tuple[str, int, int], tuple[Any, str]] = {}
+
+
 def read_data(path: Path) -> tuple[Any, str]:
-    """Parse a YAML data file; returns the data and the SHA-256 of its bytes."""
+    """Parse a YAML data file; returns the data (the caller's own copy) and the SHA-256 of its bytes."""
     try:
         raw = path.read_bytes()
+        stat = path.stat()
     except OSError as exc:
         raise ConfigError(f"cannot read cleaner data file {path}: {exc.strerror or exc}") from None
-    data = load_yaml(raw.decode("utf-8"), str(path), error=ConfigError)
-    return data, hashlib.sha256(raw).hexdigest()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _PARSED:
+        data = load_yaml(raw.decode("utf-8"), str(path), error=ConfigError)
+        _PARSED[key] = (data, hashlib.sha256(raw).hexdigest())
+    data, sha = _PARSED[key]
+    return copy.deepcopy(data), sha
 
 
 def word_before(text: str, start: int) -> str | None:

@@ -9,6 +9,7 @@ import click
 
 from ..pipeline import DEFAULT_RUNS_ROOT
 from ..stats import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_TRIALS
+from .execution_options import apply_execution, execution_options
 
 
 def _is_saved_run(source: str) -> bool:
@@ -51,8 +52,9 @@ def _default_out_dir(runs_root: Path) -> Path:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables; print only the output folder.")
+@execution_options
 def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trials, seed, alpha, primary_metric,
-            tie_tolerance, top_n, cache_dir, no_cache, quiet):
+            tie_tolerance, top_n, cache_dir, no_cache, quiet, workers, executor, ray_address):
     """Compare systems against a baseline (the first one) with significance tests.
 
     Writes compare.md, compare.json and compare.html to the output folder.
@@ -79,7 +81,8 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     runs, folders = [], []
     for source in sources:
         run_dir = Path(source) if _is_saved_run(source) else _run_config(
-            source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console)
+            source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console,
+            (workers, executor, ray_address))
         runs.append(load_results(run_dir))
         folders.append(run_dir.parent.name if run_dir.is_file() else run_dir.name)
     names = _system_names(runs, folders)
@@ -107,13 +110,14 @@ def _system_names(runs: list, folders: list) -> list:
     return folders
 
 
-def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, console) -> Path:
+def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, quiet, console,
+                execution=(None, None, None)) -> Path:
     """Run (or resume, or reuse) one config and return its run folder."""
     from ..config import load_config
     from ..pipeline import run_config
     from .run import RichProgress
 
-    config = load_config(source)
+    config = apply_execution(load_config(source), *execution)
     if not quiet:
         console.print(f"running {config.name} ({source})")
     outcome = run_config(config, transcript=transcript, references=references or None, runs_root=runs_dir,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .execution_options import apply_execution, execution_options
+
 
 def _progress(quiet: bool):
     if quiet:
@@ -42,7 +44,9 @@ def baseline() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache, quiet):
+@execution_options
+def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache, quiet, workers, executor,
+         ray_address):
     """Run the pipeline and store every passage's stage texts and scores, the
     corpus scores and the run signature as stable, diff-friendly JSON.
 
@@ -54,6 +58,7 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
     config = load_config(config_path)
     if cleaners:
         config = config.model_copy(update={"cleaners": list(cleaners)})
+    config = apply_execution(config, workers, executor, ray_address)
     out = out or Path("baselines") / f"{config.name}.json"
     data = run_baseline(config, transcript=transcript, references=list(references) or None,
                         baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
@@ -85,9 +90,10 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@execution_options
 @click.pass_context
 def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, junit_path, update, out_dir,
-            no_text, cache_dir, no_cache, quiet):
+            no_text, cache_dir, no_cache, quiet, workers, executor, ray_address):
     """Rerun the baseline's pipeline and fail when meaning dropped.
 
     A regression is a corpus drop larger than the metric's margin and
@@ -104,7 +110,8 @@ def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, juni
 
     report = run_regress(baseline_path, config=config_path, cleaners=list(cleaners) or None,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
-                         use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))
+                         use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet),
+                         execution={"workers": workers, "executor": executor, "ray_address": ray_address})
     click.echo(format_report(report, show_text=not no_text))
     if junit_path is not None:
         write_junit(report, junit_path)

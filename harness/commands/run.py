@@ -9,6 +9,7 @@ from typing import Callable
 import click
 
 from ..pipeline import DEFAULT_RUNS_ROOT, Progress, RunOutcome
+from .execution_options import apply_execution, execution_options
 
 
 class RichProgress(Progress):
@@ -115,7 +116,9 @@ def _safe(value) -> str:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")
-def run(config_path, transcript, references, out, runs_dir, cleaners, force, cache_dir, no_cache, quiet):
+@execution_options
+def run(config_path, transcript, references, out, runs_dir, cleaners, force, cache_dir, no_cache, quiet,
+        workers, executor, ray_address):
     """Evaluate a transcript: clean, retranslate, score and report every passage.
 
     With no options, evaluates the bundled briefing with configs/default.yaml.
@@ -129,6 +132,7 @@ def run(config_path, transcript, references, out, runs_dir, cleaners, force, cac
     config = load_config(config_path)
     if cleaners:
         config = config.model_copy(update={"cleaners": list(cleaners)})
+    config = apply_execution(config, workers, executor, ray_address)
     console = Console(stderr=True)
     progress = None if quiet else RichProgress(console)
     started = time.perf_counter()

@@ -10,6 +10,14 @@ clears it afterwards.
 A new resource (a dependency parser, say) is a loader registered here with
 :func:`register_resource`; its object may subclass :class:`SharedResource`
 to batch its work per chunk.
+
+Where a resource lives when a run uses several processes
+(:mod:`harness.execution`): a model that runs its own threads (the embedding
+model: torch) is registered ``driver_only`` and stays in the run's main
+process, loaded once; the metrics that require it are measured there. Any
+other resource (a parser that holds the GIL) is loaded once per worker
+process, on the first passage that needs it, and the metrics that require it
+are measured in the workers.
 """
 
 from __future__ import annotations
@@ -31,11 +39,19 @@ class SharedResource:
 
 #: resource name -> loader(metrics config) -> the resource
 _LOADERS: dict[str, Callable[[Any], Any]] = {}
+#: resources that stay in the run's main process (they run their own threads)
+_DRIVER_ONLY: set[str] = set()
 
 
-def register_resource(name: str, loader: Callable[[Any], Any]) -> None:
-    """Make ``name`` available to metrics that require it."""
+def register_resource(name: str, loader: Callable[[Any], Any], *, driver_only: bool = False) -> None:
+    """Make ``name`` available to metrics that require it. ``driver_only``: a
+    model with threads of its own, kept in the run's main process (else it is
+    loaded once in each worker process that needs it)."""
     _LOADERS[name] = loader
+    if driver_only:
+        _DRIVER_ONLY.add(name)
+    else:
+        _DRIVER_ONLY.discard(name)
 
 
 def _load_embedder(config) -> Any:
@@ -44,7 +60,7 @@ def _load_embedder(config) -> Any:
     return load_embedder(config.device, config.embedding_batch_size)
 
 
-register_resource("embedder", _load_embedder)
+register_resource("embedder", _load_embedder, driver_only=True)
 
 
 class Resources:
@@ -59,6 +75,11 @@ class Resources:
         if name not in _LOADERS:
             raise ConfigError(f"metric {metric!r} requires the resource {name!r}, which is unknown "
                               f"(known: {', '.join(sorted(_LOADERS))})")
+
+    @staticmethod
+    def driver_only(name: str) -> bool:
+        """Whether ``name`` stays in the run's main process (see the module's docstring)."""
+        return name in _DRIVER_ONLY
 
     def get(self, name: str) -> Any:
         """The resource, loaded on first use."""

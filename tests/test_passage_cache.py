@@ -45,22 +45,45 @@ def config(tmp_path: Path, cleaner: str, **changes):
                              "metrics": {"use": ["chrf", "bleu", "ter"]}, **changes})
 
 
+class CallLog(list):
+    """The texts a user cleaner was called with, read from the file it appends
+    to (a user's cleaner runs in a worker process); ``clear()`` empties the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()) \
+            if path.exists() else super().__init__()
+
+    def clear(self) -> None:
+        self.path.write_text("", encoding="utf-8")
+
+
+class CountingCleaner:
+    def __init__(self, log: Path):
+        self.log = log
+
+    @property
+    def calls(self) -> CallLog:
+        return CallLog(self.log)
+
+
 @pytest.fixture
 def counting_cleaner(tmp_path, monkeypatch):
-    """A user cleaner module on sys.path; ``calls`` counts the passages it cleaned."""
+    """A user cleaner module on sys.path; ``calls`` lists the passages it cleaned."""
     module = tmp_path / "mods" / "pc_cleaner.py"
     module.parent.mkdir()
+    log = tmp_path / "mods" / "calls.jsonl"
     module.write_text(
-        "calls = []\n"
-        "def tidy(text):\n    calls.append(text)\n    return text.replace('fresh new', 'new')\n"
-        "def fail_on_taxes(text):\n    calls.append(text)\n"
+        "import json\n"
+        f"LOG = {str(log)!r}\n"
+        "def note(text):\n    with open(LOG, 'a', encoding='utf-8') as f:\n        f.write(json.dumps(text) + '\\n')\n"
+        "def tidy(text):\n    note(text)\n    return text.replace('fresh new', 'new')\n"
+        "def fail_on_taxes(text):\n    note(text)\n"
         "    if 'taxes' in text:\n        raise ValueError('no taxes')\n    return text\n",
         encoding="utf-8")
     monkeypatch.syspath_prepend(str(module.parent))
     monkeypatch.delitem(sys.modules, "pc_cleaner", raising=False)
-    import pc_cleaner
-
-    yield pc_cleaner
+    yield CountingCleaner(log)
     sys.modules.pop("pc_cleaner", None)
 
 

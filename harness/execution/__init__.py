@@ -30,7 +30,13 @@ def check_executor(config: Any) -> None:
 
     from ..errors import ConfigError
 
-    if config.execution.executor == "ray" and importlib.util.find_spec("ray") is None:
+    if config.execution.executor != "ray":
+        return
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # a broken or blocked (sys.modules["ray"] = None) install
+        found = False
+    if not found:
         raise ConfigError(RAY_MISSING)
 
 

@@ -24,6 +24,7 @@ records are identical, whatever the number of workers.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from ..errors import PassageError
 from ..metrics.base import Measurement
 from ..results import CLEANED, DISTORTED, RETRANSLATED, PassageResult
+from .config import available_cores
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..loading import Passage
@@ -119,6 +121,16 @@ class PoolExecutor:
     def __exit__(self, exc_type, *rest) -> None:
         self.close(kill=exc_type is not None)
 
+    def _share_cores(self) -> None:
+        """The workers keep every core busy: torch's threads here would only
+        wait for one (its threads spin while they wait, and slow everything
+        on a full machine). The embeddings do not depend on the number of
+        threads (the briefing test compares a 1-worker and a 2-worker run)."""
+        if "torch" in sys.modules:
+            import torch
+
+            torch.set_num_threads(max(1, available_cores() - self.pool.size + 1))
+
     # -- handing work to the pool ---------------------------------------------
     def _measure(self, flight: _InFlight, passage: "Passage", stage: str, text: str, source: str | None) -> None:
         if not self.process_metrics or (not passage.references and source is None):
@@ -151,6 +163,7 @@ class PoolExecutor:
             work = flight.work
             if work.chunk and not loaded:  # the embedding model loads while the workers clean
                 self.scorer.load(self.driver_metrics)
+                self._share_cores()
                 loaded = True
             self.progress.step("cleaning")
             cleaning = self.pipeline.cleaning

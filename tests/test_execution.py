@@ -238,3 +238,18 @@ def test_a_killed_measuring_worker_is_replaced_and_the_records_are_identical(tmp
 def test_lost_and_timeout_errors_read_well():
     assert "exit code 0" in str(WorkerLost(0)) and "signal 9" in str(WorkerLost(-9))
     assert "longer than 2 s" in str(TaskTimeout(2))
+
+
+def test_the_local_executor_never_imports_ray(tmp_path):
+    transcript, refs = corpus(tmp_path, copies=1)
+    code = (
+        "import json, sys\n"
+        "from harness.config import config_from_dict\n"
+        "from harness.pipeline import run_config\n"
+        f"config = config_from_dict({{**{FAST!r}, 'execution': {{'workers': 2}}}})\n"
+        f"run_config(config, transcript={str(transcript)!r}, references=[{str(refs)!r}],"
+        f" out_dir={str(tmp_path / 'out')!r}, use_cache=False)\n"
+        "print(json.dumps('ray' in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "false"

@@ -157,6 +157,33 @@ def bench_throughput(passages: int, repeats: int, work: Path) -> dict:
             "speedup_ray": one / median_wall(samples["ray, 2 CPUs"])}
 
 
+def bench_ter(repeats: int) -> dict:
+    """sacrebleu's TER against harness.metrics.fast_ter on the briefing's
+    distorted passages (7 passages, 21 hypothesis-reference pairs)."""
+    from sacrebleu.metrics import TER
+
+    from harness.config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT
+    from harness.loading import load_dataset
+    from harness.metrics.fast_ter import FastTER
+    from harness.metrics.sacre import reference_streams
+
+    passages = load_dataset(BUNDLED_TRANSCRIPT, [BUNDLED_REFERENCES])
+    hyps = [p.text for p in passages]
+    streams = reference_streams([p.references for p in passages])
+
+    def side(metric):
+        def run() -> dict:
+            started = time.perf_counter()
+            stats = metric()._extract_corpus_statistics(hyps, streams)
+            return {"wall": time.perf_counter() - started, "stats": stats}
+        return run
+
+    samples = alternated({"sacrebleu": side(TER), "fast_ter": side(FastTER)}, repeats)
+    same = all(s["stats"] == samples["sacrebleu"][0]["stats"] for side_ in samples.values() for s in side_)
+    return {"samples": {k: [{"wall": x["wall"]} for x in v] for k, v in samples.items()}, "identical": same,
+            "ratio": median_wall(samples["fast_ter"]) / median_wall(samples["sacrebleu"])}
+
+
 def bench_driver_memory(sizes: tuple[int, int], work: Path) -> dict:
     from scale_corpus import build_corpus
 
@@ -173,6 +200,15 @@ def bench_driver_memory(sizes: tuple[int, int], work: Path) -> dict:
 
 def markdown(results: dict) -> str:
     lines = ["## 6. Every core, and Ray (issue 18)", ""]
+    if "ter" in results:
+        t = results["ter"]
+        lines += ["### TER", "",
+                  "sacrebleu's TER against `harness.metrics.fast_ter` (its shift search, the candidates' edit "
+                  "distances batched) on the briefing's 7 distorted passages against their references, alternated:", "",
+                  "| side | median wall | runs (s) |", "|---|---:|---|"]
+        for name, s in t["samples"].items():
+            lines.append(f"| {name} | {median_wall(s):.2f} s | {walls(s)} |")
+        lines += ["", f"**fast_ter / sacrebleu: {t['ratio']:.3f}x**; statistics identical: {t['identical']}", ""]
     load = os.getloadavg()
     lines.append(f"`python bench/bench_parallel.py` on {os.cpu_count()} CPUs; load average at the end "
                  f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (other engineers' tests share the cores).")
@@ -219,7 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-commit", default="main")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="briefing,throughput,memory")
+    parser.add_argument("--only", default="ter,briefing,throughput,memory")
     parser.add_argument("--json", type=Path, default=BENCH / "parallel.json")
     parser.add_argument("--repeats", type=int, default=None, help="runs per side (default 3 briefing, 2 throughput)")
     parser.add_argument("--memory-sizes", default="1000,10000")
@@ -230,6 +266,9 @@ def main() -> None:
     for part in ("briefing", "throughput", "memory"):
         (work / part).mkdir()
     try:
+        if "ter" in only:
+            print("ter", file=sys.stderr)
+            results["ter"] = bench_ter(args.repeats or 2)
         if "briefing" in only:
             print("cold briefing", file=sys.stderr)
             results["briefing"] = bench_briefing(args.base_commit, args.repeats or (1 if args.quick else 3),

@@ -1,0 +1,621 @@
+"""Compare a text with its references and name what changed in meaning.
+
+For each reference, the frames of the text (:mod:`harness.semantic.frames`)
+are aligned with the reference's frames by predicate: the same lemma, a
+synonym or a derived form ("support" / "supportive") aligns as *same*, an
+opposite ("increase" / "decrease") as *opposite*, a converse ("sold" /
+"bought") as *converse*; arguments that match break ties. Then each kind of
+change has one detector:
+
+* ``antonym`` / ``quantifier``: an opposite word where the aligned frame or
+  phrase has the other pole, with the same polarity ("did not fail" and
+  "succeeded" agree); comparatives, superlatives, quantifiers, frequency
+  adverbs and the bounds of a number ("more than" / "less than") are
+  ``quantifier`` changes;
+* ``negation``: aligned frames of the same predicate with opposite polarity,
+  polarity read through negative predicates ("is reluctant to support" says
+  what "is not supportive" says);
+* ``role``: the agent of one is the patient of the other and vice versa;
+* ``entity``: the same role filled by another name;
+* ``modality``: another modal class (will / might / must ...), an intention
+  instead of a fact ("is considering opening" / "will open"), or future
+  against past;
+* ``dropped`` / ``added``: a clause or phrase of content words that the text
+  does not cover (and every other reference does), or that no reference
+  covers.
+
+With several references a change counts when no reference says what the
+text says: a finding against one reference is withdrawn when another
+reference agrees with the text at that place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..findings import Finding, Span
+from . import lexicon
+from .frames import Argument, Frame, entity_of, frames_of
+
+SOURCE = "semantic"
+#: content words: what "dropped" and "added" count
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"}
+#: predicates that carry no content of their own ("be", "say", "have" ...)
+_LIGHT_PREDICATES = {"be", "have", "do", "say", "tell", "make", "get", "go", "take", "give", "come", "put",
+                     "see", "know", "think", "let", "seem", "become", "keep", "mean", "use"}
+_COMPARATIVE_TAGS = {"JJR", "JJS", "RBR", "RBS"}
+
+
+def _tokens_span(tokens: Iterable) -> Span | None:
+    tokens = [t for t in tokens if t is not None]
+    if not tokens:
+        return None
+    start = min(t.idx for t in tokens)
+    end = max(t.idx + len(t.text) for t in tokens)
+    return Span(start, end, tokens[0].doc.text[start:end])
+
+
+@dataclass
+class _Pair:
+    hyp: Frame
+    ref: Frame
+    relation: str  # 'same' | 'opposite' | 'converse'
+    matched_arguments: int
+
+
+@dataclass
+class _Comparison:
+    """The text against one reference."""
+
+    hyp_doc: object
+    ref_doc: object
+    reference_index: int
+    pairs: list[_Pair] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# word and argument matching
+# --------------------------------------------------------------------------
+def _lemma(token) -> str:
+    return token.lemma_.lower()
+
+
+def _pos(token) -> str | None:
+    return lexicon.WORDNET_POS.get(token.pos_)
+
+
+def _same_word(a, b) -> bool:
+    la, lb = _lemma(a), _lemma(b)
+    if la == lb or a.lower_ == b.lower_:
+        return True
+    return lexicon.related(la, lb)
+
+
+def _arguments_match(a: Argument, b: Argument) -> bool:
+    if a.entity and b.entity:
+        return _same_entity(a.entity, b.entity)
+    if a.pronoun or b.pronoun:
+        return False
+    return a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma)
+
+
+def _same_entity(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    a_words, b_words = set(a.split()), set(b.split())
+    # "Biden" and "Joe Biden"; "the U.S." and "U.S."
+    return bool(a_words & b_words) and (a_words <= b_words or b_words <= a_words)
+
+
+def _relation(h: Frame, r: Frame) -> str | None:
+    if h.lemma == r.lemma or lexicon.related(h.lemma, r.lemma):
+        return "same"
+    base_h, base_r = h.lemma.split()[0], r.lemma.split()[0]
+    if lexicon.converse(base_h, base_r):
+        return "converse"
+    if lexicon.opposite(base_h, base_r):
+        return "opposite"
+    if lexicon.same_pole(base_h, base_r):
+        return "similar"  # "boost" / "raise": aligned, compared like the same predicate
+    return None
+
+
+def _matched_arguments(h: Frame, r: Frame) -> int:
+    return sum(1 for a in h.arguments if any(_arguments_match(a, b) for b in r.arguments))
+
+
+def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pair]:
+    """One-to-one alignment of the text's frames with a reference's."""
+    candidates = []
+    for h in hyp_frames:
+        for r in ref_frames:
+            relation = _relation(h, r)
+            if relation is None:
+                continue
+            matched = _matched_arguments(h, r)
+            if relation not in ("same", "similar") and matched == 0 and (h.arguments or r.arguments):
+                continue  # an opposite word elsewhere in the text is not a change of this claim
+            weight = {"same": 2.0, "similar": 1.8, "converse": 1.5, "opposite": 1.5}[relation]
+            candidates.append((weight + 0.5 * matched, -abs(h.predicate.i / len(h.predicate.doc)
+                                                             - r.predicate.i / len(r.predicate.doc)), h, r, relation, matched))
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    used_h, used_r, pairs = set(), set(), []
+    for _, _, h, r, relation, matched in candidates:
+        if id(h) in used_h or id(r) in used_r:
+            continue
+        used_h.add(id(h))
+        used_r.add(id(r))
+        pairs.append(_Pair(h, r, relation, matched))
+    return pairs
+
+
+# --------------------------------------------------------------------------
+# detectors over aligned frames
+# --------------------------------------------------------------------------
+def _finding(kind: str, change: str, label: str, why: str, comparison: _Comparison, stage_tokens=(),
+             ref_tokens=(), severity: str = "major") -> Finding:
+    return Finding(kind=kind, change=change, severity=severity, label=label, why=why, source=SOURCE,
+                   stage_span=_tokens_span(stage_tokens), reference_span=_tokens_span(ref_tokens),
+                   reference_index=comparison.reference_index if ref_tokens else None)
+
+
+def _is_comparative(token) -> bool:
+    lemma = _lemma(token)
+    return (token.tag_ in _COMPARATIVE_TAGS or lemma in lexicon.classes("quantifiers")
+            or lemma in lexicon.classes("frequency") or lemma in ("more", "less", "fewer"))
+
+
+def _opposite_kind(a, b) -> str:
+    return "quantifier" if _is_comparative(a) or _is_comparative(b) else "antonym"
+
+
+def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation == "opposite" and h.negated == r.negated:
+        kind = _opposite_kind(h.predicate, r.predicate)
+        comparison.findings.append(_finding(
+            kind, "changed", f"{r.lemma} -> {h.lemma}",
+            f"'{h.predicate.text}' where the reference says '{r.predicate.text}'"
+            + (" (both negated)" if h.negated else ""),
+            comparison, [h.predicate], [r.predicate]))
+    if pair.relation == "converse" and h.negated == r.negated:
+        # "A sold X to B" / "B bought X from A" agree; "A sold" / "A bought" do not
+        h_agents, r_agents = h.by_role("agent"), r.by_role("agent")
+        if any(_arguments_match(a, b) for a in h_agents for b in r_agents):
+            comparison.findings.append(_finding(
+                "antonym", "changed", f"{r.lemma} -> {h.lemma}",
+                f"'{h.predicate.text}' where the reference says '{r.predicate.text}', with the same subject",
+                comparison, [h.predicate], [r.predicate]))
+
+
+def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar") or h.negated == r.negated:
+        return
+    if h.negated:
+        comparison.findings.append(_finding(
+            "negation", "added", f"not {h.lemma}",
+            f"'{_phrase(h)}' is negated; the reference says '{_phrase(r)}'",
+            comparison, [h.predicate, *h.negators], [r.predicate]))
+    else:
+        comparison.findings.append(_finding(
+            "negation", "lost", f"not {r.lemma}",
+            f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
+            comparison, [h.predicate], [r.predicate, *r.negators]))
+
+
+def _phrase(frame: Frame) -> str:
+    tokens = [frame.predicate, *frame.negators, *frame.modality_tokens]
+    tokens = [t for t in tokens if t is not None and t.doc is frame.predicate.doc]
+    if not tokens:
+        return frame.predicate.text
+    span = _tokens_span(tokens)
+    return span.text if span and len(span.text) <= 60 else frame.predicate.text
+
+
+def modality_level(modality: str | None) -> str:
+    """'fact', 'probable', 'possible', 'attempt' or 'directive' (the lexicon's ``modality_levels``)."""
+    name = "asserted" if modality is None else modality.replace("intend:", "")
+    return lexicon.classes("modality_levels").get(name, "fact")
+
+
+def _modality_equivalent(a: str | None, b: str | None) -> bool:
+    return modality_level(a) == modality_level(b)
+
+
+def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation == "converse":
+        return
+    changes = []
+    if not _modality_equivalent(h.modality, r.modality):
+        changes.append(f"{_modality_name(r.modality)} -> {_modality_name(h.modality)}")
+    if {h.tense, r.tense} == {"future", "past"}:
+        changes.append(f"{r.tense} -> {h.tense}")
+    if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:
+        changes.append("'no longer' " + ("added" if "no_longer" in h.aspect else "dropped"))
+    if changes:
+        comparison.findings.append(_finding(
+            "modality", "changed", f"{h.lemma}: {'; '.join(changes)}",
+            f"'{_phrase(h)}' where the reference says '{_phrase(r)}' ({'; '.join(changes)})",
+            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens]))
+
+
+def _modality_name(modality: str | None) -> str:
+    if modality is None:
+        return "asserted"
+    return modality.replace("intend:", "")
+
+
+_CORE_ROLES = ("agent", "patient", "recipient")
+
+
+def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
+    """Agent and patient swapped; True if it found one (the entity check then stays quiet)."""
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar"):
+        return False
+
+    def named(frame, role):
+        return [a for a in frame.by_role(role) if not a.pronoun]
+
+    h_agents, h_patients = named(h, "agent"), named(h, "patient")
+    r_agents, r_patients = named(r, "agent"), named(r, "patient")
+    crossed_1 = [(a, b) for a in h_agents for b in r_patients if _arguments_match(a, b)]
+    crossed_2 = [(a, b) for a in h_patients for b in r_agents if _arguments_match(a, b)]
+    kept = any(_arguments_match(a, b) for a in h_agents for b in r_agents)
+    if crossed_1 and crossed_2 and not kept:
+        (h_agent, r_patient) = crossed_1[0]
+        r_agent = r_agents[0] if r_agents else None
+        label = f"{h.lemma}: {r_agent.lemma if r_agent else '?'} / {r_patient.lemma} swapped"
+        comparison.findings.append(_finding(
+            "role", "changed", label,
+            f"'{h_agent.text}' is the one who {h.lemma}s here; in the reference '{r_patient.text}' undergoes it"
+            + (f" and '{r_agent.text}' does it" if r_agent else ""),
+            comparison, [h.predicate, h_agent.head], [r.predicate, r_patient.head]))
+        return True
+    return False
+
+
+def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar"):
+        return
+    for role in {a.role for a in r.arguments}:
+        r_names = [a for a in r.by_role(role) if a.entity]
+        h_names = [a for a in h.by_role(role) if a.entity]
+        if not r_names or not h_names:
+            continue
+        for a in h_names:
+            if any(_same_entity(a.entity, b.entity) for b in r_names):
+                continue
+            missing = [b for b in r_names if not any(_same_entity(b.entity, x.entity) for x in h_names)]
+            if not missing:
+                continue
+            b = missing[0]
+            comparison.findings.append(_finding(
+                "entity", "changed", f"{h.lemma} {role}: {b.entity} -> {a.entity}",
+                f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'",
+                comparison, [a.head], [b.head]))
+
+
+def _role_name(role: str) -> str:
+    return {"agent": "subject", "patient": "object"}.get(role, role.replace("prep:", "'") + "' phrase"
+                                                          if role.startswith("prep:") else role)
+
+
+def detect_argument_modifiers(pair: _Pair, comparison: _Comparison) -> None:
+    """Quantifiers and opposite adjectives on the same argument ("all members" /
+    "some members", "a safe route" / "a dangerous route")."""
+    h, r = pair.hyp, pair.ref
+    for a in h.arguments:
+        for b in r.arguments:
+            if not _arguments_match(a, b) or a.role != b.role:
+                continue
+            if a.quantifier and b.quantifier and a.quantifier != b.quantifier and \
+                    {a.quantifier, b.quantifier} != {"none", "none"}:
+                if "none" in (a.quantifier, b.quantifier):
+                    continue  # "no members": a negation, reported by the polarity check
+                comparison.findings.append(_finding(
+                    "quantifier", "changed", f"{b.quantifier} -> {a.quantifier} {a.lemma}",
+                    f"'{a.quantifier_token.text} {a.text}' where the reference says '{b.quantifier_token.text} {b.text}'",
+                    comparison, [a.quantifier_token, a.head], [b.quantifier_token, b.head]))
+
+
+# --------------------------------------------------------------------------
+# detectors over words (outside aligned predicates)
+# --------------------------------------------------------------------------
+def _frame_of(token, frames_by_token: dict) -> Frame | None:
+    """The frame whose clause a token is in."""
+    seen = 0
+    while seen < 40:
+        if token.i in frames_by_token:
+            return frames_by_token[token.i]
+        if token.head.i == token.i:
+            return None
+        token = token.head
+        seen += 1
+    return None
+
+
+def _modifier_context(token) -> set[str]:
+    """Lemmas a modifier is about: its head, or the subject of "be" for a
+    predicative adjective ("the route is safe")."""
+    context = {_lemma(token.head)}
+    if token.dep_ in ("acomp", "attr") and token.head.pos_ in ("AUX", "VERB"):
+        context.update(_lemma(c) for c in token.head.children if c.dep_ in ("nsubj", "nsubjpass"))
+    return context - _LIGHT_PREDICATES - {"be"}
+
+
+def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_frames: dict,
+                              reported: set) -> None:
+    """Opposite adjectives and adverbs on the same thing ("a safe route" /
+    "a dangerous route", "higher prices" / "lower prices")."""
+    hyp_words = {_lemma(t) for t in comparison.hyp_doc}
+    ref_words = {_lemma(t) for t in comparison.ref_doc}
+    for a in comparison.hyp_doc:
+        if a.pos_ not in ("ADJ", "ADV", "NOUN", "VERB") or a.i in reported or _lemma(a) in ref_words:
+            continue
+        if a.i in hyp_frames:
+            continue  # predicates: compared through the frame alignment
+        a_context = _modifier_context(a)
+        for b in comparison.ref_doc:
+            if b.pos_ != a.pos_ and {a.pos_, b.pos_} != {"ADJ", "ADV"}:
+                continue
+            if _lemma(b) in hyp_words or b.i in ref_frames:
+                continue
+            if not lexicon.opposite(_lemma(a), _lemma(b)):
+                continue
+            b_context = _modifier_context(b)
+            if not any(x == y or lexicon.related(x, y) for x in a_context for y in b_context
+                       if x not in _LIGHT_PREDICATES):
+                continue
+            fa, fb = _frame_of(a, hyp_frames), _frame_of(b, ref_frames)
+            if fa is not None and fb is not None and fa.negated != fb.negated:
+                continue
+            kind = _opposite_kind(a, b)
+            comparison.findings.append(_finding(
+                kind, "changed", f"{_lemma(b)} -> {_lemma(a)}",
+                f"'{a.text} {a.head.text if a.head.i != a.i else ''}'".rstrip() + f" where the reference says '{b.text}'",
+                comparison, [a], [b]))
+            reported.add(a.i)
+            break
+
+
+def _number_bounds(doc) -> list[tuple[object, str, list]]:
+    """(number token, bound class, bound tokens) for numbers with "more than",
+    "at most", "nearly" ... before them."""
+    bounds = lexicon.classes("number_bounds")
+    phrases = sorted(bounds, key=lambda p: -len(p.split()))
+    out = []
+    for token in doc:
+        if not (token.like_num or token.tag_ == "CD"):
+            continue
+        if token.i > 0 and (doc[token.i - 1].like_num or doc[token.i - 1].tag_ == "CD"):
+            continue  # "44 billion": the bound belongs to the first number word
+        start = token.i
+        while start > 0 and doc[start - 1].tag_ in ("$",) or (start > 0 and doc[start - 1].text in ("$", "€", "£")):
+            start -= 1
+        window = [t.lower_ for t in doc[max(0, start - 4):start]]
+        for phrase in phrases:
+            words = phrase.split()
+            if window[-len(words):] == words:
+                out.append((token, bounds[phrase], list(doc[start - len(words):start])))
+                break
+        else:
+            # "or more" / "or less" after the number
+            after = [t.lower_ for t in doc[token.i + 1:token.i + 4]]
+            for phrase in ("or more", "or less", "or fewer"):
+                if " ".join(after).startswith(phrase):
+                    out.append((token, bounds[phrase], list(doc[token.i + 1:token.i + 3])))
+                    break
+    return out
+
+
+def _number_value(token) -> str:
+    text = token.lower_.replace(",", "")
+    following = token.nbor(1).lower_ if token.i + 1 < len(token.doc) else ""
+    if following in ("million", "billion", "trillion", "thousand", "hundred", "percent", "%"):
+        text += " " + following
+    return text
+
+
+def detect_number_bounds(comparison: _Comparison) -> None:
+    hyp_bounds = _number_bounds(comparison.hyp_doc)
+    ref_bounds = {_number_value(t): (t, bound, words) for t, bound, words in _number_bounds(comparison.ref_doc)}
+    for token, bound, words in hyp_bounds:
+        match = ref_bounds.get(_number_value(token))
+        if match is None:
+            continue
+        ref_token, ref_bound, ref_words = match
+        if {bound, ref_bound} == {"above", "below"}:
+            comparison.findings.append(_finding(
+                "quantifier", "changed", f"{ref_bound} -> {bound} {_number_value(token)}",
+                f"'{' '.join(w.text for w in words)} {token.text}' where the reference says "
+                f"'{' '.join(w.text for w in ref_words)} {ref_token.text}'",
+                comparison, [*words, token], [*ref_words, ref_token]))
+
+
+# --------------------------------------------------------------------------
+# coverage: dropped and added content
+# --------------------------------------------------------------------------
+def content_units(doc, frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
+    """Each frame's own content words: the predicate and its arguments' phrases,
+    without the words of clauses embedded in it (those are units of their own)."""
+    frame_tokens = {f.predicate.i for f in frames}
+    units = []
+    for frame in frames:
+        if frame.lemma in _LIGHT_PREDICATES and frame.kind == "verb":
+            words = []
+        else:
+            words = [frame.predicate] if frame.predicate.pos_ in _CONTENT_POS else []
+        for argument in frame.arguments:
+            if argument.head.i in frame_tokens or argument.pronoun:
+                continue
+            words.extend(t for t in _phrase_tokens(argument.head, frame_tokens) if t.pos_ in _CONTENT_POS)
+        seen, unique = set(), []
+        for t in words:
+            if t.i not in seen and not t.is_stop:
+                seen.add(t.i)
+                unique.append(t)
+        if unique:
+            units.append((frame, unique))
+    return units
+
+
+def _phrase_tokens(head, frame_tokens: set) -> list:
+    out = [head]
+    for child in head.children:
+        if child.i in frame_tokens or child.dep_ in ("relcl", "acl", "punct", "cc", "conj", "appos"):
+            continue
+        out.extend(_phrase_tokens(child, frame_tokens))
+    return out
+
+
+def _covered(token, other_doc, other_lemmas: set, extra=None) -> bool:
+    lemma = _lemma(token)
+    if lemma in other_lemmas or token.lower_ in other_lemmas:
+        return True
+    for t in other_doc:
+        if t.pos_ in _CONTENT_POS and (lexicon.related(lemma, _lemma(t)) or lexicon.opposite(lemma, _lemma(t))):
+            return True
+    if extra is not None and extra(token):
+        return True
+    return False
+
+
+def uncovered_units(doc, frames, other_docs: Sequence, min_words: int = 2, max_share: float = 0.5):
+    """Units of ``doc`` that none of ``other_docs`` covers (at most ``max_share`` of
+    their content words found there, and at least ``min_words`` words missing)."""
+    out = []
+    others = [(d, {_lemma(t) for t in d} | {t.lower_ for t in d}) for d in other_docs]
+    for frame, words in content_units(doc, frames):
+        best_share, best_missing = 0.0, words
+        for other_doc, lemmas in others:
+            missing = [t for t in words if not _covered(t, other_doc, lemmas)]
+            share = 1 - len(missing) / len(words)
+            if share > best_share or best_missing is words:
+                best_share, best_missing = share, missing
+        if best_share <= max_share and len(best_missing) >= min_words:
+            out.append((frame, words, best_missing))
+    return out
+
+
+# --------------------------------------------------------------------------
+# the whole comparison
+# --------------------------------------------------------------------------
+def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_frames=None) -> _Comparison:
+    """The text against one reference: aligned frames and the changes found."""
+    hyp_frames = frames_of(hyp_doc) if hyp_frames is None else hyp_frames
+    ref_frames = frames_of(ref_doc) if ref_frames is None else ref_frames
+    comparison = _Comparison(hyp_doc, ref_doc, reference_index)
+    comparison.pairs = align(hyp_frames, ref_frames)
+    for pair in comparison.pairs:
+        detect_opposites(pair, comparison)
+        detect_negation(pair, comparison)
+        detect_modality(pair, comparison)
+        if not detect_roles(pair, comparison):
+            detect_entities(pair, comparison)
+        detect_argument_modifiers(pair, comparison)
+    reported = {f.stage_span.start for f in comparison.findings if f.stage_span}
+    reported_tokens = {t.i for t in hyp_doc if t.idx in reported}
+    detect_opposite_modifiers(comparison, {f.predicate.i: f for f in hyp_frames},
+                              {f.predicate.i: f for f in ref_frames}, reported_tokens)
+    detect_number_bounds(comparison)
+    return comparison
+
+
+def compare(hyp_doc, ref_docs: Sequence) -> list[Finding]:
+    """Every meaning change of the text relative to its references."""
+    if not ref_docs:
+        return []
+    hyp_frames = frames_of(hyp_doc)
+    all_ref_frames = [frames_of(d) for d in ref_docs]
+    comparisons = [compare_one(hyp_doc, d, j, hyp_frames, all_ref_frames[j]) for j, d in enumerate(ref_docs)]
+
+    findings: list[Finding] = []
+    seen: set = set()
+    for comparison in comparisons:
+        for finding in comparison.findings:
+            if _supported_elsewhere(finding, comparison, comparisons):
+                continue
+            key = (finding.kind, finding.stage_span.start if finding.stage_span else finding.label)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(finding)
+
+    findings += _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames)
+    return findings
+
+
+def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons: Sequence[_Comparison]) -> bool:
+    """Another reference says what the text says at this place: aligned there
+    with no finding of this kind."""
+    if finding.stage_span is None or len(comparisons) == 1:
+        return False
+    start = finding.stage_span.start
+    for other in comparisons:
+        if other is comparison:
+            continue
+        aligned = [p for p in other.pairs if p.hyp.predicate.idx <= start < p.hyp.predicate.idx + 60
+                   and p.hyp.predicate.idx == _pair_start(p, start)]
+        if not aligned:
+            continue
+        if not any(f.kind == finding.kind and f.stage_span and f.stage_span.start == start for f in other.findings):
+            return True
+    return False
+
+
+def _pair_start(pair: _Pair, start: int) -> int:
+    return pair.hyp.predicate.idx if pair.hyp.predicate.idx == start or any(
+        t.idx == start for t in pair.hyp.predicate.subtree) else -1
+
+
+def _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames) -> list[Finding]:
+    findings = []
+    # dropped: in this reference, covered by every other reference, not by the text
+    dropped_labels = set()
+    for j, (ref_doc, ref_frames) in enumerate(zip(ref_docs, all_ref_frames)):
+        others = [d for k, d in enumerate(ref_docs) if k != j]
+        for frame, words, missing in uncovered_units(ref_doc, ref_frames, [hyp_doc]):
+            if others and uncovered_units_in(words, others):
+                continue  # another reference leaves it out too: optional content
+            label = " ".join(_lemma(t) for t in missing[:4])
+            if label in dropped_labels:
+                continue
+            dropped_labels.add(label)
+            span = _tokens_span(missing)
+            findings.append(Finding(
+                kind="dropped", change="lost", severity="major" if len(missing) >= 3 else "minor",
+                label=label, why=f"the reference says '{_short(span.text)}'; the text has nothing for it",
+                source=SOURCE, reference_span=span, reference_index=j))
+            break_after = False
+            if break_after:
+                break
+        if findings and any(f.kind == "dropped" for f in findings):
+            break  # one reference's view of what was dropped is enough
+    for frame, words, missing in uncovered_units(hyp_doc, hyp_frames, ref_docs):
+        span = _tokens_span(missing)
+        findings.append(Finding(
+            kind="added", change="added", severity="major" if len(missing) >= 3 else "minor",
+            label=" ".join(_lemma(t) for t in missing[:4]),
+            why=f"'{_short(span.text)}' is in no reference", source=SOURCE, stage_span=span))
+    return findings
+
+
+def uncovered_units_in(words, other_docs) -> bool:
+    """True when some other document leaves most of these words out."""
+    for doc in other_docs:
+        lemmas = {_lemma(t) for t in doc} | {t.lower_ for t in doc}
+        missing = [t for t in words if not _covered(t, doc, lemmas)]
+        if len(missing) > len(words) / 2:
+            return True
+    return False
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

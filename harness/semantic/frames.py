@@ -1,0 +1,355 @@
+"""Who did what to whom, from a spaCy parse: one ``Frame`` per predicate.
+
+A frame is a predicate (a verb, a predicative adjective or noun after "be",
+or an event noun with a possessor or a "by"/"against" phrase) with:
+
+* its **arguments** by role, passives normalised ("the plan was approved by
+  the council" has the council as agent and the plan as patient, like "the
+  council approved the plan"), relative pronouns resolved to their
+  antecedent, and missing subjects inherited from the governing verb ("Japan
+  agreed to cut tariffs": Japan is the agent of "cut");
+* its **polarity**, with negation counted where it acts: "not", "never", a
+  "no" on an argument, "without", and predicates that assert the opposite of
+  the clause they govern ("is reluctant to support", "failed to pass");
+* its **modality, tense and aspect**: modal verbs and adverbs (will, might,
+  probably), intention verbs that govern it ("is considering reopening",
+  "plans to open"), future / past / present, and aspect words (already, yet,
+  no longer).
+
+Only structure is read here; comparing frames is :mod:`harness.semantic.compare`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .lexicon import classes, negative_predicates
+
+_SUBJECTS = {"nsubj", "csubj", "expl"}
+_PASSIVE_SUBJECTS = {"nsubjpass", "csubjpass"}
+_OBJECTS = {"dobj", "obj"}
+_RELATIVE_PRONOUNS = {"which", "who", "whom", "that", "whose"}
+_ENTITY_TYPES = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+#: prepositions that mark the undergoer or the target of an event noun
+_PATIENT_PREPOSITIONS = {"against", "on", "upon", "toward", "towards", "of"}
+_NEGATORS = {"not", "n't", "never", "neither", "nor"}
+
+
+@dataclass
+class Argument:
+    """One argument of a frame: a noun phrase head in a role."""
+
+    role: str
+    head: object  # spacy Token
+    #: the head's lemma, lower case
+    lemma: str
+    #: the name this argument refers to, lower case ("united states"), if it is a name
+    entity: str | None
+    pronoun: bool
+    #: quantifier class ("all", "some", ...) and the word that says it
+    quantifier: str | None = None
+    quantifier_token: object | None = None
+
+    @property
+    def text(self) -> str:
+        return self.head.text
+
+
+@dataclass
+class Frame:
+    predicate: object  # spacy Token
+    lemma: str
+    #: 'verb', 'adjective' (after "be"), 'noun' (after "be"), 'event' (an event noun)
+    kind: str
+    negated: bool = False
+    #: the tokens that made it negative (for spans and reasons)
+    negators: list = field(default_factory=list)
+    #: modality class ('will', 'may', ...) and the words that say it
+    modality: str | None = None
+    modality_tokens: list = field(default_factory=list)
+    tense: str = "present"
+    aspect: set = field(default_factory=set)
+    arguments: list[Argument] = field(default_factory=list)
+    #: the frame this one is the complement of ("support" in "reluctant to support")
+    governor: "Frame | None" = None
+
+    def by_role(self, role: str) -> list[Argument]:
+        return [a for a in self.arguments if a.role == role]
+
+    @property
+    def start(self) -> int:
+        return self.predicate.idx
+
+    @property
+    def sentence(self):
+        return self.predicate.sent
+
+
+# --------------------------------------------------------------------------
+# extraction
+# --------------------------------------------------------------------------
+def frames_of(doc) -> list[Frame]:
+    """Every frame of a parsed text, in text order."""
+    frames: dict[int, Frame] = {}
+    for token in doc:
+        frame = _frame_for(token)
+        if frame is not None:
+            frames[token.i] = frame
+    for frame in frames.values():
+        _collect_arguments(frame)
+        _collect_modality(frame)
+    # governors: complements inherit polarity flips, intention and subjects
+    for frame in frames.values():
+        head = _governing_predicate(frame.predicate)
+        if head is not None and head.i in frames and head.i != frame.predicate.i:
+            frame.governor = frames[head.i]
+    for frame in sorted(frames.values(), key=_depth):
+        _inherit(frame)
+    return sorted(frames.values(), key=lambda f: f.predicate.i)
+
+
+def _depth(frame: Frame) -> int:
+    depth, token = 0, frame.predicate
+    while token.head.i != token.i:
+        token = token.head
+        depth += 1
+    return depth
+
+
+def _frame_for(token) -> Frame | None:
+    lemma = token.lemma_.lower()
+    if token.pos_ == "VERB" and token.dep_ not in ("aux", "auxpass", "amod"):
+        return Frame(token, _with_particle(token, lemma), "verb")
+    if token.dep_ in ("acomp", "attr") and token.head.lemma_ == "be":
+        kind = "adjective" if token.pos_ == "ADJ" else "noun"
+        if token.pos_ in ("ADJ", "NOUN"):
+            return Frame(token, lemma, kind)
+    if token.pos_ == "ADJ" and token.dep_ == "ROOT":
+        return Frame(token, lemma, "adjective")
+    if token.pos_ == "NOUN" and token.dep_ != "compound" and _is_event_noun(lemma) and any(
+        c.dep_ == "poss" or (c.dep_ in ("prep", "agent") and c.lemma_.lower() in _PATIENT_PREPOSITIONS | {"by"})
+        for c in token.children
+    ):
+        return Frame(token, lemma, "event")
+    return None
+
+
+def _is_event_noun(lemma: str) -> bool:
+    """A noun derived from a verb ("aggression", "acquisition", "attack"): it can
+    have an agent and a patient like the verb."""
+    from .lexicon import wordnet
+
+    net = wordnet()
+    return ("v", lemma) in net.senses or any(("v", form) in net.senses for form in net.derivations.get(lemma, ()))
+
+
+def _with_particle(token, lemma: str) -> str:
+    particles = [c.lemma_.lower() for c in token.children if c.dep_ == "prt"]
+    return f"{lemma} {particles[0]}" if particles else lemma
+
+
+def _governing_predicate(token):
+    """The predicate whose complement ``token`` is ("reluctant" for "support" in
+    "is reluctant to support"), or None."""
+    if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
+                                                     and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
+        head = token.head
+        if token.dep_ == "pcomp":  # "without paying": the preposition's head
+            return head.head if head.lower_ != "without" else None
+        return head
+    return None
+
+
+def _copula(frame: Frame):
+    return frame.predicate.head if frame.kind in ("adjective", "noun") and frame.predicate.dep_ != "ROOT" else None
+
+
+def _collect_arguments(frame: Frame) -> None:
+    token = frame.predicate
+    holders = [token]
+    copula = _copula(frame)
+    if copula is not None:
+        holders.append(copula)
+    passive = any(c.dep_ == "auxpass" for c in token.children) or any(c.dep_ in _PASSIVE_SUBJECTS for c in token.children)
+    for holder in holders:
+        for child in holder.children:
+            dep = child.dep_
+            if dep in _SUBJECTS:
+                _add(frame, "agent", child)
+            elif dep in _PASSIVE_SUBJECTS:
+                _add(frame, "patient", child)
+            elif dep in _OBJECTS:
+                _add(frame, "patient", child)
+            elif dep == "dative":
+                _add(frame, "recipient", child)
+            elif dep == "poss" and frame.kind == "event":
+                _add(frame, "agent", child)
+            elif dep in ("agent",) or (dep == "prep" and child.lower_ == "by" and (passive or frame.kind == "event")):
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        _add(frame, "agent", pobj)
+            elif dep == "prep":
+                preposition = child.lemma_.lower()
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        role = "patient" if frame.kind == "event" and preposition in _PATIENT_PREPOSITIONS and \
+                            not frame.by_role("patient") else f"prep:{preposition}"
+                        _add(frame, role, pobj)
+    # a participle modifying a noun: "the project funded by Germany" -> patient project
+    if token.dep_ == "acl" and token.tag_ == "VBN" and token.head.pos_ in ("NOUN", "PROPN"):
+        _add(frame, "patient", token.head)
+    if token.dep_ == "relcl":
+        # "tariffs, which had risen": the relative pronoun stands for the noun
+        for argument in frame.arguments:
+            if argument.lemma in _RELATIVE_PRONOUNS:
+                _resolve(argument, token.head)
+
+
+def _add(frame: Frame, role: str, head) -> None:
+    """Add ``head`` (and its conjuncts: "Japan and Korea") in ``role``."""
+    for token in [head, *head.conjuncts]:
+        if token.pos_ in ("VERB", "AUX"):
+            continue
+        argument = _argument(role, token)
+        frame.arguments.append(argument)
+        if argument.quantifier == "none":
+            frame.negated = not frame.negated
+            frame.negators.append(argument.quantifier_token)
+
+
+def _argument(role: str, token) -> Argument:
+    quantifier = quantifier_token = None
+    quantifiers = classes("quantifiers")
+    lemma = token.lemma_.lower()
+    # "most of the members": the quantifier heads the phrase
+    if lemma in quantifiers:
+        of_objects = [g for c in token.children if c.dep_ == "prep" and c.lower_ == "of"
+                      for g in c.children if g.dep_ == "pobj"]
+        if of_objects:
+            quantifier, quantifier_token = quantifiers[lemma], token
+            token = of_objects[0]
+            lemma = token.lemma_.lower()
+    if quantifier is None:
+        for child in token.children:
+            word = child.lower_
+            if child.dep_ in ("det", "predet", "amod", "nummod", "quantmod", "advmod") and word in quantifiers:
+                quantifier, quantifier_token = quantifiers[word], child
+                break
+    return Argument(role, token, lemma, entity_of(token), token.pos_ == "PRON", quantifier, quantifier_token)
+
+
+def _resolve(argument: Argument, antecedent) -> None:
+    argument.head = antecedent
+    argument.lemma = antecedent.lemma_.lower()
+    argument.entity = entity_of(antecedent)
+    argument.pronoun = antecedent.pos_ == "PRON"
+
+
+def entity_of(token) -> str | None:
+    """The name a token is part of ("united states" for "States"), lower case, or None."""
+    if token.ent_type_ in _ENTITY_TYPES:
+        for ent in token.doc.ents:
+            if ent.start <= token.i < ent.end:
+                words = [t.text for t in ent if not (t.i == ent.start and t.lower_ == "the") and t.tag_ != "POS"]
+                return " ".join(words).lower() or None
+    if token.pos_ == "PROPN":
+        words = [c.text for c in token.children if c.dep_ == "compound" and c.pos_ == "PROPN"] + [token.text]
+        return " ".join(words).lower()
+    return None
+
+
+def _collect_modality(frame: Frame) -> None:
+    token = frame.predicate
+    holders = [token]
+    copula = _copula(frame)
+    if copula is not None:
+        holders.append(copula)
+    modals = classes("modals")
+    aspects = classes("aspect_words")
+    tense = None
+    for holder in holders:
+        if holder.tag_ == "VBD":
+            tense = "past"
+        for child in holder.children:
+            word = child.lower_
+            if child.dep_ == "neg" or (child.dep_ in ("advmod", "preconj", "cc") and word in _NEGATORS):
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+            elif child.dep_ in ("aux", "auxpass"):
+                if child.tag_ == "MD" and word in modals:
+                    frame.modality, frame.modality_tokens = modals[word], [child]
+                    if modals[word] == "will":
+                        tense = "future"
+                elif child.lemma_ in ("have", "be", "do") and child.tag_ in ("VBD",):
+                    tense = tense or "past"
+                if child.lemma_ == "have" and token.tag_ == "VBN":
+                    frame.aspect.add("perfect")
+            elif child.dep_ == "prep" and " ".join(t.lower_ for t in child.subtree) in modals:
+                # "in all likelihood", "without doubt"
+                phrase = " ".join(t.lower_ for t in child.subtree)
+                frame.modality, frame.modality_tokens = modals[phrase], [child]
+            elif child.dep_ == "advmod":
+                if word in modals and child.pos_ == "ADV" and word not in ("have", "has", "had"):
+                    frame.modality, frame.modality_tokens = modals[word], frame.modality_tokens + [child]
+                elif word in aspects:
+                    frame.aspect.add(aspects[word])
+                elif word == "longer" and any(c.lower_ == "no" for c in child.children):
+                    frame.aspect.add("no_longer")
+                    frame.negated = not frame.negated
+                    frame.negators.append(child)
+    # "is going to open", "is set to open", "is likely to open": the governing word carries it
+    frame.tense = tense or "present"
+
+
+def _inherit(frame: Frame) -> None:
+    """What a complement takes from the predicate that governs it."""
+    governor = frame.governor
+    token = frame.predicate
+    if token.dep_ == "pcomp" and token.head.lower_ == "without":
+        frame.negated = not frame.negated
+        frame.negators.append(token.head)
+    if governor is None:
+        _inherit_from_noun(frame)
+        return
+    # a missing subject is the governor's ("Japan agreed to cut tariffs")
+    if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl") and token.tag_ != "VBN":
+        for argument in governor.by_role("agent"):
+            frame.arguments.append(Argument("agent", argument.head, argument.lemma, argument.entity,
+                                            argument.pronoun, argument.quantifier, argument.quantifier_token))
+    if governor.lemma in negative_predicates():
+        frame.negated = not frame.negated
+        frame.negators.append(governor.predicate)
+    modals = classes("modals")
+    governor_modality = modals.get(governor.predicate.lower_) or modals.get(governor.lemma)
+    intention = classes("intention_verbs").get(governor.lemma)
+    if governor_modality and frame.modality is None and governor.kind in ("adjective", "verb"):
+        # "is likely to", "is able to", "is going to", "is set to"
+        frame.modality, frame.modality_tokens = governor_modality, [governor.predicate]
+        if governor_modality == "will":
+            frame.tense = "future"
+    elif intention and frame.modality is None:
+        frame.modality, frame.modality_tokens = f"intend:{intention}", [governor.predicate]
+    elif frame.modality is None and governor.modality is not None and token.dep_ == "xcomp":
+        frame.modality, frame.modality_tokens = governor.modality, governor.modality_tokens
+    if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
+        frame.tense = governor.tense
+
+
+def _inherit_from_noun(frame: Frame) -> None:
+    """"has no plans to close the plant": a complement of an intention noun takes
+    its intention, and the noun's "no" negates it."""
+    token = frame.predicate
+    noun = token.head
+    if token.dep_ != "acl" or noun.pos_ != "NOUN" or not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        return
+    intentions = classes("intention_verbs")
+    from .lexicon import wordnet
+
+    forms = {noun.lemma_.lower()} | wordnet().derivations.get(noun.lemma_.lower(), frozenset())
+    intention = next((intentions[f] for f in sorted(forms) if f in intentions), None)
+    if intention and frame.modality is None:
+        frame.modality, frame.modality_tokens = f"intend:{intention}", [noun]
+    for child in noun.children:
+        if child.dep_ == "det" and child.lower_ in ("no",):
+            frame.negated = not frame.negated
+            frame.negators.append(child)

@@ -36,6 +36,7 @@ from typing import Iterable, Sequence
 
 from ..findings import Finding, Span
 from . import lexicon
+from . import quantities
 from .frames import Argument, Frame, entity_of, frames_of
 
 SOURCE = "semantic"
@@ -73,6 +74,12 @@ class _Comparison:
     reference_index: int
     pairs: list[_Pair] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: id(finding) -> index of the text's token it is about (a predicate or a modifier)
+    anchors: dict = field(default_factory=dict)
+
+    def add(self, finding: Finding, anchor) -> None:
+        self.findings.append(finding)
+        self.anchors[id(finding)] = anchor.i
 
 
 # --------------------------------------------------------------------------
@@ -112,13 +119,19 @@ def _same_entity(a: str, b: str) -> bool:
 def _relation(h: Frame, r: Frame) -> str | None:
     if h.lemma == r.lemma or lexicon.related(h.lemma, r.lemma):
         return "same"
-    base_h, base_r = h.lemma.split()[0], r.lemma.split()[0]
-    if lexicon.converse(base_h, base_r):
-        return "converse"
-    if lexicon.opposite(base_h, base_r):
-        return "opposite"
-    if lexicon.same_pole(base_h, base_r):
-        return "similar"  # "boost" / "raise": aligned, compared like the same predicate
+    h_forms = [h.lemma, *h.alternatives] + ([h.lemma.split()[0]] if " " in h.lemma else [])
+    r_forms = [r.lemma, *r.alternatives] + ([r.lemma.split()[0]] if " " in r.lemma else [])
+    pos = _pos(h.predicate) if _pos(h.predicate) == _pos(r.predicate) else None
+    for a in h_forms:
+        for b in r_forms:
+            if lexicon.converse(a, b):
+                return "converse"
+            if lexicon.opposite(a, b, pos if (a, b) == (h.lemma, r.lemma) else None):
+                return "opposite"
+    for a in h_forms:
+        for b in r_forms:
+            if a == b or lexicon.same_pole(a, b):
+                return "similar"  # "boost" / "raise": aligned, compared like the same predicate
     return None
 
 
@@ -175,19 +188,19 @@ def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     if pair.relation == "opposite" and h.negated == r.negated:
         kind = _opposite_kind(h.predicate, r.predicate)
-        comparison.findings.append(_finding(
+        comparison.add(_finding(
             kind, "changed", f"{r.lemma} -> {h.lemma}",
             f"'{h.predicate.text}' where the reference says '{r.predicate.text}'"
             + (" (both negated)" if h.negated else ""),
-            comparison, [h.predicate], [r.predicate]))
+            comparison, [h.predicate], [r.predicate]), h.predicate)
     if pair.relation == "converse" and h.negated == r.negated:
         # "A sold X to B" / "B bought X from A" agree; "A sold" / "A bought" do not
         h_agents, r_agents = h.by_role("agent"), r.by_role("agent")
         if any(_arguments_match(a, b) for a in h_agents for b in r_agents):
-            comparison.findings.append(_finding(
+            comparison.add(_finding(
                 "antonym", "changed", f"{r.lemma} -> {h.lemma}",
                 f"'{h.predicate.text}' where the reference says '{r.predicate.text}', with the same subject",
-                comparison, [h.predicate], [r.predicate]))
+                comparison, [h.predicate], [r.predicate]), h.predicate)
 
 
 def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
@@ -195,15 +208,15 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     if pair.relation not in ("same", "similar") or h.negated == r.negated:
         return
     if h.negated:
-        comparison.findings.append(_finding(
+        comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
             f"'{_phrase(h)}' is negated; the reference says '{_phrase(r)}'",
-            comparison, [h.predicate, *h.negators], [r.predicate]))
+            comparison, [h.predicate, *h.negators], [r.predicate]), h.predicate)
     else:
-        comparison.findings.append(_finding(
+        comparison.add(_finding(
             "negation", "lost", f"not {r.lemma}",
             f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
-            comparison, [h.predicate], [r.predicate, *r.negators]))
+            comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
 
 
 def _phrase(frame: Frame) -> str:
@@ -215,32 +228,73 @@ def _phrase(frame: Frame) -> str:
     return span.text if span and len(span.text) <= 60 else frame.predicate.text
 
 
+#: modal classes too ambiguous to compare: "would" (reported speech, conditionals,
+#: hypotheticals) and "can" (ability, permission or possibility)
+_UNCOMPARED_MODALITY = {"would", "can"}
+
+
 def modality_level(modality: str | None) -> str:
-    """'fact', 'probable', 'possible', 'attempt' or 'directive' (the lexicon's ``modality_levels``)."""
+    """'fact', 'planned', 'probable', 'possible', 'attempt', 'directive' or
+    'unrealised' (the lexicon's ``modality_levels``)."""
     name = "asserted" if modality is None else modality.replace("intend:", "")
     return lexicon.classes("modality_levels").get(name, "fact")
 
 
-def _modality_equivalent(a: str | None, b: str | None) -> bool:
-    return modality_level(a) == modality_level(b)
+def _sentence_hedges(frame: Frame) -> set[str]:
+    """Levels of the hedging adverbs anywhere in the frame's sentence."""
+    modals = lexicon.classes("modals")
+    return {modality_level(modals[t.lower_]) for t in frame.sentence if t.pos_ == "ADV" and t.lower_ in modals}
+
+
+def _modality_equivalent(h: Frame, r: Frame) -> bool:
+    if h.modality in _UNCOMPARED_MODALITY or r.modality in _UNCOMPARED_MODALITY:
+        return True
+    a, b = modality_level(h.modality), modality_level(r.modality)
+    if a == b:
+        return True
+    # an adverb ("probably") may sit on another clause of the sentence in the other wording
+    if h.modality_from_adverb and a in _sentence_hedges(r):
+        return True
+    if r.modality_from_adverb and b in _sentence_hedges(h):
+        return True
+    return False
 
 
 def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
-    if pair.relation == "converse":
-        return
     changes = []
-    if not _modality_equivalent(h.modality, r.modality):
+    if not _modality_equivalent(h, r):
         changes.append(f"{_modality_name(r.modality)} -> {_modality_name(h.modality)}")
     if {h.tense, r.tense} == {"future", "past"}:
         changes.append(f"{r.tense} -> {h.tense}")
     if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:
         changes.append("'no longer' " + ("added" if "no_longer" in h.aspect else "dropped"))
+    if {_completion(h), _completion(r)} == {"done", "ongoing"} and not _communication(h) and not _communication(r):
+        changes.append(f"{_completion(r)} -> {_completion(h)}")
     if changes:
-        comparison.findings.append(_finding(
+        comparison.add(_finding(
             "modality", "changed", f"{h.lemma}: {'; '.join(changes)}",
             f"'{_phrase(h)}' where the reference says '{_phrase(r)}' ({'; '.join(changes)})",
-            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens]))
+            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens]), h.predicate)
+
+
+def _communication(frame: Frame) -> bool:
+    """Saying, urging, warning: "are urging" and "have urged" report the same act."""
+    base = frame.lemma.split()[0]
+    return lexicon.classes("intention_verbs").get(base) in ("directive", "belief") or base in _SPEECH_VERBS
+
+
+_SPEECH_VERBS = {"say", "tell", "announce", "state", "report", "claim", "argue", "insist", "explain", "add", "note",
+                 "describe", "suggest", "hint", "signal", "confirm", "deny"}
+
+
+def _completion(frame: Frame) -> str | None:
+    """'done' (past or perfect), 'ongoing' (present progressive) or None."""
+    if "progressive" in frame.aspect and frame.tense == "present":
+        return "ongoing"
+    if "perfect" in frame.aspect or frame.tense == "past":
+        return "done"
+    return None
 
 
 def _modality_name(modality: str | None) -> str:
@@ -270,11 +324,11 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
         (h_agent, r_patient) = crossed_1[0]
         r_agent = r_agents[0] if r_agents else None
         label = f"{h.lemma}: {r_agent.lemma if r_agent else '?'} / {r_patient.lemma} swapped"
-        comparison.findings.append(_finding(
+        comparison.add(_finding(
             "role", "changed", label,
-            f"'{h_agent.text}' is the one who {h.lemma}s here; in the reference '{r_patient.text}' undergoes it"
-            + (f" and '{r_agent.text}' does it" if r_agent else ""),
-            comparison, [h.predicate, h_agent.head], [r.predicate, r_patient.head]))
+            f"'{h_agent.text}' does what '{r_patient.text}' undergoes in the reference"
+            + (f", and '{r_agent.text}' does it there" if r_agent else ""),
+            comparison, [h.predicate, h_agent.head], [r.predicate, r_patient.head]), h.predicate)
         return True
     return False
 
@@ -295,10 +349,10 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
             if not missing:
                 continue
             b = missing[0]
-            comparison.findings.append(_finding(
+            comparison.add(_finding(
                 "entity", "changed", f"{h.lemma} {role}: {b.entity} -> {a.entity}",
                 f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'",
-                comparison, [a.head], [b.head]))
+                comparison, [a.head], [b.head]), h.predicate)
 
 
 def _role_name(role: str) -> str:
@@ -318,10 +372,10 @@ def detect_argument_modifiers(pair: _Pair, comparison: _Comparison) -> None:
                     {a.quantifier, b.quantifier} != {"none", "none"}:
                 if "none" in (a.quantifier, b.quantifier):
                     continue  # "no members": a negation, reported by the polarity check
-                comparison.findings.append(_finding(
+                comparison.add(_finding(
                     "quantifier", "changed", f"{b.quantifier} -> {a.quantifier} {a.lemma}",
                     f"'{a.quantifier_token.text} {a.text}' where the reference says '{b.quantifier_token.text} {b.text}'",
-                    comparison, [a.quantifier_token, a.head], [b.quantifier_token, b.head]))
+                    comparison, [a.quantifier_token, a.head], [b.quantifier_token, b.head]), a.quantifier_token)
 
 
 # --------------------------------------------------------------------------
@@ -366,7 +420,7 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
                 continue
             if _lemma(b) in hyp_words or b.i in ref_frames:
                 continue
-            if not lexicon.opposite(_lemma(a), _lemma(b)):
+            if not lexicon.opposite(_lemma(a), _lemma(b), _pos(a) if _pos(a) == _pos(b) else None):
                 continue
             b_context = _modifier_context(b)
             if not any(x == y or lexicon.related(x, y) for x in a_context for y in b_context
@@ -376,66 +430,42 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
             if fa is not None and fb is not None and fa.negated != fb.negated:
                 continue
             kind = _opposite_kind(a, b)
-            comparison.findings.append(_finding(
+            comparison.add(_finding(
                 kind, "changed", f"{_lemma(b)} -> {_lemma(a)}",
-                f"'{a.text} {a.head.text if a.head.i != a.i else ''}'".rstrip() + f" where the reference says '{b.text}'",
-                comparison, [a], [b]))
+                f"'{a.text}' where the reference says '{b.text}'",
+                comparison, [a], [b]), a)
             reported.add(a.i)
             break
 
 
-def _number_bounds(doc) -> list[tuple[object, str, list]]:
-    """(number token, bound class, bound tokens) for numbers with "more than",
-    "at most", "nearly" ... before them."""
-    bounds = lexicon.classes("number_bounds")
-    phrases = sorted(bounds, key=lambda p: -len(p.split()))
-    out = []
-    for token in doc:
-        if not (token.like_num or token.tag_ == "CD"):
-            continue
-        if token.i > 0 and (doc[token.i - 1].like_num or doc[token.i - 1].tag_ == "CD"):
-            continue  # "44 billion": the bound belongs to the first number word
-        start = token.i
-        while start > 0 and doc[start - 1].tag_ in ("$",) or (start > 0 and doc[start - 1].text in ("$", "€", "£")):
-            start -= 1
-        window = [t.lower_ for t in doc[max(0, start - 4):start]]
-        for phrase in phrases:
-            words = phrase.split()
-            if window[-len(words):] == words:
-                out.append((token, bounds[phrase], list(doc[start - len(words):start])))
-                break
-        else:
-            # "or more" / "or less" after the number
-            after = [t.lower_ for t in doc[token.i + 1:token.i + 4]]
-            for phrase in ("or more", "or less", "or fewer"):
-                if " ".join(after).startswith(phrase):
-                    out.append((token, bounds[phrase], list(doc[token.i + 1:token.i + 3])))
-                    break
-    return out
-
-
-def _number_value(token) -> str:
-    text = token.lower_.replace(",", "")
-    following = token.nbor(1).lower_ if token.i + 1 < len(token.doc) else ""
-    if following in ("million", "billion", "trillion", "thousand", "hundred", "percent", "%"):
-        text += " " + following
-    return text
-
-
 def detect_number_bounds(comparison: _Comparison) -> None:
-    hyp_bounds = _number_bounds(comparison.hyp_doc)
-    ref_bounds = {_number_value(t): (t, bound, words) for t, bound, words in _number_bounds(comparison.ref_doc)}
-    for token, bound, words in hyp_bounds:
-        match = ref_bounds.get(_number_value(token))
-        if match is None:
+    """"more than $44 billion" / "less than $44 billion", "at most one" / "at least one"."""
+    ref_bounds = {b.value: b for b in quantities.number_bounds(comparison.ref_doc)}
+    for bound in quantities.number_bounds(comparison.hyp_doc):
+        match = ref_bounds.get(bound.value)
+        if match is None or not quantities.contradicting(bound.klass, match.klass):
             continue
-        ref_token, ref_bound, ref_words = match
-        if {bound, ref_bound} == {"above", "below"}:
-            comparison.findings.append(_finding(
-                "quantifier", "changed", f"{ref_bound} -> {bound} {_number_value(token)}",
-                f"'{' '.join(w.text for w in words)} {token.text}' where the reference says "
-                f"'{' '.join(w.text for w in ref_words)} {ref_token.text}'",
-                comparison, [*words, token], [*ref_words, ref_token]))
+        hyp_text = " ".join(t.text for t in bound.tokens)
+        ref_text = " ".join(t.text for t in match.tokens)
+        comparison.add(_finding(
+            "quantifier", "changed", f"{match.klass} -> {bound.klass} {bound.value}",
+            f"'{hyp_text} {bound.number.text}' where the reference says '{ref_text} {match.number.text}'",
+            comparison, [*bound.tokens, bound.number], [*match.tokens, match.number]), bound.tokens[0])
+
+
+def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) -> None:
+    """A quantifier, degree or frequency class the text has and no reference has,
+    where a reference has another class of the same scale ("most of the shops" /
+    "all the shops", "slightly smaller" / "much smaller")."""
+    hyp_mentions = quantities.quantifier_mentions(hyp_doc)
+    ref_mentions = [quantities.quantifier_mentions(d) for d in ref_docs]
+    for hyp, ref, j in quantities.changed_classes(hyp_mentions, ref_mentions):
+        if any(t.i in reported for t in hyp.tokens):
+            continue
+        findings.append(Finding(
+            kind="quantifier", change="changed", severity="major", label=f"{ref.klass} -> {hyp.klass}",
+            why=f"'{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
+            stage_span=_tokens_span(hyp.tokens), reference_span=_tokens_span(ref.tokens), reference_index=j))
 
 
 # --------------------------------------------------------------------------
@@ -547,31 +577,32 @@ def compare(hyp_doc, ref_docs: Sequence) -> list[Finding]:
             seen.add(key)
             findings.append(finding)
 
+    reported = {t.i for f in findings if f.stage_span for t in hyp_doc
+                if f.stage_span.start <= t.idx < f.stage_span.end}
+    detect_quantifier_classes(hyp_doc, ref_docs, findings, reported)
     findings += _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames)
     return findings
 
 
 def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons: Sequence[_Comparison]) -> bool:
-    """Another reference says what the text says at this place: aligned there
-    with no finding of this kind."""
-    if finding.stage_span is None or len(comparisons) == 1:
+    """Another reference says what the text says here: it aligns the same word
+    of the text and finds no change of this kind there, or it has the text's
+    own word."""
+    anchor = comparison.anchors.get(id(finding))
+    if anchor is None:
         return False
-    start = finding.stage_span.start
+    word = _lemma(comparison.hyp_doc[anchor])
     for other in comparisons:
         if other is comparison:
             continue
-        aligned = [p for p in other.pairs if p.hyp.predicate.idx <= start < p.hyp.predicate.idx + 60
-                   and p.hyp.predicate.idx == _pair_start(p, start)]
-        if not aligned:
+        same_place = [f for f in other.findings if other.anchors.get(id(f)) == anchor and f.kind == finding.kind]
+        if same_place:
             continue
-        if not any(f.kind == finding.kind and f.stage_span and f.stage_span.start == start for f in other.findings):
+        if any(p.hyp.predicate.i == anchor for p in other.pairs):
+            return True
+        if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
             return True
     return False
-
-
-def _pair_start(pair: _Pair, start: int) -> int:
-    return pair.hyp.predicate.idx if pair.hyp.predicate.idx == start or any(
-        t.idx == start for t in pair.hyp.predicate.subtree) else -1
 
 
 def _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames) -> list[Finding]:

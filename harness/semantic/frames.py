@@ -30,6 +30,8 @@ _PASSIVE_SUBJECTS = {"nsubjpass", "csubjpass"}
 _OBJECTS = {"dobj", "obj"}
 _RELATIVE_PRONOUNS = {"which", "who", "whom", "that", "whose"}
 _ENTITY_TYPES = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+#: named-entity types that are times and amounts, not participants
+_NOT_ENTITIES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
 #: prepositions that mark the undergoer or the target of an event noun
 _PATIENT_PREPOSITIONS = {"against", "on", "upon", "toward", "towards", "of"}
 _NEGATORS = {"not", "n't", "never", "neither", "nor"}
@@ -67,11 +69,16 @@ class Frame:
     #: modality class ('will', 'may', ...) and the words that say it
     modality: str | None = None
     modality_tokens: list = field(default_factory=list)
+    #: True when the modality comes from an adverb ("probably"), which may sit on
+    #: another clause of the sentence in another wording
+    modality_from_adverb: bool = False
     tense: str = "present"
     aspect: set = field(default_factory=set)
     arguments: list[Argument] = field(default_factory=list)
     #: the frame this one is the complement of ("support" in "reluctant to support")
     governor: "Frame | None" = None
+    #: what else the predicate stands for: "keep the shops open" is about "open"
+    alternatives: tuple = ()
 
     def by_role(self, role: str) -> list[Argument]:
         return [a for a in self.arguments if a.role == role]
@@ -101,6 +108,11 @@ def frames_of(doc) -> list[Frame]:
     # governors: complements inherit polarity flips, intention and subjects
     for frame in frames.values():
         head = _governing_predicate(frame.predicate)
+        if head is not None and _is_future_auxiliary(head):
+            # "is going to grow": future; what governs "going" governs the clause
+            if frame.modality is None:
+                frame.modality, frame.modality_tokens, frame.tense = "will", [head], "future"
+            head = _governing_predicate(head)
         if head is not None and head.i in frames and head.i != frame.predicate.i:
             frame.governor = frames[head.i]
     for frame in sorted(frames.values(), key=_depth):
@@ -118,8 +130,10 @@ def _depth(frame: Frame) -> int:
 
 def _frame_for(token) -> Frame | None:
     lemma = token.lemma_.lower()
-    if token.pos_ == "VERB" and token.dep_ not in ("aux", "auxpass", "amod"):
-        return Frame(token, _with_particle(token, lemma), "verb")
+    if token.pos_ == "VERB" and token.dep_ not in ("aux", "auxpass", "amod") and not _is_future_auxiliary(token):
+        complement = _state_complement(token)
+        alternatives = (complement.lemma_.lower(),) if complement is not None else ()
+        return Frame(token, _with_particle(token, lemma), "verb", alternatives=alternatives)
     if token.dep_ in ("acomp", "attr") and token.head.lemma_ == "be":
         kind = "adjective" if token.pos_ == "ADJ" else "noun"
         if token.pos_ in ("ADJ", "NOUN"):
@@ -141,6 +155,32 @@ def _is_event_noun(lemma: str) -> bool:
 
     net = wordnet()
     return ("v", lemma) in net.senses or any(("v", form) in net.senses for form in net.derivations.get(lemma, ()))
+
+
+#: verbs that assert the state their complement names ("keep X open", "remain closed")
+_STATE_VERBS = {"keep", "remain", "stay", "leave", "hold", "make", "become", "get", "turn", "go", "grow", "render"}
+
+
+def _object_control(verb) -> bool:
+    """"urged people to stay in", "people were urged to stay in": someone else is told to act."""
+    return any(c.dep_ in ("dobj", "nsubjpass") for c in verb.children) or \
+        any(c.dep_ == "prep" and c.lower_ == "on" for c in verb.children)
+
+
+def _is_future_auxiliary(token) -> bool:
+    """"going" in "is going to open": a future marker, not an event of its own."""
+    return token.lower_ == "going" and any(c.dep_ == "xcomp" and any(g.lower_ == "to" for g in c.children)
+                                            for c in token.children)
+
+
+def _state_complement(token):
+    """The adjective a state verb asserts ("open" in "keep the shops open"), or None."""
+    if token.lemma_.lower() not in _STATE_VERBS:
+        return None
+    for child in token.children:
+        if child.dep_ in ("oprd", "acomp", "ccomp", "xcomp") and child.pos_ == "ADJ":
+            return child
+    return None
 
 
 def _with_particle(token, lemma: str) -> str:
@@ -182,7 +222,7 @@ def _collect_arguments(frame: Frame) -> None:
                 _add(frame, "patient", child)
             elif dep == "dative":
                 _add(frame, "recipient", child)
-            elif dep == "poss" and frame.kind == "event":
+            elif dep == "poss" and frame.kind == "event" and child.ent_type_ not in _NOT_ENTITIES:
                 _add(frame, "agent", child)
             elif dep in ("agent",) or (dep == "prep" and child.lower_ == "by" and (passive or frame.kind == "event")):
                 for pobj in child.children:
@@ -252,6 +292,8 @@ def entity_of(token) -> str | None:
             if ent.start <= token.i < ent.end:
                 words = [t.text for t in ent if not (t.i == ent.start and t.lower_ == "the") and t.tag_ != "POS"]
                 return " ".join(words).lower() or None
+    if token.ent_type_ in _NOT_ENTITIES:
+        return None
     if token.pos_ == "PROPN":
         words = [c.text for c in token.children if c.dep_ == "compound" and c.pos_ == "PROPN"] + [token.text]
         return " ".join(words).lower()
@@ -284,12 +326,16 @@ def _collect_modality(frame: Frame) -> None:
                     tense = tense or "past"
                 if child.lemma_ == "have" and token.tag_ == "VBN":
                     frame.aspect.add("perfect")
+                if child.lemma_ == "be" and token.tag_ == "VBG" and child.dep_ == "aux":
+                    frame.aspect.add("progressive")
             elif child.dep_ == "prep" and " ".join(t.lower_ for t in child.subtree) in modals:
                 # "in all likelihood", "without doubt"
                 phrase = " ".join(t.lower_ for t in child.subtree)
                 frame.modality, frame.modality_tokens = modals[phrase], [child]
             elif child.dep_ == "advmod":
                 if word in modals and child.pos_ == "ADV" and word not in ("have", "has", "had"):
+                    if frame.modality is None:
+                        frame.modality_from_adverb = True
                     frame.modality, frame.modality_tokens = modals[word], frame.modality_tokens + [child]
                 elif word in aspects:
                     frame.aspect.add(aspects[word])
@@ -298,6 +344,12 @@ def _collect_modality(frame: Frame) -> None:
                     frame.negated = not frame.negated
                     frame.negators.append(child)
     # "is going to open", "is set to open", "is likely to open": the governing word carries it
+    if frame.kind in ("noun", "event"):
+        # "there will be no increase": the noun's own "no"
+        for child in token.children:
+            if child.dep_ == "det" and child.lower_ == "no":
+                frame.negated = not frame.negated
+                frame.negators.append(child)
     frame.tense = tense or "present"
 
 
@@ -305,30 +357,39 @@ def _inherit(frame: Frame) -> None:
     """What a complement takes from the predicate that governs it."""
     governor = frame.governor
     token = frame.predicate
-    if token.dep_ == "pcomp" and token.head.lower_ == "without":
-        frame.negated = not frame.negated
-        frame.negators.append(token.head)
+    if token.dep_ == "pcomp":
+        _inherit_through_prepositions(frame)
     if governor is None:
         _inherit_from_noun(frame)
+        _inherit_from_copula(frame)
         return
     # a missing subject is the governor's ("Japan agreed to cut tariffs")
     if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl") and token.tag_ != "VBN":
         for argument in governor.by_role("agent"):
             frame.arguments.append(Argument("agent", argument.head, argument.lemma, argument.entity,
                                             argument.pronoun, argument.quantifier, argument.quantifier_token))
-    if governor.lemma in negative_predicates():
-        frame.negated = not frame.negated
-        frame.negators.append(governor.predicate)
     modals = classes("modals")
     governor_modality = modals.get(governor.predicate.lower_) or modals.get(governor.lemma)
     intention = classes("intention_verbs").get(governor.lemma)
-    if governor_modality and frame.modality is None and governor.kind in ("adjective", "verb"):
-        # "is likely to", "is able to", "is going to", "is set to"
+    if intention == "directive" and not _object_control(governor.predicate):
+        intention = None  # "asked to see a counsellor": a request of one's own, not an instruction
+    if governor.lemma in negative_predicates():
+        frame.negated = not frame.negated
+        frame.negators.append(governor.predicate)
+    if (governor.lemma in negative_predicates() or intention or governor_modality) and governor.negated:
+        # "won't stop rising", "did not plan to close": the governor's negation reaches the clause
+        frame.negated = not frame.negated
+        frame.negators.extend(governor.negators)
+    own_is_fact = frame.modality is None or frame.modality == "will"
+    if governor_modality and own_is_fact and governor.kind in ("adjective", "verb"):
+        # "is likely to", "is able to", "is set to"
         frame.modality, frame.modality_tokens = governor_modality, [governor.predicate]
+        frame.modality_from_adverb = False
         if governor_modality == "will":
             frame.tense = "future"
-    elif intention and frame.modality is None:
+    elif intention and own_is_fact:
         frame.modality, frame.modality_tokens = f"intend:{intention}", [governor.predicate]
+        frame.modality_from_adverb = False
     elif frame.modality is None and governor.modality is not None and token.dep_ == "xcomp":
         frame.modality, frame.modality_tokens = governor.modality, governor.modality_tokens
     if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
@@ -353,3 +414,57 @@ def _inherit_from_noun(frame: Frame) -> None:
         if child.dep_ == "det" and child.lower_ in ("no",):
             frame.negated = not frame.negated
             frame.negators.append(child)
+
+
+_STANCE_NOUNS = {"favour", "favor", "support", "approval", "agreement"}
+_AGAINST_WORDS = {"without", "against", "opposed", "opposition", "instead"}
+
+
+def _inherit_through_prepositions(frame: Frame) -> None:
+    """A clause under a preposition takes the polarity of the path above it:
+    "without paying", "against raising", "is not in favour of lowering"."""
+    token = frame.predicate
+    path = []
+    head = token.head
+    while head.i != head.head.i and head.pos_ in ("ADP", "NOUN", "ADJ") and len(path) < 6:
+        path.append(head)
+        head = head.head
+    path.append(head)
+    words = {t.lower_ for t in path} | {t.lemma_.lower() for t in path}
+    flips = [t for t in path if t.lower_ in _AGAINST_WORDS or t.lemma_.lower() in negative_predicates()]
+    for t in flips:
+        frame.negated = not frame.negated
+        frame.negators.append(t)
+    if words & _STANCE_NOUNS or flips:
+        top = path[-1]
+        for child in top.children:
+            if child.dep_ == "neg":
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+
+
+def _intention_of_noun(noun) -> str | None:
+    """The intention class of a noun or of the verb it derives from ("expectation" -> belief)."""
+    from .lexicon import wordnet
+
+    intentions = classes("intention_verbs")
+    lemma = noun.lemma_.lower()
+    forms = {lemma} | wordnet().derivations.get(lemma, frozenset())
+    return next((intentions[f] for f in sorted(forms) if f in intentions), None)
+
+
+def _inherit_from_copula(frame: Frame) -> None:
+    """"Our expectation is that revenue will grow": the subject noun of "be" sets
+    the status of the clause; "is yet to take over": not done yet."""
+    token = frame.predicate
+    head = token.head
+    if token.dep_ == "ccomp" and head.lemma_ == "be":
+        for child in head.children:
+            if child.dep_ == "nsubj" and child.pos_ == "NOUN":
+                intention = _intention_of_noun(child)
+                if intention and frame.modality in (None, "will"):
+                    frame.modality, frame.modality_tokens = f"intend:{intention}", [child]
+    if token.dep_ in ("xcomp", "advcl") and head.lemma_ == "be" and any(
+            c.lower_ == "yet" for c in head.children) and frame.modality is None:
+        frame.modality = "not_yet"
+        frame.modality_tokens = [c for c in head.children if c.lower_ == "yet"]

@@ -112,6 +112,11 @@ def _poles() -> dict[str, dict[str, set[str]]]:
     return poles
 
 
+def poles_of(word: str) -> set[str]:
+    """The poles ('up' / 'down') a word sits on, over all scales."""
+    return {pole for poles in _poles().get(word, {}).values() for pole in poles}
+
+
 def _scale_opposite(a: str, b: str) -> bool:
     poles = _poles()
     if a not in poles or b not in poles:

@@ -12,6 +12,8 @@ Writes ``harness/data/wordnet/``:
 * ``synsets.tsv.gz``: one synset a line, ``pos<TAB>offset<TAB>word:rank ...``
   where ``rank`` is the synset's sense number for that word (1 = the word's
   most frequent sense), for synonym candidates;
+* ``hypernyms.tsv.gz``: ``pos<TAB>offset<TAB>hypernym offsets``, each noun and
+  verb synset's hypernyms (instance hypernyms too), for "is a kind of";
 * ``derivations.tsv``: ``word<TAB>related``, WordNet's derivationally related
   forms ("support" / "supportive", "aggression" / "aggress"), both directions;
 * ``LICENSE``: the WordNet 3.0 licence, as the data requires.
@@ -65,6 +67,8 @@ def parse_data(wordnet: Path, pos_name: str):
             symbol, target, target_pos, source_target = data[i + 1 + 4 * k: i + 5 + 4 * k]
             if symbol in ("!", "+"):
                 pointers.append((symbol, target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
+            elif symbol in ("@", "@i") and source_target == "0000":
+                pointers.append(("@", target, target_pos, 0, 0))
         yield offset, ss_type, words, pointers
 
 
@@ -77,6 +81,7 @@ def main() -> None:
     synsets: dict[tuple[str, str], list[str]] = {}
     pending = []
     synset_rows = []
+    hypernyms: dict[tuple[str, str], list[str]] = {}
     for pos, pos_name in POS_FILES.items():
         ranks = sense_ranks(args.wordnet_dir, pos_name)
         for offset, ss_type, words, pointers in parse_data(args.wordnet_dir, pos_name):
@@ -84,6 +89,9 @@ def main() -> None:
             ranked = [f"{lemma(w)}:{ranks.get((lemma(w), offset), 99)}" for w in words]
             synset_rows.append(f"{pos}\t{offset}\t{' '.join(r.replace(' ', '_') for r in ranked)}")
             for symbol, target, target_pos, source_n, target_n in pointers:
+                if symbol == "@":
+                    hypernyms.setdefault((pos, offset), []).append(target)
+                    continue
                 pending.append((symbol, pos, words[source_n - 1], {"s": "a"}.get(target_pos, target_pos), target, target_n))
 
     pairs = set()
@@ -105,6 +113,9 @@ def main() -> None:
     with gzip.GzipFile(OUT / "synsets.tsv.gz", "wb", mtime=0) as out:  # mtime 0: byte-identical reruns
         out.write(("# WordNet 3.0 synsets (see LICENSE): pos, offset, word:sense_rank (spaces as _)\n"
                    + "\n".join(synset_rows) + "\n").encode("utf-8"))
+    with gzip.GzipFile(OUT / "hypernyms.tsv.gz", "wb", mtime=0) as out:
+        out.write(("# WordNet 3.0 hypernyms (see LICENSE): pos, offset, hypernym offsets\n"
+                   + "".join(f"{p}\t{o}\t{' '.join(h)}\n" for (p, o), h in sorted(hypernyms.items()))).encode("utf-8"))
     (OUT / "derivations.tsv").write_text(
         "# WordNet 3.0 derivationally related forms (see LICENSE): word, related\n"
         + "".join(f"{a}\t{b}\n" for a, b in sorted(derived)), encoding="utf-8")

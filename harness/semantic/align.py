@@ -77,6 +77,13 @@ class Coverage:
     coverage: dict
     #: token index -> index of the best-matching token of the other text (or -1)
     match: dict
+    #: token indices matched by lemma, synonym or derived form (not only by embedding)
+    lexical: frozenset = frozenset()
+    #: token index -> best cosine with a word of the other text (1.0 for lexical matches)
+    cosine: dict = None
+    #: the word vectors of ``doc`` and of the other text (None without the embedder)
+    vectors: object = None
+    other_vectors: object = None
 
     @property
     def uncovered_mass(self) -> float:
@@ -103,13 +110,14 @@ def coverage(doc, doc_vectors, other_doc, other_vectors) -> Coverage:
     then only lemmas, synonyms and derived forms count)."""
     other_lemmas = {t.lemma_.lower() for t in other_doc} | {t.lower_ for t in other_doc}
     candidates = [t.i for t in other_doc if not t.is_punct]
-    result, match = {}, {}
+    result, match, lexical_hits, cosines = {}, {}, set(), {}
     for token in doc:
         if not is_content(token):
             continue
         lexical = _lexical_match(token, other_doc, other_lemmas)
         if lexical >= 0:
-            result[token.i], match[token.i] = 1.0, lexical
+            result[token.i], match[token.i], cosines[token.i] = 1.0, lexical, 1.0
+            lexical_hits.add(token.i)
             continue
         best, best_j = 0.0, -1
         if doc_vectors is not None and other_vectors is not None and candidates:
@@ -117,8 +125,8 @@ def coverage(doc, doc_vectors, other_doc, other_vectors) -> Coverage:
             k = int(np.argmax(sims))
             best, best_j = float(sims[k]), candidates[k]
         value = (best - UNCOVERED_COSINE) / (COVERED_COSINE - UNCOVERED_COSINE)
-        result[token.i], match[token.i] = float(min(1.0, max(0.0, value))), best_j
-    return Coverage(doc, result, match)
+        result[token.i], match[token.i], cosines[token.i] = float(min(1.0, max(0.0, value))), best_j, best
+    return Coverage(doc, result, match, frozenset(lexical_hits), cosines, doc_vectors, other_vectors)
 
 
 def best_coverage(doc, doc_vectors, others: Sequence[tuple[object, np.ndarray | None]]) -> Coverage:
@@ -126,8 +134,10 @@ def best_coverage(doc, doc_vectors, others: Sequence[tuple[object, np.ndarray | 
     covers = [coverage(doc, doc_vectors, other, vectors) for other, vectors in others]
     if len(covers) == 1:
         return covers[0]
-    merged, match = {}, {}
+    merged, match, lexical, cosines = {}, {}, set(), {}
     for i in covers[0].coverage:
         k = max(range(len(covers)), key=lambda c: covers[c].coverage[i])
-        merged[i], match[i] = covers[k].coverage[i], covers[k].match[i]
-    return Coverage(doc, merged, match)
+        merged[i], match[i], cosines[i] = covers[k].coverage[i], covers[k].match[i], covers[k].cosine[i]
+        if any(i in c.lexical for c in covers):
+            lexical.add(i)
+    return Coverage(doc, merged, match, frozenset(lexical), cosines, doc_vectors)

@@ -37,7 +37,8 @@ from typing import Iterable, Sequence
 from ..findings import Finding, Span
 from . import lexicon
 from . import quantities
-from .frames import Argument, Frame, entity_of, frames_of
+from .content import compare_content
+from .frames import Argument, Frame, frames_of
 
 SOURCE = "semantic"
 #: content words: what "dropped" and "added" count
@@ -469,71 +470,6 @@ def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) 
 
 
 # --------------------------------------------------------------------------
-# coverage: dropped and added content
-# --------------------------------------------------------------------------
-def content_units(doc, frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
-    """Each frame's own content words: the predicate and its arguments' phrases,
-    without the words of clauses embedded in it (those are units of their own)."""
-    frame_tokens = {f.predicate.i for f in frames}
-    units = []
-    for frame in frames:
-        if frame.lemma in _LIGHT_PREDICATES and frame.kind == "verb":
-            words = []
-        else:
-            words = [frame.predicate] if frame.predicate.pos_ in _CONTENT_POS else []
-        for argument in frame.arguments:
-            if argument.head.i in frame_tokens or argument.pronoun:
-                continue
-            words.extend(t for t in _phrase_tokens(argument.head, frame_tokens) if t.pos_ in _CONTENT_POS)
-        seen, unique = set(), []
-        for t in words:
-            if t.i not in seen and not t.is_stop:
-                seen.add(t.i)
-                unique.append(t)
-        if unique:
-            units.append((frame, unique))
-    return units
-
-
-def _phrase_tokens(head, frame_tokens: set) -> list:
-    out = [head]
-    for child in head.children:
-        if child.i in frame_tokens or child.dep_ in ("relcl", "acl", "punct", "cc", "conj", "appos"):
-            continue
-        out.extend(_phrase_tokens(child, frame_tokens))
-    return out
-
-
-def _covered(token, other_doc, other_lemmas: set, extra=None) -> bool:
-    lemma = _lemma(token)
-    if lemma in other_lemmas or token.lower_ in other_lemmas:
-        return True
-    for t in other_doc:
-        if t.pos_ in _CONTENT_POS and (lexicon.related(lemma, _lemma(t)) or lexicon.opposite(lemma, _lemma(t))):
-            return True
-    if extra is not None and extra(token):
-        return True
-    return False
-
-
-def uncovered_units(doc, frames, other_docs: Sequence, min_words: int = 2, max_share: float = 0.5):
-    """Units of ``doc`` that none of ``other_docs`` covers (at most ``max_share`` of
-    their content words found there, and at least ``min_words`` words missing)."""
-    out = []
-    others = [(d, {_lemma(t) for t in d} | {t.lower_ for t in d}) for d in other_docs]
-    for frame, words in content_units(doc, frames):
-        best_share, best_missing = 0.0, words
-        for other_doc, lemmas in others:
-            missing = [t for t in words if not _covered(t, other_doc, lemmas)]
-            share = 1 - len(missing) / len(words)
-            if share > best_share or best_missing is words:
-                best_share, best_missing = share, missing
-        if best_share <= max_share and len(best_missing) >= min_words:
-            out.append((frame, words, best_missing))
-    return out
-
-
-# --------------------------------------------------------------------------
 # the whole comparison
 # --------------------------------------------------------------------------
 def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_frames=None) -> _Comparison:
@@ -557,10 +493,27 @@ def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_fra
     return comparison
 
 
-def compare(hyp_doc, ref_docs: Sequence) -> list[Finding]:
-    """Every meaning change of the text relative to its references."""
+@dataclass
+class Comparison:
+    """What :func:`compare` found: the findings and the uncovered masses the
+    meaning score reads (see :class:`.content.ContentResult`)."""
+
+    findings: list[Finding]
+    missing_mass: float = 0.0
+    extra_mass: float = 0.0
+    reference_words: int = 0
+    text_words: int = 0
+
+
+def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
+    """Every meaning change of the text relative to its references.
+
+    ``vectors(doc)`` gives a doc's word vectors (:func:`.align.word_vectors`);
+    without it only lemmas, synonyms and derived forms align words.
+    """
     if not ref_docs:
-        return []
+        return Comparison([])
+    vectors = vectors or (lambda doc: None)
     hyp_frames = frames_of(hyp_doc)
     all_ref_frames = [frames_of(d) for d in ref_docs]
     comparisons = [compare_one(hyp_doc, d, j, hyp_frames, all_ref_frames[j]) for j, d in enumerate(ref_docs)]
@@ -580,8 +533,17 @@ def compare(hyp_doc, ref_docs: Sequence) -> list[Finding]:
     reported = {t.i for f in findings if f.stage_span for t in hyp_doc
                 if f.stage_span.start <= t.idx < f.stage_span.end}
     detect_quantifier_classes(hyp_doc, ref_docs, findings, reported)
-    findings += _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames)
-    return findings
+    content = compare_content(hyp_doc, vectors(hyp_doc), hyp_frames, [(d, vectors(d)) for d in ref_docs],
+                              all_ref_frames)
+    # a word already explained by a typed change is not also "added" or "replaced"
+    explained = {t.i for f in findings if f.stage_span for t in hyp_doc
+                 if f.stage_span.start <= t.idx < f.stage_span.end}
+    for finding in content.findings:
+        span = finding.stage_span
+        if span is not None and any(span.start <= hyp_doc[i].idx < span.end for i in explained):
+            continue
+        findings.append(finding)
+    return Comparison(findings, content.missing_mass, content.extra_mass, content.reference_words, content.text_words)
 
 
 def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons: Sequence[_Comparison]) -> bool:
@@ -601,48 +563,6 @@ def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons:
         if any(p.hyp.predicate.i == anchor for p in other.pairs):
             return True
         if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
-            return True
-    return False
-
-
-def _coverage_findings(hyp_doc, hyp_frames, ref_docs, all_ref_frames) -> list[Finding]:
-    findings = []
-    # dropped: in this reference, covered by every other reference, not by the text
-    dropped_labels = set()
-    for j, (ref_doc, ref_frames) in enumerate(zip(ref_docs, all_ref_frames)):
-        others = [d for k, d in enumerate(ref_docs) if k != j]
-        for frame, words, missing in uncovered_units(ref_doc, ref_frames, [hyp_doc]):
-            if others and uncovered_units_in(words, others):
-                continue  # another reference leaves it out too: optional content
-            label = " ".join(_lemma(t) for t in missing[:4])
-            if label in dropped_labels:
-                continue
-            dropped_labels.add(label)
-            span = _tokens_span(missing)
-            findings.append(Finding(
-                kind="dropped", change="lost", severity="major" if len(missing) >= 3 else "minor",
-                label=label, why=f"the reference says '{_short(span.text)}'; the text has nothing for it",
-                source=SOURCE, reference_span=span, reference_index=j))
-            break_after = False
-            if break_after:
-                break
-        if findings and any(f.kind == "dropped" for f in findings):
-            break  # one reference's view of what was dropped is enough
-    for frame, words, missing in uncovered_units(hyp_doc, hyp_frames, ref_docs):
-        span = _tokens_span(missing)
-        findings.append(Finding(
-            kind="added", change="added", severity="major" if len(missing) >= 3 else "minor",
-            label=" ".join(_lemma(t) for t in missing[:4]),
-            why=f"'{_short(span.text)}' is in no reference", source=SOURCE, stage_span=span))
-    return findings
-
-
-def uncovered_units_in(words, other_docs) -> bool:
-    """True when some other document leaves most of these words out."""
-    for doc in other_docs:
-        lemmas = {_lemma(t) for t in doc} | {t.lower_ for t in doc}
-        missing = [t for t in words if not _covered(t, doc, lemmas)]
-        if len(missing) > len(words) / 2:
             return True
     return False
 

@@ -234,3 +234,89 @@ def negative_predicates() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def negative_words() -> frozenset[str]:
     return frozenset(lexicon()["negative_words"])
+
+
+# --------------------------------------------------------------------------
+# kinds of things (noun hierarchy)
+# --------------------------------------------------------------------------
+#: noun senses considered when asking what a word is a kind of
+KIND_SENSES = 2
+#: how many "is a kind of" steps up count as close
+KIND_DEPTH = 4
+
+
+@lru_cache(maxsize=1)
+def _hypernyms() -> dict[str, tuple[str, ...]]:
+    """synset id ('n01234567') -> its hypernyms' ids."""
+    out: dict[str, tuple[str, ...]] = {}
+    with gzip.open(_data("wordnet/hypernyms.tsv.gz").open("rb"), "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            pos, offset, parents = line.rstrip("\n").split("\t")
+            out[f"{pos}{offset}"] = tuple(f"{pos}{p}" for p in parents.split())
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _ancestors(lemma: str) -> dict[str, int]:
+    """Synsets the noun is (a kind of), with the fewest steps up, over its frequent senses."""
+    hypernyms = _hypernyms()
+    found: dict[str, int] = {}
+    frontier = [synset for synset, rank in wordnet().senses.get(("n", lemma), ()) if rank <= KIND_SENSES]
+    for depth in range(KIND_DEPTH + 1):
+        next_frontier = []
+        for synset in frontier:
+            if synset not in found:
+                found[synset] = depth
+                next_frontier.extend(hypernyms.get(synset, ()))
+        frontier = next_frontier
+    return found
+
+
+#: synsets too general to make two things siblings ("entity", "person", "abstraction" ...)
+_TOO_GENERAL_DEPTH_FROM_ROOT = 5
+
+
+@lru_cache(maxsize=1)
+def _measure_roots() -> frozenset[str]:
+    """Time periods and units: "fortnight" and "week" differ as amounts, not as things."""
+    roots = set()
+    for word in ("time period", "unit of measurement", "measure", "time unit", "amount"):
+        roots.update(s for s, rank in wordnet().senses.get(("n", word), ()) if rank == 1)
+    return frozenset(roots)
+
+
+@lru_cache(maxsize=65536)
+def _root_distance(synset: str) -> int:
+    hypernyms = _hypernyms()
+    depth, frontier = 0, [synset]
+    while frontier and depth < 30:
+        parents = [p for s in frontier for p in hypernyms.get(s, ())]
+        if not parents:
+            return depth
+        frontier, depth = parents, depth + 1
+    return depth
+
+
+def sibling_kinds(a: str, b: str) -> bool:
+    """Two different kinds of one thing: "doctor" / "nurse", "bus" / "lorry".
+
+    Not when they share a sense (synonyms), when one is a kind of the other
+    ("downpour" / "rain"), when their closest common kind is too general
+    ("person"), or when both are measures of time or amount.
+    """
+    if a == b or same_meaning(a, b, "n"):
+        return False
+    up_a, up_b = _ancestors(a), _ancestors(b)
+    if not up_a or not up_b:
+        return False
+    own_a = {s for s, d in up_a.items() if d == 0}
+    own_b = {s for s, d in up_b.items() if d == 0}
+    if own_a & set(up_b) or own_b & set(up_a):
+        return False  # one is a kind of the other
+    measures = _measure_roots()
+    if (set(up_a) & measures) and (set(up_b) & measures):
+        return False
+    common = set(up_a) & set(up_b)
+    return any(_root_distance(s) >= _TOO_GENERAL_DEPTH_FROM_ROOT for s in common)

@@ -308,30 +308,31 @@ _CORE_ROLES = ("agent", "patient", "recipient")
 
 
 def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
-    """Agent and patient swapped; True if it found one (the entity check then stays quiet)."""
+    """The doer and another participant swapped ("the company sued the regulator"
+    / "the regulator sued the company", "sold by A to B" / "sold by B to A");
+    True if it found one (the entity check then stays quiet)."""
     h, r = pair.hyp, pair.ref
     if pair.relation not in ("same", "similar"):
         return False
 
-    def named(frame, role):
-        return [a for a in frame.by_role(role) if not a.pronoun]
+    def named(frame, agent: bool):
+        return [a for a in frame.arguments if not a.pronoun and (a.role == "agent") == agent]
 
-    h_agents, h_patients = named(h, "agent"), named(h, "patient")
-    r_agents, r_patients = named(r, "agent"), named(r, "patient")
-    crossed_1 = [(a, b) for a in h_agents for b in r_patients if _arguments_match(a, b)]
-    crossed_2 = [(a, b) for a in h_patients for b in r_agents if _arguments_match(a, b)]
+    h_agents, h_others = named(h, True), named(h, False)
+    r_agents, r_others = named(r, True), named(r, False)
+    crossed_1 = [(a, b) for a in h_agents for b in r_others if _arguments_match(a, b)]
+    crossed_2 = [(a, b) for a in h_others for b in r_agents if _arguments_match(a, b)]
     kept = any(_arguments_match(a, b) for a in h_agents for b in r_agents)
-    if crossed_1 and crossed_2 and not kept:
-        (h_agent, r_patient) = crossed_1[0]
-        r_agent = r_agents[0] if r_agents else None
-        label = f"{h.lemma}: {r_agent.lemma if r_agent else '?'} / {r_patient.lemma} swapped"
-        comparison.add(_finding(
-            "role", "changed", label,
-            f"'{h_agent.text}' does what '{r_patient.text}' undergoes in the reference"
-            + (f", and '{r_agent.text}' does it there" if r_agent else ""),
-            comparison, [h.predicate, h_agent.head], [r.predicate, r_patient.head]), h.predicate)
-        return True
-    return False
+    if not (crossed_1 and crossed_2) or kept:
+        return False
+    h_agent, r_other = crossed_1[0]
+    h_other, r_agent = crossed_2[0]
+    label = f"{h.lemma}: {r_agent.lemma} / {r_other.lemma} swapped"
+    comparison.add(_finding(
+        "role", "changed", label,
+        f"'{h_agent.text}' does what '{h_other.text}' does in the reference ('{h.predicate.text}')",
+        comparison, [h.predicate, h_agent.head], [r.predicate, r_other.head]), h.predicate)
+    return True
 
 
 def detect_entities(pair: _Pair, comparison: _Comparison) -> None:

@@ -68,10 +68,11 @@ def _short(text: str, limit: int = 80) -> str:
 def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
     """Each frame's own content words: the predicate and its arguments'
     phrases, without the words of embedded clauses (units of their own)."""
-    frame_tokens = {f.predicate.i for f in frames}
+    clauses = [f for f in frames if f.kind != "event"]  # an event noun belongs to its clause's unit
+    frame_tokens = {f.predicate.i for f in clauses}
     units = []
     claimed: set[int] = set()
-    for frame in frames:
+    for frame in clauses:
         words = []
         if not (frame.lemma in LIGHT_PREDICATES and frame.kind == "verb"):
             words.append(frame.predicate)

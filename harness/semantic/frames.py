@@ -191,6 +191,10 @@ def _with_particle(token, lemma: str) -> str:
 def _governing_predicate(token):
     """The predicate whose complement ``token`` is ("reluctant" for "support" in
     "is reluctant to support"), or None."""
+    if token.dep_ == "advcl" and (token.tag_ in ("VBG", "VBN") or any(
+            c.dep_ == "aux" and c.lower_ == "to" for c in token.children)) and not any(
+            c.dep_ in ("nsubj", "nsubjpass", "mark") for c in token.children):
+        return token.head  # "paid $120m to acquire X", "won, defeating the incumbent": same subject
     if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
                                                      and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
         head = token.head
@@ -364,7 +368,7 @@ def _inherit(frame: Frame) -> None:
         _inherit_from_copula(frame)
         return
     # a missing subject is the governor's ("Japan agreed to cut tariffs")
-    if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl") and token.tag_ != "VBN":
+    if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl", "advcl") and token.tag_ != "VBN":
         for argument in governor.by_role("agent"):
             frame.arguments.append(Argument("agent", argument.head, argument.lemma, argument.entity,
                                             argument.pronoun, argument.quantifier, argument.quantifier_token))

@@ -197,9 +197,12 @@ def same_meaning(a: str, b: str, pos: str | None = None) -> bool:
 
 @lru_cache(maxsize=65536)
 def related(a: str, b: str) -> bool:
-    """The same concept in any part of speech: synonyms, or derived forms of the
-    word or of a synonym ("support" / "supportive", "decide" / "decision")."""
+    """The same concept in any part of speech: synonyms, derived forms of the
+    word or of a synonym ("support" / "supportive", "decide" / "decision"), or
+    a verb and the more general verb it is a way of ("buy" / "acquire")."""
     if same_meaning(a, b):
+        return True
+    if _verb_kind_of(a, b) or _verb_kind_of(b, a):
         return True
     net = wordnet()
     a_forms = {a} | net.derivations.get(a, frozenset())
@@ -320,3 +323,18 @@ def sibling_kinds(a: str, b: str) -> bool:
         return False
     common = set(up_a) & set(up_b)
     return any(_root_distance(s) >= _TOO_GENERAL_DEPTH_FROM_ROOT for s in common)
+
+
+def _verb_kind_of(specific: str, general: str) -> bool:
+    """``specific`` is a way of doing ``general`` within two steps ("buy" -> "get, acquire")."""
+    senses = wordnet().senses
+    targets = {synset for synset, rank in senses.get(("v", general), ()) if rank <= 2}
+    if not targets:
+        return False
+    hypernyms = _hypernyms()
+    frontier = [synset for synset, rank in senses.get(("v", specific), ()) if rank <= 2]
+    for _ in range(2):
+        frontier = [p for s in frontier for p in hypernyms.get(s, ())]
+        if targets & set(frontier):
+            return True
+    return False

@@ -16,6 +16,9 @@ Writes ``harness/data/wordnet/``:
   verb synset's hypernyms (instance hypernyms too), for "is a kind of";
 * ``derivations.tsv``: ``word<TAB>related``, WordNet's derivationally related
   forms ("support" / "supportive", "aggression" / "aggress"), both directions;
+* ``pertainyms.tsv``: ``adjective<TAB>noun``, adjectives "of or relating to" a
+  noun ("nigerian" -> "nigeria", "roman" -> "rome"), and nouns derived from a
+  place name ("nigerian" -> "nigeria"), for names written as adjectives;
 * ``LICENSE``: the WordNet 3.0 licence, as the data requires.
 
 Usage: ``python tools/extract_wordnet.py [--wordnet-dir /usr/share/wordnet]``
@@ -65,7 +68,7 @@ def parse_data(wordnet: Path, pos_name: str):
         pointers = []
         for k in range(p_cnt):
             symbol, target, target_pos, source_target = data[i + 1 + 4 * k: i + 5 + 4 * k]
-            if symbol in ("!", "+"):
+            if symbol in ("!", "+", "\\"):
                 pointers.append((symbol, target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
             elif symbol in ("@", "@i") and source_target == "0000":
                 pointers.append(("@", target, target_pos, 0, 0))
@@ -96,6 +99,7 @@ def main() -> None:
 
     pairs = set()
     derived = set()
+    pertains = set()
     for symbol, pos, word, target_pos, target, target_n in pending:
         other = synsets[(target_pos, target)][target_n - 1]
         a, b = lemma(word), lemma(other)
@@ -104,6 +108,9 @@ def main() -> None:
         if symbol == "!":
             pairs.add((pos, a, b))
             pairs.add((pos, b, a))
+        elif symbol == "\\":
+            if pos == "a" and word[:1].isupper() and other[:1].isupper():
+                pertains.add((a, b))
         else:
             derived.add((a, b))
             derived.add((b, a))
@@ -119,6 +126,9 @@ def main() -> None:
     (OUT / "derivations.tsv").write_text(
         "# WordNet 3.0 derivationally related forms (see LICENSE): word, related\n"
         + "".join(f"{a}\t{b}\n" for a, b in sorted(derived)), encoding="utf-8")
+    (OUT / "pertainyms.tsv").write_text(
+        "# WordNet 3.0 pertainyms of capitalised adjectives (see LICENSE): adjective, noun\n"
+        + "".join(f"{a}\t{b}\n" for a, b in sorted(pertains)), encoding="utf-8")
     (OUT / "LICENSE").write_text(LICENSE_SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
     print(f"{len(pairs)} antonym pairs, {len(derived)} derivations, {len(synset_rows)} synsets -> {OUT}")
 

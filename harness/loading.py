@@ -43,14 +43,6 @@ class Passage:
 # Reading bytes safely
 # --------------------------------------------------------------------------
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _guess_encoding(data: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes

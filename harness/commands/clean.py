@@ -2,7 +2,7 @@
 
 FILE (or ``-`` for standard input) holds passages one per line, or one per
 paragraph when blank lines separate paragraphs. Without ``--cleaner`` the
-default chain runs (``unicode, whitespace, injected, spin, casing``); each
+default chain runs (:data:`harness.config.DEFAULT_CLEANERS`); each
 ``--cleaner`` names a built-in, an entry point or ``package.module:function``,
 in the order given.
 

@@ -10,18 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BUILTIN_METRICS: tuple[str, ...] = (
-    "chrf",
-    "bleu",
-    "ter",
-    "cosine",
-    "bertscore",
-    "anchors",
-    "injected",
-    "roundtrip",
-    "meaning",
-)
-
+from .catalog import BUILTIN_METRICS
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -125,7 +114,7 @@ class MetricsConfig(_Strict):
     """Which metrics run and how (the ``metrics:`` section of a run config)."""
 
     #: built-in names and/or ``package.module:name`` specs; default: all built-ins
-    use: tuple[str, ...] = BUILTIN_METRICS
+    use: tuple[str, ...] = tuple(BUILTIN_METRICS)
     #: the user's own metrics (entry point names or ``package.module:name``), run in addition to ``use``
     extra: tuple[str, ...] = ()
     #: sentences per forward pass of the embedding model

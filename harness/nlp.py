@@ -46,11 +46,13 @@ def model_version() -> str:
 
 
 class ParseCache:
-    """Parses texts in batches (``nlp.pipe``) and remembers them until :meth:`clear`."""
+    """Parses texts in batches (``nlp.pipe``) and remembers them until :meth:`clear`
+    (the scorer's shared ``nlp`` resource: one batched pass per chunk)."""
 
     def __init__(self, batch_size: int = 64):
         self.batch_size = batch_size
         self._docs: dict = {}
+        pipeline()  # load now: a missing model is an error before any passage is scored
 
     def prefetch(self, texts: Iterable[str]) -> None:
         todo = list(dict.fromkeys(t for t in texts if t not in self._docs))

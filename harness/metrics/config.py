@@ -71,43 +71,16 @@ class Thresholds(_Strict):
 class MeaningOptions(_Strict):
     """How the meaning score combines the metrics (see docs/metrics.md)."""
 
-    #: weights of the similarity part; each component is first mapped to 0..1
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {"cosine": 0.45, "bertscore": 0.2, "chrf": 0.15, "anchors": 0.2}
-    )
-    #: cosine at or below this maps to 0, at or above ``cosine_ceiling`` to 1
-    cosine_floor: float = Field(0.3, ge=-1, lt=1)
-    cosine_ceiling: float = Field(0.9, gt=-1, le=1)
-    #: BERTScore F1 (MiniLM token embeddings) floor/ceiling, same idea
-    bertscore_floor: float = Field(0.3, ge=-1, lt=1)
-    bertscore_ceiling: float = Field(0.8, gt=-1, le=1)
-    #: chrF++ at or above this maps to 1 (paraphrases rarely exceed it)
-    chrf_ceiling: float = Field(60.0, gt=0, le=100)
-    #: points subtracted per lost or added hard anchor (number, negation)
-    hard_anchor_penalty: float = Field(12.0, ge=0, le=100)
-    #: points subtracted per lost name
-    name_penalty: float = Field(8.0, ge=0, le=100)
-    #: points subtracted per name the text writes only in lower case (a small loss: the
-    #: name is there, but a reader or a translator may not see that it is one)
-    lowered_name_penalty: float = Field(2.0, ge=0, le=100)
-    #: the score is multiplied by (1 - injected share * injected_weight)
-    injected_weight: float = Field(2.0, ge=0)
-    #: a lost or added number or negation, a lost name, or injected content caps the band at 'degraded'
-    hard_anchor_caps_band: bool = True
-    #: cosine below this caps the band at 'lost' (the passage says something else)
+    #: the fitted weights: a JSON file written by ``bench/calibrate_meaning.py --write``
+    #: (None: the bundled ``harness/data/meaning_weights.json``, fitted on expert judgments)
+    calibration: str | None = None
+    #: a major finding (a changed number, a flipped claim, a swapped role, ...) caps the band at 'degraded'
+    major_finding_caps_band: bool = True
+    #: a passage whose cosine with every reference is below this, and whose
+    #: content the text mostly lacks (``unrelated_recall``), says something else: 'lost'
     unrelated_cosine: float = Field(0.35, ge=-1, le=1)
+    unrelated_recall: float = Field(0.3, ge=0, le=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
-
-    @field_validator("weights")
-    @classmethod
-    def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = {"cosine", "bertscore", "chrf", "anchors"}
-        unknown = set(weights) - known
-        if unknown:
-            raise ValueError(f"meaning.weights: unknown component(s) {sorted(unknown)}; known: {sorted(known)}")
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-            raise ValueError("meaning.weights must be non-negative and not all zero")
-        return weights
 
 
 class MetricsConfig(_Strict):

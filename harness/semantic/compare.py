@@ -75,6 +75,8 @@ class _Comparison:
     reference_index: int
     pairs: list[_Pair] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    hyp_frames: list = field(default_factory=list)
+    ref_frames: list = field(default_factory=list)
     #: id(finding) -> index of the text's token it is about (a predicate or a modifier)
     anchors: dict = field(default_factory=dict)
 
@@ -477,7 +479,7 @@ def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_fra
     """The text against one reference: aligned frames and the changes found."""
     hyp_frames = frames_of(hyp_doc) if hyp_frames is None else hyp_frames
     ref_frames = frames_of(ref_doc) if ref_frames is None else ref_frames
-    comparison = _Comparison(hyp_doc, ref_doc, reference_index)
+    comparison = _Comparison(hyp_doc, ref_doc, reference_index, hyp_frames=hyp_frames, ref_frames=ref_frames)
     comparison.pairs = align(hyp_frames, ref_frames)
     for pair in comparison.pairs:
         detect_opposites(pair, comparison)
@@ -531,6 +533,7 @@ def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
             seen.add(key)
             findings.append(finding)
 
+    findings += cue_negations(hyp_doc, ref_docs, comparisons, findings)
     reported = {t.i for f in findings if f.stage_span for t in hyp_doc
                 if f.stage_span.start <= t.idx < f.stage_span.end}
     detect_quantifier_classes(hyp_doc, ref_docs, findings, reported)
@@ -545,6 +548,88 @@ def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
             continue
         findings.append(finding)
     return Comparison(findings, content.missing_mass, content.extra_mass, content.reference_words, content.text_words)
+
+
+def _token_at(doc, offset: int):
+    for token in doc:
+        if token.idx <= offset < token.idx + len(token.text):
+            return token
+    return None
+
+
+def _frames_of_cue(token, frames) -> list[Frame]:
+    """The frames a negation word acts on: those it negates, else the clause it is in."""
+    own = [f for f in frames if any(n is not None and n.i == token.i for n in f.negators)]
+    if own:
+        return own
+    by_token = {f.predicate.i: f for f in frames}
+    frame = _frame_of(token, by_token)
+    return [frame] if frame is not None else []
+
+
+def _lexical_negatives(doc) -> int:
+    """Words that say "not" without a negation word: "refuse", "freeze",
+    "unchanged", and un-/in-/dis- words opposite to their stem ("unaware")."""
+    words = lexicon.classes_list("negative_lexicon")
+    count = 0
+    for token in doc:
+        lemma = _lemma(token)
+        if lemma in words or token.lower_ in words:
+            count += 1
+        elif token.pos_ in ("ADJ", "VERB", "ADV") and lexicon.negated_by_prefix(lemma):
+            count += 1
+    return count
+
+
+def _consistent(pair: _Pair) -> bool:
+    """The aligned frames say the same thing about polarity ("did not fail" / "succeeded")."""
+    if pair.relation in ("same", "similar"):
+        return pair.hyp.negated == pair.ref.negated
+    return pair.hyp.negated != pair.ref.negated
+
+
+def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: Sequence[Finding]) -> list[Finding]:
+    """Negation words that one side has and the other lacks (the anchors metric's
+    scope matching), kept unless the frame alignment shows the polarity agrees
+    ("won't be allowed" / "banned", "is reluctant" / "is not in favour"), and
+    unless a frame-level negation finding already reports them."""
+    from ..metrics.anchors import compare_negations
+
+    report = compare_negations(hyp_doc.text, [d.text for d in ref_docs], share=0.5)
+    hyp_lexical = _lexical_negatives(hyp_doc)
+    reported_spans = [f.stage_span for f in found if f.kind == "negation" and f.stage_span] + \
+                     [f.reference_span for f in found if f.kind == "negation" and f.reference_span]
+    out = []
+    for finding in report.findings:
+        if finding.change == "added":
+            token = _token_at(hyp_doc, finding.stage_span.start)
+            frames = _frames_of_cue(token, frames_of_doc(comparisons, hyp=True)) if token is not None else []
+            pairs = [p for c in comparisons for p in c.pairs if any(p.hyp is f for f in frames)]
+        else:
+            j = finding.reference_index
+            token = _token_at(ref_docs[j], finding.reference_span.start)
+            frames = _frames_of_cue(token, frames_of_doc(comparisons, hyp=False, index=j)) if token is not None else []
+            pairs = [p for p in comparisons[j].pairs if any(p.ref is f for f in frames)]
+        if pairs and all(_consistent(p) for p in pairs):
+            continue
+        other_lexical = [_lexical_negatives(d) for d in ref_docs]
+        if finding.change == "added" and max(other_lexical) > hyp_lexical:
+            continue  # the reference says it without a negation word ("freeze" for "won't change")
+        if finding.change == "lost" and hyp_lexical > other_lexical[finding.reference_index]:
+            continue
+        span = finding.stage_span or finding.reference_span
+        if any(r.start <= span.start < r.end or span.start <= r.start < span.end for r in reported_spans):
+            continue
+        out.append(Finding(kind="negation", change=finding.change, severity="major", label=finding.label,
+                           why=finding.why, source=SOURCE, stage_span=finding.stage_span,
+                           reference_span=finding.reference_span, reference_index=finding.reference_index))
+    return out
+
+
+def frames_of_doc(comparisons: Sequence[_Comparison], hyp: bool, index: int = 0) -> list[Frame]:
+    """The frames of the text (``hyp``) or of reference ``index``, as the comparisons hold them."""
+    comparison = comparisons[0] if hyp else comparisons[index]
+    return comparison.hyp_frames if hyp else comparison.ref_frames
 
 
 def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons: Sequence[_Comparison]) -> bool:

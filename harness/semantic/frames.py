@@ -380,7 +380,8 @@ def _inherit(frame: Frame) -> None:
     if governor.lemma in negative_predicates():
         frame.negated = not frame.negated
         frame.negators.append(governor.predicate)
-    if (governor.lemma in negative_predicates() or intention or governor_modality) and governor.negated:
+    if governor.negated and (governor.lemma in negative_predicates() or intention or governor_modality
+                             or token.dep_ == "xcomp"):
         # "won't stop rising", "did not plan to close": the governor's negation reaches the clause
         frame.negated = not frame.negated
         frame.negators.extend(governor.negators)

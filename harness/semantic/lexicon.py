@@ -229,6 +229,21 @@ def classes(section: str) -> dict[str, str]:
     return _classes(section)
 
 
+@lru_cache(maxsize=None)
+def classes_list(section: str) -> frozenset[str]:
+    """A plain word list of the lexicon, as a set."""
+    return frozenset(str(w) for w in lexicon()[section])
+
+
+@lru_cache(maxsize=65536)
+def negated_by_prefix(word: str) -> bool:
+    """"unaware", "inadequate", "dishonest": a negating prefix on a word that exists without it."""
+    for prefix in _NEGATING_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 4 and _prefix_opposite(word, word[len(prefix):]):
+            return True
+    return False
+
+
 @lru_cache(maxsize=1)
 def negative_predicates() -> frozenset[str]:
     return frozenset(lexicon()["negative_predicates"])

@@ -130,12 +130,25 @@ def table(candidates: dict[str, np.ndarray], rows: list[dict], n_boot: int, seed
         lines.append(f"| {name} | {kendall(scores, a):.4f} | {per_segment_tau(scores, a, segments):.4f} | "
                      f"{kendall(scores, m):.4f} | {per_segment_tau(scores, m, segments):.4f} | "
                      f"{system_pearson(scores, a, systems):.3f} |")
-    # paired bootstrap over segments: meaning minus each baseline
+    # paired bootstrap over segments: meaning minus each baseline. A segment's own
+    # tau does not change when it is drawn, so the per-segment averages resample
+    # precomputed values; the pooled taus are recomputed on the drawn rows.
     rng = np.random.default_rng(seed)
     by_segment = defaultdict(list)
     for i, s in enumerate(segments):
         by_segment[s].append(i)
     keys = sorted(by_segment)
+    draws = [rng.choice(len(keys), len(keys)) for _ in range(n_boot)]
+    rows_of = [np.concatenate([by_segment[keys[p]] for p in pick]) for pick in draws]
+
+    def segment_taus(scores, target):
+        out = np.full(len(keys), np.nan)
+        for k, key in enumerate(keys):
+            g = by_segment[key]
+            if len(set(target[g])) > 1 and len(set(scores[g])) > 1:
+                out[k] = kendall(scores[g], target[g])
+        return out
+
     meaning = candidates["meaning (held out)"]
     lines += ["", "Difference to the meaning score, paired bootstrap over segments "
               f"({n_boot} resamples, 95% interval):", "",
@@ -143,23 +156,19 @@ def table(candidates: dict[str, np.ndarray], rows: list[dict], n_boot: int, seed
     for name, baseline in candidates.items():
         if name.startswith("meaning"):
             continue
-        diffs = {k: [] for k in ("ap", "as", "mp", "ms")}
-        for _ in range(n_boot):
-            pick = rng.choice(len(keys), len(keys))
-            idx = np.concatenate([by_segment[keys[p]] for p in pick])
-            seg = np.concatenate([[f"{n}:{keys[p]}"] * len(by_segment[keys[p]]) for n, p in enumerate(pick)])
-            for tag, target in (("a", targets["mqm_accuracy"]), ("m", targets["mqm"])):
-                diffs[tag + "p"].append(kendall(meaning[idx], target[idx]) - kendall(baseline[idx], target[idx]))
-                local = np.arange(len(idx))
-                diffs[tag + "s"].append(per_segment_tau(meaning[idx], target[idx], seg, local)
-                                        - per_segment_tau(baseline[idx], target[idx], seg, local))
-
-        def ci(values):
-            lo, hi = np.percentile(values, [2.5, 97.5])
-            return f"{np.mean(values):+.4f} [{lo:+.4f}, {hi:+.4f}]"
-
-        lines.append(f"| {name} | {ci(diffs['ap'])} | {ci(diffs['as'])} | {ci(diffs['mp'])} | {ci(diffs['ms'])} |")
+        cells = []
+        for target in (targets["mqm_accuracy"], targets["mqm"]):
+            pooled = [kendall(meaning[idx], target[idx]) - kendall(baseline[idx], target[idx]) for idx in rows_of]
+            diff = segment_taus(meaning, target) - segment_taus(baseline, target)
+            per_segment = [np.nanmean(diff[pick]) for pick in draws]
+            cells += [_interval(pooled), _interval(per_segment)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _interval(values) -> str:
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return f"{np.mean(values):+.4f} [{lo:+.4f}, {hi:+.4f}]"
 
 
 def main() -> None:

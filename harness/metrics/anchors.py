@@ -1081,7 +1081,7 @@ class Anchors(Metric):
     margin = 0.02  # single lost anchors are caught per passage, as findings
     order = 60
 
-    def __init__(self, kinds: Sequence[str] = KINDS, required_share: float = 0.5,
+    def __init__(self, kinds: Sequence[str] = ("numbers", "names"), required_share: float = 0.5,
                  lowered_name_credit: float = LOWERED_NAME_CREDIT):
         unknown = set(kinds) - set(KINDS)
         if unknown:

@@ -19,7 +19,10 @@ class _Strict(BaseModel):
 class AnchorOptions(_Strict):
     """What counts as an anchor and when a reference anchor is required."""
 
-    kinds: tuple[Literal["numbers", "names", "negations"], ...] = ("numbers", "names", "negations")
+    #: negations are compared by the ``semantic`` metric (polarity of aligned
+    #: clauses, negation words checked against it); add "negations" here to
+    #: use the anchors' word-scope rule instead, e.g. without spaCy
+    kinds: tuple[Literal["numbers", "names", "negations"], ...] = ("numbers", "names")
     #: a reference anchor is *required* (counted in recall) when at least this
     #: share of the passage's references contain it; 0.5 = a majority. Anchors
     #: in fewer references are optional: keeping them is not rewarded, losing

@@ -48,8 +48,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .meaning_fit import Fitted
 
 #: continuous features, in the order of the fitted weights
-CONTINUOUS_FEATURES: tuple[str, ...] = ("chrf", "bertscore", "cosine", "semantic.missing", "semantic.added",
-                                        "semantic.recall", "semantic.precision", "injected")
+CONTINUOUS_FEATURES: tuple[str, ...] = ("chrf", "bertscore", "bertscore.precision", "cosine", "semantic.missing",
+                                        "semantic.added")
+#: the continuous features of a text identical to its reference: its penalty is 0
+PERFECT: dict[str, float] = {"chrf": 1.0, "bertscore": 1.0, "bertscore.precision": 1.0, "cosine": 1.0,
+                             "semantic.missing": 0.0, "semantic.added": 0.0}
 #: finding counts: major findings of each kind, then all minor findings
 COUNT_FEATURES: tuple[str, ...] = tuple(f"major:{kind}" for kind in KINDS) + ("minor",)
 FEATURES: tuple[str, ...] = CONTINUOUS_FEATURES + COUNT_FEATURES
@@ -145,8 +148,9 @@ class Meaning(CombiningMetric):
         row = np.asarray(features(scores, findings), dtype=float)
         n = len(fitted.continuous)
         row[:n] = np.where(np.isnan(row[:n]), np.asarray(fitted.mean), row[:n])
-        z = fitted.bias + ((row[:n] - np.asarray(fitted.mean)) / np.asarray(fitted.std)) @ np.asarray(fitted.weights)
-        return {"similarity": float(np.logaddexp(0.0, z)), "findings": float(row[n:] @ np.asarray(fitted.points))}
+        findings_part = float(row[n:] @ np.asarray(fitted.points))
+        total = float(fitted.penalty(row[None, :])[0])
+        return {"similarity": total - findings_part, "findings": findings_part}
 
     def combine(self, scores: Mapping[str, float], findings: Sequence[Finding]) -> "Verdict":
         """The verdict of one passage from its other metrics' scores and findings."""

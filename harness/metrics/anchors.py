@@ -154,6 +154,10 @@ _NUMERIC = re.compile(
     re.IGNORECASE,
 )
 _WORD_OR_HYPHEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|-")
+#: a number glued to a name ("COVID-19", "F-16", "Boeing-737") or to a prefix ("post-90s")
+_IDENTIFIER_BEFORE = re.compile(r"(?:\b[A-Z][A-Za-z]*\d*-|\b(?:post|pre|mid|late|early)-)$")
+#: ... or followed by a capital letter ("5G", "4K", "3D")
+_IDENTIFIER_AFTER = re.compile(r"[A-Z]")
 _HALVES = re.compile(
     rf"\b(?:(?P<whole>\d+|{NUMBER_WORD}(?:[\s-]{NUMBER_WORD})?)\s+and\s+a\s+half\s+(?P<scale>thousand|million|billion|trillion)"
     r"|half\s+a\s+(?P<scale2>thousand|million|billion|trillion))\b",
@@ -250,6 +254,9 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
     for match in _NUMERIC.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
+        if _IDENTIFIER_BEFORE.search(text, max(0, match.start() - 12), match.start()) or \
+                _IDENTIFIER_AFTER.match(text, match.end()):
+            continue  # part of a name or a decade: "COVID-19", "F-16", "5G", "the post-90s"
         try:
             value = Decimal(match["num"].replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the regex only admits valid numbers

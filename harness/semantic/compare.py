@@ -34,11 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from ..findings import Finding, Span
+from ..findings import Finding, Span, headline
 from . import lexicon
 from . import quantities
 from .content import compare_content
-from .frames import Argument, Frame, frames_of
+from .frames import Argument, Frame, frames_of, same_entity
 
 SOURCE = "semantic"
 #: content words: what "dropped" and "added" count
@@ -105,18 +105,10 @@ def _same_word(a, b) -> bool:
 
 def _arguments_match(a: Argument, b: Argument) -> bool:
     if a.entity and b.entity:
-        return _same_entity(a.entity, b.entity)
+        return same_entity(a.entity, b.entity)
     if a.pronoun or b.pronoun:
         return False
     return a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma)
-
-
-def _same_entity(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    a_words, b_words = set(a.split()), set(b.split())
-    # "Biden" and "Joe Biden"; "the U.S." and "U.S."
-    return bool(a_words & b_words) and (a_words <= b_words or b_words <= a_words)
 
 
 def _relation(h: Frame, r: Frame) -> str | None:
@@ -172,6 +164,7 @@ def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pai
 # --------------------------------------------------------------------------
 def _finding(kind: str, change: str, label: str, why: str, comparison: _Comparison, stage_tokens=(),
              ref_tokens=(), severity: str = "major") -> Finding:
+    why = f"{headline(kind, change)}: {why}"
     return Finding(kind=kind, change=change, severity=severity, label=label, why=why, source=SOURCE,
                    stage_span=_tokens_span(stage_tokens), reference_span=_tokens_span(ref_tokens),
                    reference_index=comparison.reference_index if ref_tokens else None)
@@ -347,9 +340,9 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
         if not r_names or not h_names:
             continue
         for a in h_names:
-            if any(_same_entity(a.entity, b.entity) for b in r_names):
+            if any(same_entity(a.entity, b.entity) for b in r_names):
                 continue
-            missing = [b for b in r_names if not any(_same_entity(b.entity, x.entity) for x in h_names)]
+            missing = [b for b in r_names if not any(same_entity(b.entity, x.entity) for x in h_names)]
             if not missing:
                 continue
             b = missing[0]
@@ -468,7 +461,7 @@ def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) 
             continue
         findings.append(Finding(
             kind="quantifier", change="changed", severity="major", label=f"{ref.klass} -> {hyp.klass}",
-            why=f"'{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
+            why=f"{headline('quantifier', 'changed')}: '{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
             stage_span=_tokens_span(hyp.tokens), reference_span=_tokens_span(ref.tokens), reference_index=j))
 
 

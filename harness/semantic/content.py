@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..findings import Finding, Span
+from ..findings import Finding, Span, headline
 from . import lexicon
 from .align import Coverage, best_coverage, coverage, is_content
-from .frames import Frame
+from .frames import Frame, entity_of, same_entity
 
 SOURCE = "semantic"
 #: a word below this coverage counts as not covered
@@ -176,7 +176,8 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
                 continue
             same_place = _relation(h) == _relation(r) and _heads_align(_anchor_head(h), _anchor_head(r), hyp_cover)
             if h.pos_ == "PROPN" or r.pos_ == "PROPN":
-                if not same_place:
+                h_name, r_name = entity_of(h) or h.lower_, entity_of(r) or r.lower_
+                if not same_place or same_entity(h_name, r_name):
                     continue
             else:
                 if not lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower()):
@@ -216,7 +217,8 @@ def compare_content(hyp_doc, hyp_vectors, hyp_frames, refs: Sequence[tuple], ref
             findings.append(Finding(
                 kind="entity", change="changed", severity="major",
                 label=f"{r.lemma_.lower()} -> {h.lemma_.lower()}",
-                why=f"'{h_text}' where the reference has '{r_text}' ({_relation(h).replace('prep:', 'after ')})",
+                why=f"{headline('entity', 'changed')}: '{h_text}' where the reference has '{r_text}' "
+                    f"({_relation(h).replace('prep:', 'after ')})",
                 source=SOURCE, stage_span=_span(h_phrase), reference_span=_span(r_phrase), reference_index=j))
         if findings:
             break  # one reference's view of what was replaced is enough
@@ -239,9 +241,14 @@ def _covered_by_others(words, j: int, refs) -> bool:
     return True
 
 
+#: content words a phrase must lack (or add) for a major finding; a whole clause
+#: (its verb among them) needs two; fewer is minor
+MAJOR_WORDS = 3
+
+
 def _unit_severity(frame: Frame, missing: list) -> str:
-    clause = any(t.i == frame.predicate.i for t in missing) and frame.kind == "verb"
-    return "major" if len(missing) >= 3 or (clause and len(missing) >= 2) else "minor"
+    clause = frame.kind == "verb" and any(t.i == frame.predicate.i for t in missing)
+    return "major" if len(missing) >= MAJOR_WORDS or (clause and len(missing) >= 2) else "minor"
 
 
 def _dropped(refs, ref_frames, ref_covers, closest: int, replaced_ref) -> list[Finding]:
@@ -259,7 +266,7 @@ def _dropped(refs, ref_frames, ref_covers, closest: int, replaced_ref) -> list[F
             out.append(Finding(
                 kind="dropped", change="lost", severity=_unit_severity(frame, missing),
                 label=" ".join(t.lemma_.lower() for t in missing[:4]),
-                why=f"the reference says '{_short(span.text)}'; the text has nothing for it",
+                why=f"{headline('dropped', 'lost')}: the reference says '{_short(span.text)}'; the text has nothing for it",
                 source=SOURCE, reference_span=span, reference_index=j))
     return out
 
@@ -274,5 +281,6 @@ def _added(hyp_frames, hyp_cover: Coverage, replaced_hyp: set[int]) -> list[Find
         out.append(Finding(
             kind="added", change="added", severity=_unit_severity(frame, missing),
             label=" ".join(t.lemma_.lower() for t in missing[:4]),
-            why=f"'{_short(span.text)}' is in no reference", source=SOURCE, stage_span=span))
+            why=f"{headline('added', 'added')}: '{_short(span.text)}' is in no reference", source=SOURCE,
+            stage_span=span))
     return out

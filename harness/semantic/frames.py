@@ -250,13 +250,18 @@ def _collect_arguments(frame: Frame) -> None:
 
 
 def _add(frame: Frame, role: str, head) -> None:
-    """Add ``head`` (and its conjuncts: "Japan and Korea") in ``role``."""
+    """Add ``head`` (and its conjuncts: "Japan and Korea") in ``role``; "neither
+    Ukraine nor Georgia" negates the frame once."""
+    for child in head.children:
+        if child.dep_ == "preconj" and child.lower_ == "neither":
+            frame.negated = not frame.negated
+            frame.negators.append(child)
     for token in [head, *head.conjuncts]:
         if token.pos_ in ("VERB", "AUX"):
             continue
         argument = _argument(role, token)
         frame.arguments.append(argument)
-        if argument.quantifier == "none":
+        if argument.quantifier == "none" and role in ("agent", "patient", "recipient"):
             frame.negated = not frame.negated
             frame.negators.append(argument.quantifier_token)
 
@@ -473,3 +478,22 @@ def _inherit_from_copula(frame: Frame) -> None:
             c.lower_ == "yet" for c in head.children) and frame.modality is None:
         frame.modality = "not_yet"
         frame.modality_tokens = [c for c in head.children if c.lower_ == "yet"]
+
+
+def _canonical(entity: str) -> str:
+    from ..metrics.anchors import _alias_index
+
+    return _alias_index().get(entity, _alias_index().get(entity.replace("the ", "", 1), entity)).lower()
+
+
+def same_entity(a: str, b: str) -> bool:
+    """Two mentions of one name: equal, aliases ("U.S." / "United States"), or one
+    contained in the other ("Biden" / "Joe Biden")."""
+    if a == b:
+        return True
+    a, b = _canonical(a), _canonical(b)
+    if a == b:
+        return True
+    a_words, b_words = set(a.split()), set(b.split())
+    # "Biden" and "Joe Biden"; "the U.S." and "U.S."
+    return bool(a_words & b_words) and (a_words <= b_words or b_words <= a_words)

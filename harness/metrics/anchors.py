@@ -134,6 +134,9 @@ class Anchor:
     text: str  # the surface form as written
     start: int
     end: int
+    #: a word that stands for a number ("both", "half") keeps only a number
+    #: counting the same thing: the stem of the content word after it ("" for any)
+    context: str = ""
 
 
 # --- numbers ----------------------------------------------------------------
@@ -406,9 +409,28 @@ def _lexical_quantities(text: str, taken: list[tuple[int, int]]) -> list[Anchor]
                 days = _time_unit_days(groups["half"]) / 2
                 out.append(_number_anchor(Decimal("0.5"), "", match.group(), start, end, days))
                 continue
+            context = _next_content_stem(text, end)
             for value, unit, _ in values:
-                out.append(_number_anchor(Decimal(value), unit, match.group(), start, end))
+                anchor = _number_anchor(Decimal(value), unit, match.group(), start, end)
+                out.append(Anchor(anchor.kind, anchor.key, anchor.label, anchor.text, start, end, context))
     return out
+
+
+_COUNTED_AFTER = re.compile(r"(?:\s+(?:of|the|a|an|its|their|our|those|these|them|us|per|cent|percent|%|hundred|"
+                            r"thousand|million|billion|-))*\s*(?P<word>[A-Za-z]+)")
+
+
+def _next_content_stem(text: str, end: int) -> str:
+    """The stem of the word a quantity counts: "both city hospitals" -> "city", "half of the homes" -> "home"."""
+    match = _COUNTED_AFTER.match(text, end)
+    return stem(match["word"]) if match else ""
+
+
+def _keeps(strong: Anchor, text: str, weak: Anchor) -> bool:
+    """Does a weak anchor keep this number: same value, and counting the same thing when it says what it counts."""
+    if not numbers_match(strong.key, weak.key):
+        return False
+    return not weak.context or weak.context == _next_content_stem(text, strong.end)
 
 
 def numbers_match(a: tuple, b: tuple) -> bool:
@@ -813,30 +835,37 @@ def _required_count(counts: list[int], share: float) -> int:
 
 
 def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
-    """Numbers matched by value and unit; a lone "one" on one side keeps a digit 1 on the other."""
+    """Numbers matched by value and unit (or length of time); a word that stands
+    for a number ("one", "both", "half", "a week") keeps the same number of the
+    other side, when it counts the same thing."""
     report = KindReport("numbers")
     extracted = [_extract_numbers(r) for r in refs]
     ref_numbers = [numbers for numbers, _ in extracted]
     hyp_numbers, hyp_ones = _extract_numbers(hyp)
-    seen: dict[tuple, Anchor] = {}  # one entry per distinct number; a unit wins over none
-    for anchors in ref_numbers:
+    seen: dict[tuple, tuple[Anchor, int]] = {}  # one entry per distinct number; a unit wins over none
+    for index, anchors in enumerate(ref_numbers):
         for a in anchors:
             same = next((k for k in seen if numbers_match(a.key, k)), None)
             if same is None:
-                seen[a.key] = a
+                seen[a.key] = (a, index)
             elif a.key[1] and not same[1]:
                 del seen[same]
-                seen[a.key] = a
-    for key, anchor in seen.items():
-        present = sum(1 for numbers, ones in extracted if any(numbers_match(key, a.key) for a in (*numbers, *ones)))
+                seen[a.key] = (a, index)
+
+    def kept_by(anchor: Anchor, where: str, numbers: list[Anchor], ones: list[Anchor]) -> bool:
+        return any(numbers_match(anchor.key, n.key) for n in numbers) or any(_keeps(anchor, where, w) for w in ones)
+
+    for key, (anchor, index) in seen.items():
+        present = sum(1 for r, (numbers, ones) in zip(refs, extracted)
+                      if any(numbers_match(key, a.key) for a in numbers) or any(numbers_match(key, w.key) for w in ones))
         if required_by(present, len(refs), share):
             report.required.append(anchor.label)
-            if any(numbers_match(key, h.key) for h in (*hyp_numbers, *hyp_ones)):
+            if kept_by(anchor, refs[index], hyp_numbers, hyp_ones):
                 report.found.append(anchor.label)
             else:
-                index = _first_with(ref_numbers, key)
+                first = _first_with(ref_numbers, key)
                 where = _first_anchor(ref_numbers, key)
-                report.lose(anchor.label, f"number {anchor.label} missing", refs[index], index, where.start, where.end)
+                report.lose(anchor.label, f"number {anchor.label} missing", refs[first], first, where.start, where.end)
         else:
             report.optional.append(anchor.label)
     distinct_hyp: dict[tuple, Anchor] = {}
@@ -844,7 +873,7 @@ def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
         distinct_hyp.setdefault(h.key, h)
     for key, anchor in distinct_hyp.items():
         report.hypothesis.append(anchor.label)
-        if not any(numbers_match(key, a.key) for numbers, ones in extracted for a in (*numbers, *ones)):
+        if not any(kept_by(anchor, hyp, numbers, ones) for numbers, ones in extracted):
             report.add(anchor.label, f"number {anchor.label} added (in no reference)", hyp, anchor.start, anchor.end)
     return report
 

@@ -50,8 +50,9 @@ class InjectedOptions(_Strict):
     off_topic: bool = True
     #: a run of at least this many content words found in no reference is an
     #: off-topic candidate (single unknown words are usually spinner synonyms:
-    #: distortion, not injection)
-    off_topic_min_run: int = Field(2, ge=1)
+    #: distortion, not injection; two-word runs are as often a changed claim,
+    #: "quieter than normal", as spam)
+    off_topic_min_run: int = Field(3, ge=1)
     #: ...and is off topic if removing it raises the best cosine with the references this much
     off_topic_min_gain: float = Field(0.06, ge=0, le=2)
     #: ...and the run on its own has a cosine below this with every reference

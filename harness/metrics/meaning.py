@@ -25,8 +25,9 @@ below ``unrelated_recall``) is ``lost``. The reasons are the findings' own
 ``why``, most serious first (:func:`~harness.findings.kind_order`), then what
 else drove the band, then the minor findings and notes.
 
-Features of metrics that were not computed (left out of the config) take
-their mean on the calibration data: they neither help nor hurt.
+Features of metrics that were not computed (left out of the config) are
+assumed to agree with the ones that were (:func:`impute`): a text identical
+to its reference still scores 100 with chrF++ alone.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class Meaning(CombiningMetric):
         fitted = self.fitted
         row = np.asarray(features(scores, findings), dtype=float)
         n = len(fitted.continuous)
-        row[:n] = np.where(np.isnan(row[:n]), np.asarray(fitted.mean), row[:n])
+        row[:n] = impute(row[:n], np.asarray(fitted.mean), np.asarray(fitted.perfect))
         findings_part = float(row[n:] @ np.asarray(fitted.points))
         total = float(fitted.penalty(row[None, :])[0])
         return {"similarity": total - findings_part, "findings": findings_part}
@@ -218,6 +219,19 @@ class Meaning(CombiningMetric):
                                                           "semantic", "meaning"), "extra": ()}))
         scored = scorer.score_chunk({"text": list(hyps)}, [list(r) for r in refs])
         return [passage["text"].verdict for passage in scored]
+
+
+def impute(values: np.ndarray, mean: np.ndarray, perfect: np.ndarray) -> np.ndarray:
+    """Features of metrics that were not computed, assumed to agree with those that
+    were: each at the same relative place between its calibration mean and its
+    value for an identical text (all at the mean when none was computed)."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    span = perfect - mean
+    known = ~missing & (span != 0)
+    place = float(np.mean((values[known] - mean[known]) / span[known])) if known.any() else 0.0
+    return np.where(missing, mean + place * span, values)
 
 
 def hash_weights(fitted: "Fitted") -> str:

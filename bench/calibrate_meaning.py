@@ -69,7 +69,12 @@ def load_rows(path: Path) -> list[dict]:
 def component_outputs(rows: list[dict], cache_dir: Path, chunk: int = 200) -> list[dict]:
     """Per row: the component metrics' scores and findings (cached by metric signatures)."""
     scorer = Scorer(MetricsConfig(use=COMPONENTS))
-    key = hashlib.sha256(json.dumps([scorer.signatures(), [r["id"] for r in rows]],
+    # the metrics' signatures do not change with every edit of their code: key on the code too
+    code = hashlib.sha256()
+    for path in sorted((ROOT / "harness").rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".tsv", ".gz", ".txt") and "meaning" not in path.name:
+            code.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    key = hashlib.sha256(json.dumps([scorer.signatures(), [r["id"] for r in rows], code.hexdigest()],
                                     sort_keys=True).encode()).hexdigest()[:16]
     cache = cache_dir / f"components-{key}.jsonl"
     done: dict[str, dict] = {}

@@ -195,21 +195,42 @@ def same_meaning(a: str, b: str, pos: str | None = None) -> bool:
     return b in wordnet().synonyms(a, pos) or a in wordnet().synonyms(b, pos)
 
 
+@dataclass(frozen=True)
+class _Concepts:
+    """What a lemma can mean, as sets that two related lemmas share."""
+
+    #: the lemma and its derived forms, and their frequent senses (synset ids)
+    own: frozenset
+    #: the more general verbs (two steps up) of its frequent verb senses
+    up: frozenset
+
+
 @lru_cache(maxsize=65536)
+def _concepts(lemma: str) -> _Concepts:
+    net = wordnet()
+    forms = {lemma} | net.derivations.get(lemma, frozenset())
+    own = {f"={form}" for form in forms}
+    for form in forms:
+        for pos in ("n", "v", "a", "r"):
+            own.update(synset for synset, _ in net.senses.get((pos, form), ()))
+    hypernyms = _hypernyms()
+    frontier = [synset for synset, rank in net.senses.get(("v", lemma), ()) if rank <= 2]
+    up: set[str] = set()
+    for _ in range(2):
+        frontier = [p for s in frontier for p in hypernyms.get(s, ())]
+        up.update(frontier)
+    return _Concepts(frozenset(own), frozenset(up))
+
+
+@lru_cache(maxsize=262144)
 def related(a: str, b: str) -> bool:
     """The same concept in any part of speech: synonyms, derived forms of the
     word or of a synonym ("support" / "supportive", "decide" / "decision"), or
     a verb and the more general verb it is a way of ("buy" / "acquire")."""
-    if same_meaning(a, b):
+    if a == b:
         return True
-    if _verb_kind_of(a, b) or _verb_kind_of(b, a):
-        return True
-    net = wordnet()
-    a_forms = {a} | net.derivations.get(a, frozenset())
-    b_forms = {b} | net.derivations.get(b, frozenset())
-    if a_forms & b_forms:
-        return True
-    return any(same_meaning(x, y) for x in a_forms for y in b_forms if x != a or y != b)
+    ca, cb = _concepts(a), _concepts(b)
+    return bool(ca.own & cb.own or ca.up & cb.own or ca.own & cb.up)
 
 
 # --------------------------------------------------------------------------

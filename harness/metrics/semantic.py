@@ -46,6 +46,8 @@ class Semantic(Metric):
     margin = 0.01
     order = 65
     requires = ("embedder", "nlp")
+    #: uncovered content and changes: fewer is better
+    sub_directions = {"missing": False, "added": False, "changes": False}
 
     def __init__(self):
         self._embedder = None

@@ -203,6 +203,9 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     if pair.relation not in ("same", "similar") or h.negated == r.negated:
         return
+    plain = r if h.negated else h
+    if _says_not(plain.predicate):
+        return  # "won't change" / "will be frozen": the other side says "not" with its verb
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -560,18 +563,18 @@ def _frames_of_cue(token, frames) -> list[Frame]:
     return [frame] if frame is not None else []
 
 
+def _says_not(token) -> bool:
+    """A word that says "not" without a negation word ("freeze", "refuse", "unaware")."""
+    lemma = _lemma(token)
+    words = lexicon.classes_list("negative_lexicon")
+    return lemma in words or token.lower_ in words or (
+        token.pos_ in ("ADJ", "VERB", "ADV") and lexicon.negated_by_prefix(lemma))
+
+
 def _lexical_negatives(doc) -> int:
     """Words that say "not" without a negation word: "refuse", "freeze",
     "unchanged", and un-/in-/dis- words opposite to their stem ("unaware")."""
-    words = lexicon.classes_list("negative_lexicon")
-    count = 0
-    for token in doc:
-        lemma = _lemma(token)
-        if lemma in words or token.lower_ in words:
-            count += 1
-        elif token.pos_ in ("ADJ", "VERB", "ADV") and lexicon.negated_by_prefix(lemma):
-            count += 1
-    return count
+    return sum(1 for token in doc if _says_not(token))
 
 
 def _consistent(pair: _Pair) -> bool:

@@ -176,9 +176,9 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
                 continue
             same_place = _relation(h) == _relation(r) and _heads_align(_anchor_head(h), _anchor_head(r), hyp_cover)
             if h.pos_ == "PROPN" or r.pos_ == "PROPN":
-                h_name, r_name = entity_of(h) or h.lower_, entity_of(r) or r.lower_
-                if not same_place or same_entity(h_name, r_name):
-                    continue
+                h_name, r_name = entity_of(h), entity_of(r)
+                if not (h_name and r_name) or not same_place or same_entity(h_name, r_name):
+                    continue  # a name against a common noun: the anchors' lost name says it
             else:
                 if not lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower()):
                     continue

@@ -326,6 +326,30 @@ def _measure_roots() -> frozenset[str]:
     return frozenset(roots)
 
 
+@lru_cache(maxsize=1)
+def _participant_roots() -> frozenset[str]:
+    """Kinds of things that take part in events: people, organisms, organisations, artefacts, places."""
+    roots = set()
+    for word in ("person", "organism", "organization", "artifact", "location", "institution"):
+        roots.update(s for s, rank in wordnet().senses.get(("n", word), ()) if rank == 1)
+    return frozenset(roots)
+
+
+@lru_cache(maxsize=65536)
+def _participant_kinds(lemma: str) -> bool:
+    """Is the noun, in a frequent sense, a person, organism, organisation, artefact or place?"""
+    hypernyms = _hypernyms()
+    roots = _participant_roots()
+    frontier = [s for s, rank in wordnet().senses.get(("n", lemma), ()) if rank <= KIND_SENSES]
+    for _ in range(12):
+        if roots & set(frontier):
+            return True
+        frontier = [p for s in frontier for p in hypernyms.get(s, ())]
+        if not frontier:
+            return False
+    return False
+
+
 @lru_cache(maxsize=65536)
 def _root_distance(synset: str) -> int:
     hypernyms = _hypernyms()
@@ -357,6 +381,8 @@ def sibling_kinds(a: str, b: str) -> bool:
     measures = _measure_roots()
     if (set(up_a) & measures) and (set(up_b) & measures):
         return False
+    if not (_participant_kinds(a) and _participant_kinds(b)):
+        return False  # abstractions ("course", "ownership") are worded many ways
     common = set(up_a) & set(up_b)
     return any(_root_distance(s) >= _TOO_GENERAL_DEPTH_FROM_ROOT for s in common)
 

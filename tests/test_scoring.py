@@ -214,9 +214,9 @@ def test_the_scorer_calls_only_declared_hooks():
 
 @pytest.mark.slow
 def test_embedding_metrics_batch_the_whole_chunk_in_one_encode_call(embedding_scorer):
-    embedder_calls_before = embedding_scorer._share_embedder().encode_calls
+    embedder_calls_before = embedding_scorer.resources.get("embedder").encode_calls
     results = embedding_scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
-    assert embedding_scorer._share_embedder().encode_calls == embedder_calls_before + 1
+    assert embedding_scorer.resources.get("embedder").encode_calls == embedder_calls_before + 1
     for i in range(len(REFS)):
         assert -1.0 <= results[i]["distorted"].scores["cosine"] <= 1.0
         assert "roundtrip" in results[i]["retranslated"].scores
@@ -237,7 +237,7 @@ def test_describe_names_the_embedding_model_and_its_hash(embedding_scorer):
 @pytest.mark.slow
 def test_all_builtin_metrics_share_one_encode_call_and_give_a_verdict():
     scorer = Scorer(MetricsConfig())
-    embedder = scorer._share_embedder()
+    embedder = scorer.resources.get("embedder")
     before = embedder.encode_calls
     results = scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
     assert embedder.encode_calls == before + 1

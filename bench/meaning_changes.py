@@ -38,6 +38,8 @@ def main() -> None:
         result = evaluate(load_items(DATA / f"{split}.yaml"))
         print(f"\n## {split} ({time.time() - start:.0f} s)\n")
         print(result.table())
+        print()
+        print(result.separation_table())
         if args.misses:
             for item, kind, text, reasons in result.misses:
                 print(f"- {item} [{kind}] {text}\n    {reasons}")

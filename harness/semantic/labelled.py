@@ -34,6 +34,23 @@ class LabelledResult:
     false_alarms: int = 0
     #: (item id, kind or 'paraphrase', text, verdict reasons) of every miss and false alarm
     misses: list = field(default_factory=list)
+    #: (is a change, {metric: score}) of every text, for how well a score separates the two
+    scores: list = field(default_factory=list)
+
+    def separation(self, metric: str) -> float:
+        """ROC-AUC of ``metric`` telling paraphrases (higher score) from changes:
+        the chance that a random paraphrase outscores a random change (ties count half)."""
+        paraphrases = [s[metric] for change, s in self.scores if not change and metric in s]
+        changes = [s[metric] for change, s in self.scores if change and metric in s]
+        if not paraphrases or not changes:
+            return float("nan")
+        wins = sum((p > c) + 0.5 * (p == c) for p in paraphrases for c in changes)
+        return wins / (len(paraphrases) * len(changes))
+
+    def separation_table(self, metrics=("meaning", "chrf", "bertscore", "cosine", "semantic")) -> str:
+        lines = ["| score | ROC-AUC: paraphrase above change |", "|---|---:|"]
+        lines += [f"| {m} | {self.separation(m):.3f} |" for m in metrics]
+        return "\n".join(lines)
 
     def detection(self, kind: str) -> float:
         return self.detected[kind] / self.total[kind] if self.total[kind] else float("nan")
@@ -81,6 +98,7 @@ def evaluate(items: list[dict], scorer=None, chunk: int = 64) -> LabelledResult:
         for (item_id, kind, text, _), stages in zip(part, scored):
             stage = stages["text"]
             flagged = stage.verdict.band != "preserved"
+            result.scores.append((kind != "paraphrase", dict(stage.scores)))
             if kind == "paraphrase":
                 result.paraphrases += 1
                 if flagged:

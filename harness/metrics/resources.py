@@ -63,6 +63,15 @@ def _load_embedder(config) -> Any:
 register_resource("embedder", _load_embedder, driver_only=True)
 
 
+def _load_parser(config) -> Any:
+    from ..nlp import ParseCache
+
+    return ParseCache()
+
+
+register_resource("nlp", _load_parser)
+
+
 class Resources:
     """The shared resources of one scorer (``config`` is its metrics config)."""
 

@@ -133,12 +133,33 @@ def config_from_dict(data: Any, label: str = "config", base_dir: Path | None = N
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, label)) from None
+    check_plugins(config, label)
     if base_dir is not None:
         if config.transcript is not None and not config.transcript.is_absolute():
             config.transcript = (base_dir / config.transcript).resolve()
         if config.references:
             config.references = [p if p.is_absolute() else (base_dir / p).resolve() for p in config.references]
     return config
+
+
+def check_plugins(config: RunConfig, label: str) -> None:
+    """Resolve every cleaner, metric and translator ``config`` names, so that a
+    missing, unknown or refused one (see :mod:`harness.plugins`) is one
+    :class:`ConfigError` naming ``label`` (the config file, the baseline, or
+    ``--cleaner``) before anything runs. Nothing is constructed here."""
+    from .cleaners import CLEANERS
+    from .metrics import METRICS
+    from .translate import TRANSLATORS
+
+    names: list[tuple[Any, str]] = [(CLEANERS, spec.name) for spec in config.cleaner_specs()]
+    names += [(METRICS, name) for name in config.metrics.metric_names]
+    if config.retranslation.enabled:
+        names += [(TRANSLATORS, config.retranslation.direction(src, tgt)[0]) for src, tgt in config.retranslation.hops()]
+    for registry, name in dict.fromkeys(names):
+        try:
+            registry.resolve(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:

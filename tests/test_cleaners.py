@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import harness
+
 from harness.cleaners import CLEANERS, DEFAULT_CHAIN, FunctionCleaner, build_cleaner, run_chain
 from harness.cleaners.base import CleanResult
 from harness.cleaners.cases import Case, check_case, load_cases
@@ -180,19 +182,23 @@ def test_redecode_needs_clear_evidence():
 # Registry, user cleaners and the chain
 # --------------------------------------------------------------------------
 
+@harness.plugin
 def shout(text: str) -> str:
     """A user's cleaner: upper-cases the word 'nato'."""
     return text.replace("nato", "NATO")
 
 
+@harness.plugin
 def returns_a_number(text: str):
     return 42
 
 
+@harness.plugin
 def explodes(text: str) -> str:
     raise ValueError("boom on purpose")
 
 
+@harness.plugin
 class Prefixer:
     """A user's cleaner class with options."""
 
@@ -206,6 +212,7 @@ class Prefixer:
         return CleanResult(self.prefix + text, [])
 
 
+@harness.plugin
 def make_prefixer():
     """A factory: no required argument, returns an object with clean()."""
     return Prefixer("# ")

@@ -113,7 +113,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def test_a_user_cleaner_in_the_working_directory_is_found_by_the_script(tmp_path):
-    (tmp_path / "my_cleaning.py").write_text("def shout(text):\n    return text.upper()\n")
+    (tmp_path / "my_cleaning.py").write_text("import harness\n@harness.plugin\ndef shout(text):\n    return text.upper()\n")
     harness_script = Path(sys.executable).parent / "harness"
     if not harness_script.exists():
         pytest.skip("the harness console script is not installed next to this Python")

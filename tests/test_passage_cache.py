@@ -48,9 +48,9 @@ def counting_cleaner(tmp_path, monkeypatch):
     module = tmp_path / "mods" / "pc_cleaner.py"
     module.parent.mkdir()
     module.write_text(
-        "calls = []\n"
-        "def tidy(text):\n    calls.append(text)\n    return text.replace('fresh new', 'new')\n"
-        "def fail_on_taxes(text):\n    calls.append(text)\n"
+        "import harness\ncalls = []\n"
+        "@harness.plugin\ndef tidy(text):\n    calls.append(text)\n    return text.replace('fresh new', 'new')\n"
+        "@harness.plugin\ndef fail_on_taxes(text):\n    calls.append(text)\n"
         "    if 'taxes' in text:\n        raise ValueError('no taxes')\n    return text\n",
         encoding="utf-8")
     monkeypatch.syspath_prepend(str(module.parent))

@@ -20,10 +20,14 @@ pytest_plugins = ["pytester"]
 USER_CLEANERS = '''
 import re
 
+import harness
+
+@harness.plugin
 def forget_numbers(text):
     """The user's cleaner after a bad change: it now deletes digits."""
     return re.sub(r"\\s*[$]?\\d[\\d,.]*", "", text)
 
+@harness.plugin
 def tidy(text):
     """The user's cleaner after a harmless change."""
     return " ".join(text.split())

@@ -433,6 +433,7 @@ def test_a_config_naming_a_missing_cleaner_is_one_line(runner, tmp_path, spec, e
     line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs),
                           config=config_file(tmp_path, cleaners=[spec])))
     assert expected in line
+    assert line.startswith(f"error: config {tmp_path / 'config.yaml'}: "), line  # names the config file
 
 
 @pytest.mark.parametrize(
@@ -468,7 +469,7 @@ def test_a_cleaner_error_with_markup_and_escape_codes_is_printed_safely(runner, 
     """Regression: a message containing ``[/red]`` crashed the summary with
     rich's MarkupError, and ANSI codes in it reached the terminal."""
     write(tmp_path / "mods" / "rel_evil_cleaner.py",
-          "def clean(text):\n    raise ValueError('bad [/red] [bold]tag \\x1b[31mRED\\x1b[0m ' + text[:8])\n")
+          "import harness\n@harness.plugin\ndef clean(text):\n    raise ValueError('bad [/red] [bold]tag \\x1b[31mRED\\x1b[0m ' + text[:8])\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 2)
     result = run(runner, tmp_path, "-t", str(transcript), "-r", str(refs),
@@ -486,8 +487,8 @@ def test_a_cleaner_producing_an_unpaired_surrogate_fails_only_its_passage(runner
     returned a lone surrogate (bytes decoded with surrogateescape), or raised
     an exception quoting one, crashed the run with UnicodeEncodeError."""
     write(tmp_path / "mods" / "rel_surrogate_cleaners.py",
-          "def lone(text):\n    return text.replace('budget', 'budg\\udc80et')\n"
-          "def raises(text):\n    if 'bridge' in text:\n        raise ValueError('bad byte \\udc80')\n    return text\n")
+          "import harness\n@harness.plugin\ndef lone(text):\n    return text.replace('budget', 'budg\\udc80et')\n"
+          "@harness.plugin\ndef raises(text):\n    if 'bridge' in text:\n        raise ValueError('bad byte \\udc80')\n    return text\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 3)
     config = config_file(tmp_path, cleaners=["rel_surrogate_cleaners:lone", "rel_surrogate_cleaners:raises"])
@@ -504,7 +505,7 @@ def test_a_metric_with_nothing_to_average_writes_null_not_nan(runner, tmp_path, 
     """Regression (found by fuzzing): a NaN score was written as ``NaN``,
     which is not JSON (JavaScript, jq and strict parsers refuse it)."""
     write(tmp_path / "mods" / "rel_nan_metric.py",
-          "def undefined_on_questions(hyps, refs):\n"
+          "import harness\n@harness.plugin\ndef undefined_on_questions(hyps, refs):\n"
           "    return [float('nan') if h.endswith('?') else 1.0 for h in hyps]\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 3)

@@ -36,14 +36,17 @@ STAGES = {
 SACRE_ONLY = MetricsConfig(use=("chrf", "bleu", "ter"))
 
 USER_PLUGIN = '''
+import harness
 from harness.metrics import MeanMetric
 
 
+@harness.plugin
 def length_ratio(hyps, refs):
     """Hypothesis length over the longest reference's length."""
     return [len(h) / max(len(r) for r in rs) for h, rs in zip(hyps, refs)]
 
 
+@harness.plugin
 class WordCount(MeanMetric):
     """Words in the hypothesis (a reference-free toy)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -160,6 +160,47 @@ def check_plugins(config: RunConfig, label: str) -> None:
             registry.resolve(name)
         except ConfigError as exc:
             raise ConfigError(f"{label}: {exc}") from None
+
+
+def with_cleaners(config: RunConfig, cleaners: Sequence[str], *, only: bool = False,
+                  label: str = "--cleaner") -> RunConfig:
+    """``config`` with the cleaners given on the command line (``--cleaner``).
+
+    By default they are *added* after the config's own chain (a cleaner
+    already in the chain is not added twice, so naming the whole chain and
+    then yours also works); with ``only`` they *replace* the chain
+    (``--cleaners-only``). Every name is checked (see :func:`check_plugins`)."""
+    if not cleaners:
+        return config
+    if only:
+        chain: list[Union[str, CleanerSpec]] = list(dict.fromkeys(cleaners))
+    else:
+        present = {spec.name for spec in config.cleaner_specs()}
+        chain = [*config.cleaners, *(name for name in dict.fromkeys(cleaners) if name not in present)]
+    updated = config.model_copy(update={"cleaners": chain})
+    check_plugins(updated, label)
+    return updated
+
+
+def regress_cleaners(baseline: str | Path, config: Any, cleaners: Sequence[str] | None, *,
+                     only: bool = False) -> list[Union[str, CleanerSpec]] | None:
+    """The whole chain ``harness regress`` runs when ``cleaners`` are given: the
+    chain of ``config`` (a config path or name, a RunConfig) or, without one,
+    of the config stored in the baseline, with ``cleaners`` added (or, with
+    ``only``, ``cleaners`` alone). None when no cleaners are given."""
+    if not cleaners:
+        return None
+    if only:
+        return list(dict.fromkeys(cleaners))
+    if isinstance(config, RunConfig):
+        base = config
+    elif config is not None:
+        base = load_config(config)
+    else:
+        from .baseline import baseline_config, load_baseline
+
+        base = baseline_config(load_baseline(Path(baseline)), f"baseline {baseline}")
+    return list(with_cleaners(base, cleaners).cleaners)
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:

@@ -188,7 +188,7 @@ def test_cli_exit_codes_and_output(saved, builtin_chain):
 
 
 def test_cli_margin_override(saved):
-    args = ("regress", "--baseline", saved, "--cleaner", f"{BROKEN}:do_nothing", "-q", "--no-text")
+    args = ("regress", "--baseline", saved, "--cleaners-only", "--cleaner", f"{BROKEN}:do_nothing", "-q", "--no-text")
     strict = invoke(*args)
     lenient = invoke(*args, "--margin", "chrf=50", "--margin", "bleu=50", "--margin", "meaning=50",
                      "--margin", "anchors=1")

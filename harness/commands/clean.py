@@ -1,10 +1,11 @@
 """``harness clean FILE``: run cleaners on a text and show what they did.
 
 FILE (or ``-`` for standard input) holds passages one per line, or one per
-paragraph when blank lines separate paragraphs. Without ``--cleaner`` the
-default chain runs (``unicode, whitespace, injected, spin, casing``); each
-``--cleaner`` names a built-in, an entry point or ``package.module:function``,
-in the order given.
+paragraph when blank lines separate paragraphs. The default chain runs
+(``unicode, whitespace, injected, spin, casing``); each ``--cleaner`` (a
+built-in, an entry point or ``package.module:function`` marked
+``@harness.plugin``) is added after it, in the order given, and with
+``--cleaners-only`` the named cleaners run alone.
 
 Output: the cleaned text in the input's layout; with ``--explain`` every edit
 (passage, cleaner, rule, before -> after, span in that cleaner's input); with
@@ -69,10 +70,12 @@ def _render_diff(before: str, after: str, color: bool):
 @click.command("clean")
 @click.argument("file", type=str)
 @click.option("--cleaner", "cleaner_names", multiple=True, metavar="NAME",
-              help="A cleaner to run (repeatable, in order): built-in name, entry point or package.module:function.")
+              help="Add a cleaner after the default chain (repeatable, in order): built-in name, entry point "
+                   "or package.module:function marked @harness.plugin.")
+@click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, not the default chain.")
 @click.option("--explain", is_flag=True, help="Print every edit instead of the cleaned text.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a word diff of each changed passage.")
-def clean(file: str, cleaner_names: tuple[str, ...], explain: bool, show_diff: bool) -> None:
+def clean(file: str, cleaner_names: tuple[str, ...], cleaners_only: bool, explain: bool, show_diff: bool) -> None:
     """Clean FILE (or - for stdin) and print the result, the edits or a diff."""
     from rich.console import Console
 
@@ -80,7 +83,12 @@ def clean(file: str, cleaner_names: tuple[str, ...], explain: bool, show_diff: b
 
     if explain and show_diff:
         raise click.UsageError("--explain and --diff are alternatives; give one of them")
-    cleaners = [build_cleaner(name) for name in (cleaner_names or DEFAULT_CHAIN)]
+    from . import check_cleaners_only
+
+    check_cleaners_only(cleaner_names, cleaners_only)
+    chain = list(dict.fromkeys(cleaner_names)) if cleaners_only else \
+        [*DEFAULT_CHAIN, *(name for name in dict.fromkeys(cleaner_names) if name not in DEFAULT_CHAIN)]
+    cleaners = [build_cleaner(name) for name in chain]
     passages, separator = split_passages(_read_input(file))
     width = max(2, len(str(len(passages))))
     console = Console(highlight=False, soft_wrap=True)

@@ -3,6 +3,9 @@
     harness baseline save --config clean-only --out baselines/mine.json
     harness regress --baseline baselines/mine.json --cleaner mypkg.clean:fix_text
 
+``--cleaner`` adds a cleaner after the chain of the baseline's config (or of
+``--config``); ``--cleaners-only`` runs the named cleaners alone.
+
 Exit codes of ``regress``: 0 nothing regressed, 1 something did, 2 bad input
 or a baseline made from another transcript, reference set or metric version.
 """
@@ -39,22 +42,24 @@ def baseline() -> None:
 @click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
               help="References: a YAML/JSONL mapping, or one file per reference (repeat the option).")
 @click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
-              help="Use these cleaners instead of the config's (built-in name or package.module:function; repeatable).")
+              help="Add a cleaner after the config's chain (built-in name or package.module:function "
+                   "marked @harness.plugin; repeatable, in order).")
+@click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache, quiet):
+def save(config_path, out, transcript, references, cleaners, cleaners_only, cache_dir, no_cache, quiet):
     """Run the pipeline and store every passage's stage texts and scores, the
     corpus scores and the run signature as stable, diff-friendly JSON.
 
     Saving twice from the same code gives identical bytes.
     """
     from ..baseline import run_baseline, save_baseline
-    from ..config import load_config
+    from ..config import load_config, with_cleaners
+    from . import check_cleaners_only
 
-    config = load_config(config_path)
-    if cleaners:
-        config = config.model_copy(update={"cleaners": list(cleaners)})
+    check_cleaners_only(cleaners, cleaners_only)
+    config = with_cleaners(load_config(config_path), cleaners, only=cleaners_only)
     out = out or Path("baselines") / f"{config.name}.json"
     data = run_baseline(config, transcript=transcript, references=list(references) or None,
                         baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
@@ -71,8 +76,10 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
               help="Run this config instead of the one stored in the baseline.")
 @click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
-              help="Cleaners under test, in order (built-in name or package.module:function; repeatable). "
-                   "Default: the config's.")
+              help="A cleaner under test, added after the chain of the baseline's config (or of --config): "
+                   "built-in name or package.module:function marked @harness.plugin; repeatable, in order.")
+@click.option("--cleaners-only", is_flag=True,
+              help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--cases", "case_files", multiple=True, type=click.Path(path_type=Path),
               help="Labelled case file (fix / keep / known-failure, as tests/cases/*.yaml) to run "
                    "through its cleaner as well (repeatable).")
@@ -89,8 +96,8 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
-def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, junit_path, update, out_dir,
-            no_text, cache_dir, no_cache, quiet):
+def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files, margins, junit_path, update,
+            out_dir, no_text, cache_dir, no_cache, quiet):
     """Rerun the baseline's pipeline and fail when meaning dropped.
 
     A regression is a corpus drop larger than the metric's margin and
@@ -101,9 +108,13 @@ def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, juni
     Exit code 0 when nothing regressed, 1 when something did, 2 for bad input
     or an incompatible baseline.
     """
+    from ..config import regress_cleaners
     from ..regress import parse_margins, run_regress
+    from . import check_cleaners_only
 
-    report = run_regress(baseline_path, config=config_path, cleaners=list(cleaners) or None,
+    check_cleaners_only(cleaners, cleaners_only)
+    chain = regress_cleaners(baseline_path, config_path, cleaners, only=cleaners_only)
+    report = run_regress(baseline_path, config=config_path, cleaners=chain,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
                          use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))
     click.echo(report.to_text(show_text=not no_text))

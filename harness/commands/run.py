@@ -113,12 +113,14 @@ def _fmt(value) -> str:
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=DEFAULT_RUNS_ROOT, show_default=True,
               help="Where default output folders go.")
 @click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
-              help="Use these cleaners instead of the config's (built-in name or package.module:function; repeatable).")
+              help="Add a cleaner after the config's chain (built-in name or package.module:function "
+                   "marked @harness.plugin; repeatable, in order).")
+@click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output folder.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")
-def run(config_path, transcript, references, out, runs_dir, cleaners, force, cache_dir, no_cache, quiet):
+def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_only, force, cache_dir, no_cache, quiet):
     """Evaluate a transcript: clean, retranslate, score and report every passage.
 
     With no options, evaluates the bundled briefing with configs/default.yaml.
@@ -126,12 +128,12 @@ def run(config_path, transcript, references, out, runs_dir, cleaners, force, cac
     """
     from rich.console import Console
 
-    from ..config import load_config
+    from ..config import load_config, with_cleaners
     from ..pipeline import run_config
+    from . import check_cleaners_only
 
-    config = load_config(config_path)
-    if cleaners:
-        config = config.model_copy(update={"cleaners": list(cleaners)})
+    check_cleaners_only(cleaners, cleaners_only)
+    config = with_cleaners(load_config(config_path), cleaners, only=cleaners_only)
     console = Console(stderr=True)
     progress = None if quiet else RichProgress(console)
     started = time.perf_counter()

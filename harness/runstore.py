@@ -2,6 +2,8 @@
 
 Layout of ``runs/<name>/``::
 
+    .harness-run      the marker: this folder holds a harness run (only such a
+                      folder is ever cleared by --force)
     run.json          signature + state ("running" / "complete"), written atomically
     results.jsonl     one line per finished passage, appended and fsync'ed per chunk
     results.json      everything, written atomically when the run completes
@@ -29,6 +31,12 @@ from .errors import OutputError
 
 RESULTS_JSONL = "results.jsonl"
 RUN_JSON = "run.json"
+#: The marker file that makes a folder a harness run folder, written when a run
+#: takes the folder. ``--force`` clears a non-empty folder only when it holds
+#: this marker: never a folder of the user's own files, whatever it contains.
+MARKER = ".harness-run"
+MARKER_TEXT = "This folder holds a harness run; `harness run --force` may empty it.\n"
+LOCK = ".lock"
 
 
 def _os_error(exc: OSError, path: Path) -> OutputError:
@@ -124,18 +132,26 @@ class RunStore:
         existing = self.read_run_json()
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise OutputError(f"{self.out_dir}: exists and is not a folder; choose another --out")
-        if self.out_dir.exists() and any(self.out_dir.iterdir()):
+        if self.out_dir.exists() and any(c.name not in (LOCK, MARKER) for c in self.out_dir.iterdir()):
+            ours = self.is_marked()
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
+            if not ours and not (resume and not force and same):
+                # never advise --force for a folder it will not clear
+                raise OutputError(
+                    f"{self.out_dir}: exists and is not a harness run (no {MARKER} marker file), so "
+                    f"{'--force will not clear it' if force else 'it is left alone'}; choose another --out "
+                    f"(or empty the folder yourself)")
             if force:
                 self._clear_unless_locked()
             elif not resume:
                 raise OutputError(f"{self.out_dir}: already exists; use --force to overwrite it")
             elif existing is None:
-                raise OutputError(f"{self.out_dir}: exists and is not a harness run; use --force to overwrite it or choose another --out")
+                raise OutputError(f"{self.out_dir}: holds a harness run that cannot be resumed (no readable "
+                                  f"{RUN_JSON}); use --force to start it again or choose another --out")
             elif not same:
                 raise OutputError(
                     f"{self.out_dir}: holds a run of a different pipeline or data "
-                    f"(signature {existing.get('signature', {}).get('key')} != {signature['key']}); "
+                    f"(signature {(existing or {}).get('signature', {}).get('key')} != {signature['key']}); "
                     f"use --force to overwrite it or choose another --out"
                 )
             elif existing.get("state") == "complete":
@@ -144,6 +160,8 @@ class RunStore:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if self._lock is None:
                 self._acquire_lock()
+            if not self.is_marked():
+                atomic_write_text(self.out_dir / MARKER, MARKER_TEXT)
             self._remove_temporaries()
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
@@ -171,6 +189,16 @@ class RunStore:
             self._lock = None
             raise OutputError(f"{self.out_dir}: another harness run is writing to this folder") from None
 
+    def is_marked(self) -> bool:
+        """Whether the folder holds a harness run: its marker is a regular file
+        (not a link to one) with the marker's text."""
+        marker = self.out_dir / MARKER
+        try:
+            return not marker.is_symlink() and marker.is_file() and \
+                marker.read_text(encoding="utf-8").startswith(MARKER_TEXT.split(";")[0])
+        except (OSError, UnicodeDecodeError):
+            return False
+
     def _clear_unless_locked(self) -> None:
         """--force: empty the folder, but never one another run is writing to
         (take its lock first, and keep the lock file)."""
@@ -181,7 +209,7 @@ class RunStore:
 
     def _clear(self) -> None:
         for child in self.out_dir.iterdir():
-            if child.name == ".lock" and self._lock is not None:
+            if child.name == MARKER or (child.name == LOCK and self._lock is not None):
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)

@@ -540,8 +540,38 @@ def test_square_brackets_in_the_output_path_are_printed_as_they_are(runner, tmp_
 def test_an_output_folder_holding_other_files_is_refused_and_left_alone(runner, tmp_path):
     transcript, refs = dataset(tmp_path)
     keep = write(tmp_path / "out" / "thesis.tex", "precious")
-    assert "is not a harness run; use --force" in error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    assert "is not a harness run" in line and "--force" not in line  # --force would not help: say so, never advise it
     assert keep.read_text() == "precious" and sorted(os.listdir(tmp_path / "out")) == ["thesis.tex"]
+
+
+@pytest.mark.parametrize("planted", ["nothing", "run.json"])
+def test_force_refuses_a_folder_that_is_not_a_harness_run(runner, tmp_path, planted):
+    """Issue 17: ``run -c raw -o . --force`` deleted unrelated files. --force
+    clears only a folder marked as a harness run by its own marker file (a
+    copied or look-alike run.json is not enough)."""
+    transcript, refs = dataset(tmp_path)
+    folder = tmp_path / "project"
+    keep = write(folder / "thesis.tex", "precious")
+    write(folder / "chapters" / "one.tex", "also precious")
+    if planted == "run.json":
+        assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), out=tmp_path / "real").exit_code == 0
+        shutil.copyfile(tmp_path / "real" / "run.json", folder / "run.json")
+    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), "--force", out=folder))
+    assert "is not a harness run" in line and ".harness-run" in line and "will not clear it" in line
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+    assert keep.read_text() == "precious"
+
+
+def test_force_clears_a_harness_run_folder_and_the_run_marks_its_folder(runner, tmp_path):
+    transcript, refs = dataset(tmp_path)
+    out = tmp_path / "out"
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    assert (out / ".harness-run").is_file()
+    write(out / "stray.txt", "left by the user in a run folder")
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), "--force").exit_code == 0
+    assert not (out / "stray.txt").exists() and (out / "results.json").exists()
 
 
 def test_an_output_path_that_is_a_file_is_refused_even_with_force(runner, tmp_path):

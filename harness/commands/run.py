@@ -116,7 +116,7 @@ def _fmt(value) -> str:
               help="Add a cleaner after the config's chain (built-in name or package.module:function "
                    "marked @harness.plugin; repeatable, in order).")
 @click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
-@click.option("--force", is_flag=True, help="Overwrite an existing output folder.")
+@click.option("--force", is_flag=True, help="Start again in an output folder that holds a harness run (never clears any other folder).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")

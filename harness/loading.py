@@ -268,7 +268,12 @@ def _load_reference_mapping(path: Path) -> dict[str, list[str]]:
     data = load_yaml(text, label)
     if not isinstance(data, dict):
         raise InputError(f"{label}: expected a mapping from passage id to a list of references")
-    return {str(pid): _as_reference_list(value, label, str(pid)) for pid, value in data.items()}
+    mapping = {}
+    for pid, value in data.items():
+        if str(pid) in mapping:  # 1 and "1" (load_yaml already refuses them, with their lines)
+            raise InputError(f"{label}: duplicate id {str(pid)!r}")
+        mapping[str(pid)] = _as_reference_list(value, label, str(pid))
+    return mapping
 
 
 def _load_reference_streams(paths: Sequence[Path], ids: list[str]) -> dict[str, list[str]]:

@@ -331,8 +331,12 @@ def test_a_jsonl_reference_for_an_id_the_transcript_lacks_is_refused(runner, tmp
         ("r.jsonl", '{"id": "p01", "references": ["x"]}\n{"id": "p01", "references": ["y"]}\n',
          "line 2: duplicate id 'p01'"),
         ("r.yaml", "p01: [x]\np02: [y]\np01: [z]\n", "line 3: duplicate key 'p01' (first on line 1)"),
+        # issue 17: an integer key and the same digits quoted were merged, the first list silently lost
+        ("r.yaml", "1: [x]\n'1': [y]\n", "line 2: duplicate key '1' (first on line 1)"),
+        ("r.yaml", '"1": [x]\n1: [y]\n', "line 2: duplicate key 1 (first on line 1)"),
     ],
-    ids=["transcript-jsonl", "references-jsonl", "references-yaml"],
+    ids=["transcript-jsonl", "references-jsonl", "references-yaml", "references-yaml-int-then-str",
+         "references-yaml-str-then-int"],
 )
 def test_duplicate_ids_are_refused(runner, tmp_path, name, content, expected):
     transcript, refs = dataset(tmp_path, 2)

@@ -23,7 +23,9 @@ DEFAULT_MAX_PASSAGE_CHARS = 100_000
 
 # "AMBASSADOR SMITH:", "QUESTION:", "MR. MILLER:" — upper-case words then a colon.
 _SPEAKER = re.compile(r"^(?P<speaker>[A-Z][A-Z .'\-]{1,60}?):\s+")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+#: A passage id (also a file name, passages/<id>.md): matched with fullmatch,
+#: because ``$`` would also match before a final newline ("nl\n").
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
 @dataclass
@@ -133,12 +135,19 @@ def _split_plain(text: str) -> list[str]:
     return [line.strip() for line in stripped.split("\n") if line.strip()]
 
 
-def _check_id(value: object, label: str, line_no: int) -> str:
+def is_valid_id(text: str) -> bool:
+    """Whether ``text`` can be a passage id: 1-128 letters, digits, ``_ - .``,
+    starting with a letter or digit, and nothing else (no final newline)."""
+    return isinstance(text, str) and _ID.fullmatch(text) is not None
+
+
+def _check_id(value: object, label: str, line_no: int | None) -> str:
+    where = f"{label} line {line_no}" if line_no is not None else label
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InputError(f"{label} line {line_no}: 'id' must be a string, got {type(value).__name__}")
+        raise InputError(f"{where}: 'id' must be a string, got {type(value).__name__}")
     text = str(value)
-    if not _ID.match(text):
-        raise InputError(f"{label} line {line_no}: id {text[:40]!r} must be 1-128 letters, digits, '_', '-' or '.'")
+    if not is_valid_id(text):
+        raise InputError(f"{where}: id {text[:40]!r} must be 1-128 letters, digits, '_', '-' or '.'")
     return text
 
 
@@ -270,9 +279,12 @@ def _load_reference_mapping(path: Path) -> dict[str, list[str]]:
         raise InputError(f"{label}: expected a mapping from passage id to a list of references")
     mapping = {}
     for pid, value in data.items():
-        if str(pid) in mapping:  # 1 and "1" (load_yaml already refuses them, with their lines)
-            raise InputError(f"{label}: duplicate id {str(pid)!r}")
-        mapping[str(pid)] = _as_reference_list(value, label, str(pid))
+        if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+            raise InputError(f"{label}: passage id {pid!r} must be a string (quote it)")
+        pid = _check_id(pid, label, None)
+        if pid in mapping:  # 1 and "1" (load_yaml already refuses them, with their lines)
+            raise InputError(f"{label}: duplicate id {pid!r}")
+        mapping[pid] = _as_reference_list(value, label, pid)
     return mapping
 
 

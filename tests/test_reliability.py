@@ -345,6 +345,23 @@ def test_duplicate_ids_are_refused(runner, tmp_path, name, content, expected):
     assert expected in error_line(run(runner, tmp_path, *args))
 
 
+@pytest.mark.parametrize("name, content", [
+    ("t.jsonl", '{"id": "nl\\n", "text": "One."}\n'),
+    ("t.jsonl", '{"id": "p01\\n", "text": "One."}\n{"id": "p02", "text": "Two."}\n'),
+    ("r.jsonl", '{"id": "p01\\n", "references": ["x"]}\n{"id": "p02", "references": ["y"]}\n'),
+    ("r.yaml", '"p01\\n": [x]\np02: [y]\n'),
+], ids=["transcript-jsonl", "transcript-jsonl-known-id", "references-jsonl", "references-yaml"])
+def test_a_passage_id_ending_in_a_newline_is_refused(runner, tmp_path, name, content):
+    """Issue 17: ``"nl\\n"`` passed the id check (``$`` matches before a final
+    newline) and became a file name with a newline and a broken table row."""
+    transcript, refs = dataset(tmp_path, 2)
+    path = write(tmp_path / "ids" / name, content)
+    args = ["-t", str(path), "-r", str(refs)] if name.startswith("t.") else ["-t", str(transcript), "-r", str(path)]
+    line = error_line(run(runner, tmp_path, *args))
+    assert "must be 1-128 letters, digits" in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_passages_may_have_fewer_references_than_others(runner, tmp_path):
     """Two sacrebleu-style files where the second has an empty line for p02:
     p02 is scored against one reference, the others against two."""

@@ -56,26 +56,45 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def atomic_write(path: Path, chunks: Iterable[str]) -> None:
-    """Write text to ``path`` through a temporary file and a rename: readers see
-    the old file or the complete new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def atomic_open(path: Path) -> Iterator[IO[str]]:
+    """A text handle whose content replaces ``path`` when the block ends.
+
+    The one way the harness writes an output file: the text goes to a new
+    temporary file beside ``path`` (created exclusively, never through a
+    link), which is fsync'ed and renamed over ``path``. Readers see the old
+    file or the complete new one; a symbolic link planted at ``path`` is
+    replaced, its target never written; if the block raises, nothing changes
+    and the temporary file is removed."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _os_error(exc, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+            yield handle
             handle.flush()
             # mkstemp makes the file owner-only; a report gets the usual mode
             os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, path)  # rename(2) replaces a link itself, never its target
     except OSError as exc:
         _unlink_quietly(tmp_name)
         raise _os_error(exc, path) from None
     except BaseException:
         _unlink_quietly(tmp_name)
         raise
+
+
+def atomic_write(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to ``path`` through :func:`atomic_open`: readers see the old
+    file or the complete new one, never a partial one, and a link at ``path``
+    is replaced, not written through."""
+    with atomic_open(path) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -107,6 +126,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def open_no_follow(path: Path, flags: int, mode: str) -> IO:
+    """``open`` for a file the harness keeps open (its lock, its results log),
+    refusing a symbolic link at ``path`` instead of writing through it."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666 & ~_UMASK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path}: is a symbolic link; the harness never writes through links; "
+                              f"remove it or choose another --out") from None
+        raise
+    return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}))
+
+
 def _unlink_quietly(name: str) -> None:
     try:
         os.unlink(name)
@@ -129,9 +161,14 @@ class RunStore:
         An existing folder is resumed when it holds an unfinished run with the
         same signature key; anything else is refused unless ``force``.
         """
-        existing = self.read_run_json()
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise OutputError(f"{self.out_dir}: exists and is not a folder; choose another --out")
+        if not force:
+            for name in (LOCK, MARKER, RUN_JSON, RESULTS_JSONL):
+                if (self.out_dir / name).is_symlink():
+                    raise OutputError(f"{self.out_dir / name}: is a symbolic link; the harness never writes "
+                                      f"through links; remove it or choose another --out")
+        existing = self.read_run_json()
         if self.out_dir.exists() and any(c.name not in (LOCK, MARKER) for c in self.out_dir.iterdir()):
             ours = self.is_marked()
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
@@ -162,10 +199,13 @@ class RunStore:
                 self._acquire_lock()
             if not self.is_marked():
                 atomic_write_text(self.out_dir / MARKER, MARKER_TEXT)
+            passages = self.out_dir / "passages"
+            if passages.is_symlink():  # reports go into a folder of the run's own, never through a link
+                passages.unlink()
             self._remove_temporaries()
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
-            self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
+            self._results = open_no_follow(self.out_dir / RESULTS_JSONL, os.O_WRONLY | os.O_CREAT | os.O_APPEND, "a")
         return done
 
     @contextlib.contextmanager
@@ -181,7 +221,7 @@ class RunStore:
             raise
 
     def _acquire_lock(self) -> None:
-        self._lock = open(self.out_dir / ".lock", "w")
+        self._lock = open_no_follow(self.out_dir / LOCK, os.O_WRONLY | os.O_CREAT, "w")
         try:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -203,7 +243,10 @@ class RunStore:
         """--force: empty the folder, but never one another run is writing to
         (take its lock first, and keep the lock file)."""
         with self._released_on_error():
-            if (self.out_dir / ".lock").exists():
+            lock = self.out_dir / LOCK
+            if lock.is_symlink():
+                lock.unlink()
+            elif lock.exists():
                 self._acquire_lock()
             self._clear()
 
@@ -233,8 +276,9 @@ class RunStore:
     # -- results -----------------------------------------------------------
     def read_run_json(self) -> dict | None:
         try:
-            value = json.loads((self.out_dir / RUN_JSON).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with open_no_follow(self.out_dir / RUN_JSON, os.O_RDONLY, "r") as handle:
+                value = json.loads(handle.read())
+        except (OSError, ValueError, OutputError):
             return None
         return value if isinstance(value, dict) else None
 
@@ -252,7 +296,7 @@ class RunStore:
             return set()
         done: set[str] = set()
         good_bytes = 0
-        with open(path, "rb") as handle:
+        with open_no_follow(path, os.O_RDONLY, "rb") as handle:
             for raw in handle:
                 if not raw.endswith(b"\n"):
                     break
@@ -263,7 +307,7 @@ class RunStore:
                 done.add(record["id"])
                 good_bytes += len(raw)
         if good_bytes != path.stat().st_size:
-            with open(path, "r+b") as handle:
+            with open_no_follow(path, os.O_RDWR, "r+b") as handle:
                 handle.truncate(good_bytes)
         return done
 

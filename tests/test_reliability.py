@@ -712,15 +712,15 @@ def test_a_full_disk_while_appending_results_keeps_finished_passages_and_resumes
     lines = _full_reference_run(runner, tmp_path, transcript, refs, config)
     room = len("".join(lines[:4])) + len(lines[4]) // 2  # two chunks fit, the third is torn
 
-    real_open = open
+    real_open = runstore.open_no_follow
 
-    def disk_with_little_room(path, mode="r", *args, **kwargs):
-        handle = real_open(path, mode, *args, **kwargs)
+    def disk_with_little_room(path, flags, mode):
+        handle = real_open(path, flags, mode)
         if Path(path).name == "results.jsonl" and "a" in mode:
             return _FillingFile(handle, room)
         return handle
 
-    monkeypatch.setattr(runstore, "open", disk_with_little_room, raising=False)
+    monkeypatch.setattr(runstore, "open_no_follow", disk_with_little_room)
     line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), config=config))
     assert "results.jsonl: disk full; finished passages are kept, free space and rerun to resume" in line
     out = tmp_path / "out"

@@ -60,7 +60,7 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
-from ..errors import ConfigError, InputError, OutputError
+from ..errors import ConfigError, InputError
 
 #: Bump whenever the output for a given seed can change (tables or code), so a
 #: corpus's distort.json says which generator wrote it.
@@ -847,20 +847,19 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
         raise ValueError(f"copies must be at least 1, got {copies}")
     distorter = distorter or default_distorter()
     kinds = [kind for kind in KINDS if kind in kinds]
+    from ..runstore import atomic_open, atomic_write_text
+
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        transcript = open(out_dir / TRANSCRIPT_FILE, "w", encoding="utf-8")
-        references = open(out_dir / REFERENCES_FILE, "w", encoding="utf-8")
-        distortions = open(out_dir / DISTORTIONS_FILE, "w", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
     by_kind: Counter[str] = Counter()
     passages_by_kind: Counter[str] = Counter()
     seen: set[str] = set()
     sources = written = unchanged = 0
     dumps = _JSON_LINE  # one encoder for the whole corpus: json.dumps(..., ensure_ascii=False) builds one per call
-    with transcript, references, distortions:
+    # Each file replaces the old one only once it is complete (and a link
+    # planted in the folder is replaced, never written through).
+    with atomic_open(out_dir / TRANSCRIPT_FILE) as transcript, \
+            atomic_open(out_dir / REFERENCES_FILE) as references, \
+            atomic_open(out_dir / DISTORTIONS_FILE) as distortions:
         for item in passages:
             source_id, text = item[0], item[1]
             speaker = item[2] if len(item) > 2 else None
@@ -890,7 +889,7 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
         seed=seed, distortions_by_kind={k: by_kind[k] for k in kinds},
         passages_by_kind={k: passages_by_kind[k] for k in kinds}, unchanged=unchanged,
     )
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 

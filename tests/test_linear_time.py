@@ -27,6 +27,8 @@ from harness.cleaners import DEFAULT_CHAIN, build_cleaner, run_chain
 from harness.cleaners.base import CleanResult, Edit
 from harness.cleaners.casing import protected_spans_of
 from harness.cleaners.protect import SpanSet
+from harness.cleaners.spans import (EXACT_DIFF_TOKENS, apply_edits, compose, diff_edits, diff_opcodes,
+                                    position_map)
 from harness.cleaners.whitespace import url_spans
 
 BRIEFING = Path(__file__).resolve().parents[1] / "references" / "briefing" / "transcript.txt"
@@ -77,6 +79,39 @@ def test_urls_among_many_edits_are_linear():
     assert_linear(cleaner.clean, lambda n: ("see http://x.org/a ok , and  www.y.com ! " * n)[:n], 10_000, 80_000)
 
 
+def test_unicode_repair_of_a_long_line_is_linear():
+    """The ftfy step diffed each changed line with difflib: 200,000 characters of
+    distorted text took 325 s."""
+    cleaner = build_cleaner("unicode")
+    assert_linear(cleaner.clean, mojibake_prose, 10_000, 80_000)
+
+
+def test_diff_of_long_texts_is_linear():
+    def make(n):
+        text = prose(n)
+        return text, text.replace(" the ", " a ").replace("'", "\u2019")
+
+    assert_linear(lambda pair: diff_edits(pair[0], pair[1], "x"), make, 10_000, 80_000)
+
+
+def test_composing_many_edits_is_linear():
+    def make(n):
+        text = "ab " * (n // 3)
+        first = CleanResult(text.replace("ab", "abc"), [Edit(i, i + 2, "ab", "abc", "one") for i in range(0, len(text), 3)])
+        second = CleanResult(first.text.replace("c", "d"),
+                             [Edit(i + 2, i + 3, "c", "d", "two") for i in range(0, len(first.text), 4)])
+        return text, first, second
+
+    assert_linear(lambda args: compose(*args), make, 5_000, 40_000)
+
+
+@pytest.mark.slow
+def test_clean_of_a_1_mb_line_is_linear():
+    """``harness clean`` on a 1 MB line ran past 200 s."""
+    chain = [build_cleaner(name) for name in DEFAULT_CHAIN]
+    assert_linear(lambda text: run_chain(chain, text), lambda n: mojibake_prose(n), 100_000, 1_000_000)
+
+
 # --------------------------------------------------------------------------
 # Same results as the old, quadratic code
 # --------------------------------------------------------------------------
@@ -103,3 +138,67 @@ def test_span_questions_answer_as_the_old_scans(text, data):
     old_inside = any(s <= start and end <= e and s < e for s, e in spans) or any(s < start < e for s, e in spans)
     assert SpanSet(spans).holds(start, end) == old_inside
     assert SpanSet(spans).overlaps(start, end) == any(s < end and start < e for s, e in spans)
+
+
+def _old_position_map(firsts):
+    """compose()'s position mapping as it was (a scan per position), to compare with."""
+    landed, shift = [], 0
+    for edit in firsts:
+        start1 = edit.start + shift
+        landed.append((start1, start1 + len(edit.after)))
+        shift += len(edit.after) - (edit.end - edit.start)
+
+    def to_original(pos, is_end):
+        offset = 0
+        for edit, (s1, e1) in zip(firsts, landed):
+            if s1 < pos < e1:
+                return edit.end if is_end else edit.start
+            if e1 <= pos:
+                offset = (edit.end - edit.start) - (e1 - s1) + offset
+                continue
+            break
+        return pos + offset
+
+    return to_original
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab .,", max_size=40), st.text(alphabet="ab .,c", max_size=40),
+       st.text(alphabet="abd .,", max_size=40))
+def test_compose_maps_positions_as_before(a, b, c):
+    firsts = sorted(diff_edits(a, b, "one"), key=lambda e: (e.start, e.end))
+    new, old = position_map(firsts), _old_position_map(firsts)
+    for pos in range(len(b) + 1):
+        assert new(pos, False) == old(pos, False) and new(pos, True) == old(pos, True)
+    composed = compose(a, CleanResult(b, firsts), CleanResult(c, diff_edits(b, c, "two")))
+    assert apply_edits(a, composed.edits) == c
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", " ", ".", "d"]), min_size=0, max_size=60),
+       st.lists(st.sampled_from(["a", "b", "c", " ", ".", "e"]), min_size=0, max_size=60),
+       st.integers(0, 12))
+def test_linear_diff_opcodes_tile_both_sides(a, b, limit):
+    opcodes = diff_opcodes(a, b, exact_limit=limit)
+    rebuilt: list[str] = []
+    i = j = 0
+    for tag, i1, i2, j1, j2 in opcodes:
+        assert (i1, j1) == (i, j)
+        assert tag in ("equal", "replace", "delete", "insert")
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+        rebuilt += b[j1:j2]
+        i, j = i2, j2
+    assert (i, j) == (len(a), len(b)) and rebuilt == b
+
+
+def test_diffs_of_normal_length_are_difflibs():
+    a, b = prose(3000).split(" "), prose(3000).replace(" the ", " a ").split(" ")
+    assert len(a) <= EXACT_DIFF_TOKENS
+    assert diff_opcodes(a, b) == difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+def test_a_long_diff_rebuilds_the_text():
+    before = mojibake_prose(60_000)
+    after = build_cleaner("unicode").clean(before).text
+    assert apply_edits(before, diff_edits(before, after, "x")) == after

@@ -30,6 +30,7 @@ from harness.cleaners.protect import SpanSet
 from harness.cleaners.spans import (EXACT_DIFF_TOKENS, apply_edits, compose, diff_edits, diff_opcodes,
                                     position_map)
 from harness.cleaners.whitespace import url_spans
+from harness.metrics.sacre import Ter, aligned_segments
 
 BRIEFING = Path(__file__).resolve().parents[1] / "references" / "briefing" / "transcript.txt"
 PROSE = " ".join(BRIEFING.read_text(encoding="utf-8").split())
@@ -103,6 +104,20 @@ def test_composing_many_edits_is_linear():
         return text, first, second
 
     assert_linear(lambda args: compose(*args), make, 5_000, 40_000)
+
+
+def test_ter_of_a_long_passage_is_linear():
+    """sacrebleu's TER of one 20,000-character passage took 438 s."""
+    ter = Ter()
+    words = PROSE.split()
+    rng = random.Random(7)
+
+    def make(n):
+        ref = " ".join(words[i % len(words)] for i in range(n))
+        hyp = " ".join(w for w in ref.split() if rng.random() > 0.1)
+        return hyp, ref
+
+    assert_linear(lambda pair: ter.sentence_stats([pair[0]], [[pair[1]]]), make, 300, 2_400)
 
 
 @pytest.mark.slow
@@ -202,3 +217,40 @@ def test_a_long_diff_rebuilds_the_text():
     before = mojibake_prose(60_000)
     after = build_cleaner("unicode").clean(before).text
     assert apply_edits(before, diff_edits(before, after, "x")) == after
+
+
+# --------------------------------------------------------------------------
+# TER's length rule
+# --------------------------------------------------------------------------
+
+def test_ter_of_normal_passages_is_sacrebleus_exactly():
+    from sacrebleu.metrics import TER
+
+    ter = Ter()
+    hyps = [line for line in BRIEFING.read_text(encoding="utf-8").splitlines() if line.strip()]
+    refs = [[h.replace(" the ", " a "), h.lower()[::-1]] for h in hyps]
+    assert all(len(h.split()) <= Ter.SEGMENT_ABOVE_WORDS for h in hyps)
+    ours = ter.sentence_stats(hyps, refs)
+    theirs = TER()._extract_corpus_statistics(hyps, [[r[0] for r in refs], [r[1] for r in refs]])
+    assert ours.tolist() == [[float(x) for x in row] for row in theirs]
+
+
+def test_ter_of_a_long_passage_is_summed_over_aligned_segments():
+    ter = Ter()
+    ref = prose(20_000)
+    hyp = ref.replace(" the ", " a ")
+    edits, length = ter.sentence_stats([hyp], [[ref]])[0]
+    assert length == len(ref.lower().split())
+    assert edits == ref.count(" the ")  # one substitution per changed word, however long the passage
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("abcde"), max_size=300), st.lists(st.sampled_from("abcdf"), max_size=300),
+       st.integers(1, 50))
+def test_aligned_segments_tile_both_texts(hyp, ref, target):
+    segments = aligned_segments(hyp, ref, target)
+    i = j = 0
+    for i1, i2, j1, j2 in segments:
+        assert (i1, j1) == (i, j) and (i2, j2) != (i1, j1)
+        i, j = i2, j2
+    assert (i, j) == (len(hyp), len(ref))

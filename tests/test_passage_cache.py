@@ -5,6 +5,8 @@ settings or data changes could have changed."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -155,3 +157,118 @@ def test_a_hit_takes_the_current_passage_id_and_speaker(tmp_path):
     assert cache.get_many([Passage("p01", "Hello there.", None, ["Hi."])]) == {}
     assert PassageCache(store, "other", "passages:test").get_many([first]) == {}
     store.close()
+
+
+# --------------------------------------------------------------------------
+# Issue 16: the cache keys on everything the plugin's code can reach
+# --------------------------------------------------------------------------
+
+PLUGIN = ("import harness\n"
+          "from gate_helpers import tidy\n"
+          "@harness.plugin\n"
+          "def clean(text):\n    return tidy(text)\n")
+HELPER_HARMLESS = "def tidy(text):\n    return ' '.join(text.split())\n"
+HELPER_DROPS_NOT = "def tidy(text):\n    return ' '.join(text.split()).replace(' not ', ' ')\n"
+
+
+def _plugin_with_helper(folder: Path, helper: str = HELPER_HARMLESS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gate_cleaner.py").write_text(PLUGIN, encoding="utf-8")
+    (folder / "gate_helpers.py").write_text(helper, encoding="utf-8")
+    return folder
+
+
+def test_editing_a_helper_module_the_plugin_imports_changes_the_code_digest(tmp_path, monkeypatch):
+    folder = _plugin_with_helper(tmp_path / "mods")
+    monkeypatch.syspath_prepend(str(folder))
+    for name in ("gate_cleaner", "gate_helpers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    from harness.cleaners import build_cleaner
+
+    cleaner = build_cleaner("gate_cleaner:clean")
+    before = code_digest([cleaner])
+    assert before is not None and code_digest([cleaner]) == before
+    (folder / "gate_helpers.py").write_text(HELPER_DROPS_NOT, encoding="utf-8")
+    assert code_digest([cleaner]) != before
+
+
+def test_helpers_imported_inside_functions_and_relatively_count_too(tmp_path, monkeypatch):
+    package = tmp_path / "mods" / "gatepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "cleaning.py").write_text(
+        "import harness\n@harness.plugin\ndef clean(text):\n"
+        "    from .rules import apply\n    return apply(text)\n", encoding="utf-8")
+    (package / "rules.py").write_text("from .words import WORDS\ndef apply(text):\n    return text\n", encoding="utf-8")
+    (package / "words.py").write_text("WORDS = ['not']\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    for name in ("gatepkg", "gatepkg.cleaning", "gatepkg.rules", "gatepkg.words"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    from harness.cleaners import build_cleaner
+
+    cleaner = build_cleaner("gatepkg.cleaning:clean")
+    before = code_digest([cleaner])
+    (package / "words.py").write_text("WORDS = []\n", encoding="utf-8")  # two imports away, never imported yet
+    assert code_digest([cleaner]) != before
+
+
+def test_a_plugin_whose_imports_cannot_be_followed_gets_no_passage_cache(tmp_path, monkeypatch):
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    (folder / "gate_dynamic.py").write_text(
+        "import importlib\nimport harness\n@harness.plugin\ndef clean(text):\n"
+        "    return importlib.import_module('gate_' + 'helpers').tidy(text)\n", encoding="utf-8")
+    (folder / "gate_helpers.py").write_text(HELPER_HARMLESS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "gate_dynamic", raising=False)
+    from harness.cleaners import build_cleaner
+
+    assert code_digest([build_cleaner("gate_dynamic:clean")]) is None
+    store = TranslationCache(tmp_path / "translations.sqlite3")
+    assert PassageCache.for_pipeline(store, {"key": "k"}, [build_cleaner("gate_dynamic:clean")], "x") is None
+    store.close()
+
+
+def test_regress_is_not_passed_from_the_cache_after_a_helper_change(tmp_path):
+    """Issue 16, point 1, end to end with real processes: the helper of a
+    plugin cleaner changes so that it drops " not "; regress must say
+    REGRESSED, not PASSED from the passage cache."""
+    harness_script = Path(sys.executable).parent / "harness"
+    if not harness_script.exists():
+        pytest.skip("the harness console script is not installed next to this Python")
+    project = _plugin_with_helper(tmp_path / "project")
+    transcript, refs = dataset(project)
+    (project / "gate.yaml").write_text(json.dumps({
+        "name": "gate", "cleaners": ["whitespace", "gate_cleaner:clean"], "retranslation": {"backend": "none"},
+        "metrics": {"use": ["chrf", "bleu", "anchors", "meaning"]}}), encoding="utf-8")
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+
+    def harness(*args):
+        return subprocess.run([str(harness_script), *args], cwd=project, env=env, capture_output=True, text=True)
+
+    saved = harness("baseline", "save", "-q", "-c", "gate.yaml", "-t", str(transcript), "-r", str(refs),
+                    "-o", "baseline.json")
+    assert saved.returncode == 0, saved.stderr
+    first = harness("regress", "-q", "-b", "baseline.json")
+    assert first.returncode == 0 and "PASSED" in first.stdout, first.stdout + first.stderr
+    (project / "gate_helpers.py").write_text(HELPER_DROPS_NOT, encoding="utf-8")
+    second = harness("regress", "-q", "-b", "baseline.json")
+    assert second.returncode == 1 and "REGRESSED" in second.stdout, second.stdout + second.stderr
+    assert "negation" in second.stdout
+
+
+def test_installed_and_standard_modules_are_left_out_and_never_imported(tmp_path, monkeypatch):
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    (folder / "gate_plain.py").write_text(
+        "import re\nimport harness\nimport numpy\n_WORD = re.compile(r'\\\\w+')\n"
+        "@harness.plugin\ndef clean(text):\n"
+        "    from sklearn.feature_extraction import text as sk_text\n    return text\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "gate_plain", raising=False)
+    from harness.cleaners import build_cleaner
+
+    had_sklearn = "sklearn" in sys.modules
+    digest = code_digest([build_cleaner("gate_plain:clean"), build_cleaner("tests.fixtures.broken_cleaners:drop_numbers")])
+    assert digest is not None, "re.compile, numpy and sklearn are no reason to give up the cache"
+    assert had_sklearn or "sklearn" not in sys.modules, "looking at an import never imports an installed package"

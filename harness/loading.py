@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -234,7 +235,17 @@ def parse_transcript(text: str, label: str = "transcript", jsonl: bool | None = 
     return passages
 
 
+#: The transcript path that means standard input (``harness run -t -``).
+STDIN = "-"
+
+
 def load_transcript(path: Path | str, max_chars: int = DEFAULT_MAX_PASSAGE_CHARS) -> list[Passage]:
+    """Passages of a transcript file, or of standard input when ``path`` is ``-``
+    (plain text or JSONL, told apart by the content)."""
+    if str(path) == STDIN:
+        label = "transcript (standard input)"
+        text = decode_text(sys.stdin.buffer.read(), label)
+        return parse_transcript(text, label, max_chars=max_chars)
     path = Path(path)
     text = read_text(path, "transcript")
     jsonl = True if path.suffix.lower() in (".jsonl", ".ndjson") else None

@@ -121,3 +121,22 @@ def test_a_user_cleaner_in_the_working_directory_is_found_by_the_script(tmp_path
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "QUIET WORDS"
+
+
+def test_run_reads_the_transcript_from_standard_input(runner, tmp_path):
+    """Issue 16: ``run -t -`` did not read standard input (``clean -`` did)."""
+    transcript, refs = small_dataset(tmp_path, 3)
+    out = tmp_path / "stdin-run"
+    result = runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", "-", "-r", str(refs), "-o", str(out)],
+                           input=transcript.read_bytes())
+    assert result.exit_code == 0, result.output
+    from_file = tmp_path / "file-run"
+    assert runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", str(transcript), "-r", str(refs),
+                               "-o", str(from_file)]).exit_code == 0
+    piped, direct = (json.loads((d / "results.json").read_text()) for d in (out, from_file))
+    assert piped["signature"]["key"] == direct["signature"]["key"]
+    assert [p["stages"]["distorted"]["text"] for p in piped["passages"]] == \
+        [p["stages"]["distorted"]["text"] for p in direct["passages"]]
+    empty = runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", "-", "-r", str(refs),
+                                "-o", str(tmp_path / "empty")], input=b"")
+    assert empty.exit_code == 2 and "transcript (standard input): is empty" in empty.stderr

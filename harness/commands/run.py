@@ -106,7 +106,8 @@ def _fmt(value) -> str:
 @click.command()
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
               help="Run config (a YAML path or a shipped name such as 'apertium-es'). Default: configs/default.yaml.")
-@click.option("-t", "--transcript", type=click.Path(path_type=Path), help="Transcript to evaluate (default: the bundled briefing).")
+@click.option("-t", "--transcript", type=click.Path(path_type=Path, allow_dash=True),
+              help="Transcript to evaluate, or - for standard input (default: the bundled briefing).")
 @click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
               help="References: a YAML/JSONL mapping, or one file per reference (repeat the option).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<config>-<timestamp>).")

@@ -32,11 +32,13 @@ def _size(n: int) -> str:
 
 @click.group()
 def cache() -> None:
-    """Inspect or clear the translation cache.
+    """Inspect or clear the translation and passage cache.
 
     Every translated sentence is kept, keyed by backend, model files, decoding
     settings, language pair and exact text, so that rerunning a pipeline does
-    not translate again. It is safe to delete at any time.
+    not translate again; so is every finished passage (its scores), keyed by
+    the pipeline, its code and the passage, so that rerunning an unchanged
+    pipeline computes nothing. Both are safe to delete at any time.
     """
 
 
@@ -44,7 +46,7 @@ def cache() -> None:
 @cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def info(cache_dir: Path | None, as_json: bool) -> None:
-    """Entries, size on disk and entries per model."""
+    """Entries (translations and finished passages), size on disk and translations per model."""
     store = _open(cache_dir)
     if store is None:
         raise click.ClickException("no usable translation cache (see the warning above)")
@@ -53,9 +55,11 @@ def info(cache_dir: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(facts, indent=2))
         return
-    click.echo(f"cache:   {facts['path']}")
+    click.echo(f"cache: {facts['path']}")
     click.echo(f"entries: {facts['entries']}")
-    click.echo(f"size:    {_size(facts['size_bytes'])}")
+    click.echo(f"translations: {facts['translations']}")
+    click.echo(f"passages: {facts['passages']} (finished passages of the passage cache)")
+    click.echo(f"size: {_size(facts['size_bytes'])}")
     if facts["by_model"]:
         click.echo("by model:")
         width = max(len(row["model"]) for row in facts["by_model"])
@@ -66,11 +70,13 @@ def info(cache_dir: Path | None, as_json: bool) -> None:
 @cache.command()
 @cache_dir_option
 def clear(cache_dir: Path | None) -> None:
-    """Delete every cached translation."""
+    """Delete every cached translation and finished passage."""
     store = _open(cache_dir)
     if store is None:
         raise click.ClickException("no usable translation cache (see the warning above)")
     with store:
-        removed = store.clear()
+        removed = store.clear_counts()
         path = store.path
-    click.echo(f"removed {removed} cached translation{'s' if removed != 1 else ''} from {path}")
+    translations, passages = removed["translations"], removed["passages"]
+    click.echo(f"removed {translations} cached translation{'s' if translations != 1 else ''} and "
+               f"{passages} finished passage{'s' if passages != 1 else ''} from {path}")

@@ -140,3 +140,17 @@ def test_run_reads_the_transcript_from_standard_input(runner, tmp_path):
     empty = runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", "-", "-r", str(refs),
                                 "-o", str(tmp_path / "empty")], input=b"")
     assert empty.exit_code == 2 and "transcript (standard input): is empty" in empty.stderr
+
+
+@pytest.mark.parametrize("command", [["run"], ["compare"], ["baseline", "save"], ["regress"]])
+def test_no_cache_help_names_both_caches(runner, command):
+    """Issue 16: --no-cache also turns the passage cache off; the help did not say so."""
+    shown = " ".join(runner.invoke(cli, [*command, "--help"]).output.split())
+    assert "--no-cache" in shown and "translation cache" in shown and "passage cache" in shown
+
+
+@pytest.mark.parametrize("command", [["run"], ["baseline", "save"]])
+def test_config_help_names_the_default_config_by_name(runner, command):
+    """Issue 16: the help said 'Default: configs/default.yaml', a file, where -c takes a name."""
+    shown = " ".join(runner.invoke(cli, [*command, "--help"]).output.split())
+    assert "Default: default (" in shown and "Default: configs/default.yaml" not in shown

@@ -49,7 +49,8 @@ def _default_out_dir(runs_root: Path) -> Path:
 @click.option("--top", "top_n", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many most-disagreeing passages to show.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No tables; print only the output folder.")
 def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trials, seed, alpha, primary_metric,
             tie_tolerance, top_n, cache_dir, no_cache, quiet):

@@ -35,7 +35,8 @@ def baseline() -> None:
 
 @baseline.command("save")
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
-              help="Run config (a YAML path or a shipped name such as 'clean-only'). Default: configs/default.yaml.")
+              help="Run config: a shipped config's name (e.g. default, apertium-es, clean-only, raw) or a YAML path. "
+                   "Default: default (the shipped configs/default.yaml).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
               help="Baseline file to write (default: baselines/<config name>.json).")
 @click.option("-t", "--transcript", type=click.Path(path_type=Path), help="Transcript (default: the bundled briefing).")
@@ -46,7 +47,8 @@ def baseline() -> None:
                    "marked @harness.plugin; repeatable, in order).")
 @click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def save(config_path, out, transcript, references, cleaners, cleaners_only, cache_dir, no_cache, quiet):
     """Run the pipeline and store every passage's stage texts and scores, the
@@ -93,7 +95,8 @@ def save(config_path, out, transcript, references, cleaners, cleaners_only, cach
               help="Keep the rerun's full run folder here (default: a temporary folder).")
 @click.option("--no-text", is_flag=True, help="Do not print before/after passage texts.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files, margins, junit_path, update,

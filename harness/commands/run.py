@@ -105,7 +105,8 @@ def _fmt(value) -> str:
 
 @click.command()
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
-              help="Run config (a YAML path or a shipped name such as 'apertium-es'). Default: configs/default.yaml.")
+              help="Run config: a shipped config's name (e.g. default, apertium-es, clean-only, raw) or a YAML path. "
+                   "Default: default (the shipped configs/default.yaml).")
 @click.option("-t", "--transcript", type=click.Path(path_type=Path, allow_dash=True),
               help="Transcript to evaluate, or - for standard input (default: the bundled briefing).")
 @click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
@@ -119,12 +120,13 @@ def _fmt(value) -> str:
 @click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--force", is_flag=True, help="Start again in an output folder that holds a harness run (never clears any other folder).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")
 def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_only, force, cache_dir, no_cache, quiet):
     """Evaluate a transcript: clean, retranslate, score and report every passage.
 
-    With no options, evaluates the bundled briefing with configs/default.yaml.
+    With no options, evaluates the bundled briefing with the shipped config 'default'.
     An interrupted run resumes when the same command is run again.
     """
     from rich.console import Console

@@ -20,7 +20,9 @@ Rate semantics: for each requested kind, every *eligible site* of the clean
 text is distorted independently with probability ``rate`` (a pure rate: no
 minimum, no maximum; ``rate=0`` returns the text unchanged). Sites are
 spin: a word or phrase that is a key of the table; mojibake: a word holding a
-non-ASCII character, a quote or apostrophe, or a free-standing ``-``/``--``;
+non-ASCII character, a quote or apostrophe, or a free-standing ``-``/``--``,
+and the space between two sentences (where a word processor put a
+non-breaking space after the full stop: ``end.Â  Next``);
 inject: a sentence; numbers: a figure in digits or a spelled number; negation:
 a negation word or an auxiliary verb that can take "not"; drop: a sentence;
 case: a capitalised word or acronym that does not begin a sentence.
@@ -41,7 +43,11 @@ earlier edit. Two consequences the tests rely on:
 ``drop`` never removes the last remaining sentence of a passage. ``mojibake``
 on pure-ASCII text first makes quotes, apostrophes and dashes typographic
 (``it's`` -> ``it’s``) and then garbles them (``itâ€™s``), as happens when text
-passes through a word processor and then a wrong code page.
+passes through a word processor and then a wrong code page; a gap between
+sentences becomes a garbled non-breaking space plus the space, so ASCII text
+without any quote gets mojibake too. The gaps draw from a random stream of
+their own (seeded from the passage's), so they leave every other distortion
+of a seed as it was.
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ from ..errors import ConfigError, InputError
 
 #: Bump whenever the output for a given seed can change (tables or code), so a
 #: corpus's distort.json says which generator wrote it.
-VERSION = "1"
+VERSION = "2"
 KINDS: tuple[str, ...] = ("spin", "mojibake", "inject", "numbers", "negation", "drop", "case")
 #: Structural damage first (so later kinds never edit a removed sentence),
 #: insertions last (so spam is never spun or garbled).
@@ -393,9 +399,12 @@ class Distorter:
         # Every site takes the same fixed number of draws whether or not it is
         # distorted (whether, then how), so at a higher rate each site that was
         # distorted at a lower rate is distorted the same way, and more join.
+        # the sentence gaps' stream, seeded from the passage's state before any draw
+        gap_rng = random.Random(hash(rng.getstate()[1]))  # (the ints only: hash(None) differs per process)
         draw = rng.random
         codec = _weighted(draw(), MOJIBAKE_CODECS)  # one code page per passage, drawn always
         context = _Context(text, codec)
+        context.gap_draw = gap_rng.random
         occupied = _Occupied()
         edits: list[_Edit] = []
         for kind in APPLY_ORDER:
@@ -609,6 +618,13 @@ class Distorter:
             garbled = garble(_typographic(word) if word.isascii() else word, codec)
             occupied.add(start, end)
             edits.append(_Edit(start, end, garbled, "mojibake", codec))
+        # a non-breaking space after a full stop, garbled: "end.Â  Next" (one draw per gap, from its own stream)
+        nbsp = garble("\u00a0", codec)
+        for start, end in _sentence_gaps(text, ctx.sentences):
+            if ctx.gap_draw() >= rate or not occupied.is_free(start, end):
+                continue
+            occupied.add(start, end)
+            edits.append(_Edit(start, end, nbsp + text[start:end], "mojibake", codec))
 
     def _inject(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text = ctx.text
@@ -631,6 +647,7 @@ class _Context:
     def __init__(self, text: str, codec: str):
         self.text = text
         self.codec = codec  # the code page of this passage's mojibake
+        self.gap_draw = random.random  # the sentence gaps' random stream (set by Distorter.distort)
         self._tokens: list[tuple[int, int, str]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
 
@@ -690,6 +707,15 @@ def _mojibake_sites(text: str) -> list[tuple[int, int]]:
         covered = _NOT_SPACE_RUN.match(text, trigger.start()).end()
         sites.append((start, covered))
     return sites
+
+
+def _sentence_gaps(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The single spaces between two sentences of a line."""
+    gaps = []
+    for (_, end), (start, _) in zip(sentences, sentences[1:]):
+        if text[end:start] == " ":
+            gaps.append((end, start))
+    return gaps
 
 
 def _typographic(word: str) -> str:

@@ -1,0 +1,105 @@
+"""Extract the parts of WordNet 3.0 that harness uses into small data files.
+
+Debian's ``wordnet-base`` package holds the database (``/usr/share/wordnet``);
+the pip packages that claim to bundle it are empty. Run this once after
+``apt-get install wordnet-base`` and commit its output; harness never reads
+``/usr/share/wordnet`` at run time.
+
+Writes ``harness/data/wordnet/``:
+
+* ``antonyms.tsv``: ``pos<TAB>word<TAB>antonym``, WordNet's direct (lexical)
+  antonym pointers, both directions, lower-cased, spaces for underscores;
+* ``synsets.tsv.gz``: one synset a line, ``pos<TAB>offset<TAB>word:rank ...``
+  where ``rank`` is the synset's sense number for that word (1 = the word's
+  most frequent sense), for synonym candidates;
+* ``LICENSE``: the WordNet 3.0 licence, as the data requires.
+
+Usage: ``python tools/extract_wordnet.py [--wordnet-dir /usr/share/wordnet]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+from pathlib import Path
+
+POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+OUT = Path(__file__).resolve().parents[1] / "harness" / "data" / "wordnet"
+LICENSE_SOURCE = Path("/usr/share/doc/wordnet-base/copyright")
+
+
+def lemma(word: str) -> str:
+    word = re.sub(r"\([a-z]+\)$", "", word)  # adjective markers: (a), (p), (ip)
+    return word.replace("_", " ").lower()
+
+
+def sense_ranks(wordnet: Path, pos_name: str) -> dict[tuple[str, str], int]:
+    """(word, synset offset) -> the word's sense number of that synset."""
+    ranks: dict[tuple[str, str], int] = {}
+    for line in (wordnet / f"index.{pos_name}").read_text(encoding="latin-1").splitlines():
+        if line.startswith(" "):
+            continue  # the licence header
+        fields = line.split()
+        word, synset_cnt, p_cnt = fields[0], int(fields[2]), int(fields[3])
+        offsets = fields[4 + p_cnt + 2:]
+        for rank, offset in enumerate(offsets[:synset_cnt], start=1):
+            ranks[(lemma(word), offset)] = rank
+    return ranks
+
+
+def parse_data(wordnet: Path, pos_name: str):
+    """Yield (offset, ss_type, words, antonym pointers) for each synset."""
+    for line in (wordnet / f"data.{pos_name}").read_text(encoding="latin-1").splitlines():
+        if line.startswith(" "):
+            continue
+        data = line.split(" | ")[0].split()
+        offset, ss_type, w_cnt = data[0], data[2], int(data[3], 16)
+        words = [data[4 + 2 * i] for i in range(w_cnt)]
+        i = 4 + 2 * w_cnt
+        p_cnt = int(data[i])
+        pointers = []
+        for k in range(p_cnt):
+            symbol, target, target_pos, source_target = data[i + 1 + 4 * k: i + 5 + 4 * k]
+            if symbol == "!":
+                pointers.append((target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
+        yield offset, ss_type, words, pointers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--wordnet-dir", type=Path, default=Path("/usr/share/wordnet"))
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    synsets: dict[tuple[str, str], list[str]] = {}
+    pending_antonyms = []
+    synset_rows = []
+    for pos, pos_name in POS_FILES.items():
+        ranks = sense_ranks(args.wordnet_dir, pos_name)
+        for offset, ss_type, words, pointers in parse_data(args.wordnet_dir, pos_name):
+            synsets[(pos, offset)] = words
+            ranked = [f"{lemma(w)}:{ranks.get((lemma(w), offset), 99)}" for w in words]
+            synset_rows.append(f"{pos}\t{offset}\t{' '.join(r.replace(' ', '_') for r in ranked)}")
+            for target, target_pos, source_n, target_n in pointers:
+                pending_antonyms.append((pos, words[source_n - 1], {"s": "a"}.get(target_pos, target_pos), target, target_n))
+
+    pairs = set()
+    for pos, word, target_pos, target, target_n in pending_antonyms:
+        antonym = synsets[(target_pos, target)][target_n - 1]
+        a, b = lemma(word), lemma(antonym)
+        if a != b:
+            pairs.add((pos, a, b))
+            pairs.add((pos, b, a))
+    header = "# WordNet 3.0 direct antonyms (see LICENSE): pos, word, antonym\n"
+    (OUT / "antonyms.tsv").write_text(header + "".join(f"{p}\t{a}\t{b}\n" for p, a, b in sorted(pairs)),
+                                      encoding="utf-8")
+    with gzip.GzipFile(OUT / "synsets.tsv.gz", "wb", mtime=0) as out:  # mtime 0: byte-identical reruns
+        out.write(("# WordNet 3.0 synsets (see LICENSE): pos, offset, word:sense_rank (spaces as _)\n"
+                   + "\n".join(synset_rows) + "\n").encode("utf-8"))
+    (OUT / "LICENSE").write_text(LICENSE_SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"{len(pairs)} antonym pairs, {len(synset_rows)} synsets -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -172,7 +172,8 @@ class RunStore:
         if self.out_dir.exists() and any(c.name not in (LOCK, MARKER) for c in self.out_dir.iterdir()):
             ours = self.is_marked()
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
-            if not ours and not (resume and not force and same):
+            legacy_resume = resume and not force and same and existing.get("state") != "complete"
+            if not ours and not legacy_resume:  # (a run of an older harness, without the marker, still resumes)
                 # never advise --force for a folder it will not clear
                 raise OutputError(
                     f"{self.out_dir}: exists and is not a harness run (no {MARKER} marker file), so "

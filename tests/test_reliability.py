@@ -585,6 +585,21 @@ def test_force_refuses_a_folder_that_is_not_a_harness_run(runner, tmp_path, plan
     assert keep.read_text() == "precious"
 
 
+def test_a_run_folder_of_an_older_harness_without_the_marker(runner, tmp_path):
+    """Unfinished: resumed (and marked from then on). Complete: refused, and
+    the error does not advise --force, which would not clear it."""
+    transcript, refs = dataset(tmp_path)
+    out = tmp_path / "out"
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    (out / ".harness-run").unlink()
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    assert "is not a harness run" in line and "--force" not in line
+    state = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps({"state": "running", "signature": state["signature"]}))
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    assert (out / ".harness-run").is_file()
+
+
 def test_force_clears_a_harness_run_folder_and_the_run_marks_its_folder(runner, tmp_path):
     transcript, refs = dataset(tmp_path)
     out = tmp_path / "out"

@@ -36,7 +36,7 @@ def _function(function: str, path_part: str) -> Callable[[str, str, str], bool]:
 
 
 def _metric_compute(c: str, f: str, p: str) -> bool:
-    return f in ("compute", "embedding_inputs", "judge") and "/harness/metrics/" in p
+    return f in ("measured", "prefetch_texts", "combine") and "/harness/metrics/" in p
 
 
 PARTS: tuple[Part, ...] = (

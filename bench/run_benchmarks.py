@@ -183,6 +183,19 @@ def load_text() -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
+def _load_note(facts: dict[str, Any]) -> str:
+    """What the measured load says about absolute times: nothing when the
+    machine was mostly idle, a caution when other work shared its cores."""
+    loads = [float(facts["load_start"].split(" / ")[0]), float(facts["load_end"].split(" / ")[0]),
+             *(float(v) for v in facts["load_sections"].values())]
+    busiest = max(loads)
+    if busiest < 0.5 * facts["cpus"]:
+        return ""
+    return (f"; a 1-minute load of up to {busiest:.2f} on {facts['cpus']} CPUs means other work shared the cores "
+            "during this run, so absolute times are slower than on an idle machine (the ratios compare sides "
+            "measured alternately under the same load)")
+
+
 # --------------------------------------------------------------------------
 # The machine
 # --------------------------------------------------------------------------
@@ -400,7 +413,7 @@ def _harness_scoring(metrics: tuple[str, ...] | None, chunk_size: int, timings: 
     if timings is not None:  # per-metric time, for the breakdown
         for name in scorer.names:
             metric = scorer.metric(name)
-            for method in ("compute", "judge", "embedding_inputs"):
+            for method in ("measured", "combine", "prefetch_texts"):  # what the scorer calls on a metric
                 original = getattr(metric, method, None)
                 if callable(original):
                     setattr(metric, method, _accumulating(original, name, timings))
@@ -527,9 +540,10 @@ def _ter_alone(run_dir: Path) -> dict[str, float]:
     code, so this says what TER costs in a normal run."""
     from sacrebleu.metrics import TER
 
-    passages = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["passages"]
-    pairs = [(stage["text"], p["references"]) for p in passages if not p.get("error")
-             for stage in p["stages"].values() if p["references"]]
+    from harness.results import load_results
+
+    pairs = [(stage.text, p.references) for p in load_results(run_dir).passages if p.error is None
+             for stage in p.stages.values() if p.references]
     ter = TER()
     sample = timed(lambda: [ter.sentence_score(hyp, refs) for hyp, refs in pairs])
     return {"wall": sample.wall, "pairs": len(pairs), "references": sum(len(r) for _, r in pairs)}
@@ -627,8 +641,8 @@ def write_markdown(path: Path, facts: dict[str, Any], results: dict[str, Any], a
     add("## Machine")
     add("")
     add(f"- {m['cpus']} CPUs ({m['cpu_model']}), {m['memory']} memory, {m['os']}, Python {m['python']}")
-    add(f"- load average (1 / 5 / 15 min): {m['load_start']} at the start, {m['load_end']} at the end; "
-        "other engineers' test runs share these cores, so absolute times are slower than on an idle machine")
+    add(f"- load average (1 / 5 / 15 min): {m['load_start']} at the start, {m['load_end']} at the end"
+        + _load_note(m))
     add(f"- per section: " + "; ".join(f"{k} {v}" for k, v in m["load_sections"].items()))
     add(f"- commit {m['commit']}; apertium {m['apertium']}")
     add("- packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()))

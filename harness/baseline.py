@@ -1,10 +1,11 @@
 """Baselines for the regression gate: one run, frozen as a readable JSON file.
 
-A baseline records everything ``harness regress`` needs to rerun the same
-pipeline and compare with it: the full run config, where the inputs were,
-the run signature (dataset hashes, cleaner and metric versions), the corpus
-scores, and every passage's stage texts, scores, sufficient statistics,
-verdicts and kept anchors.
+A :class:`Baseline` records everything ``harness regress`` needs to rerun
+the same pipeline and compare with it: the full run config, where the inputs
+were, and the run itself (:class:`~harness.results.RunResults`: signature,
+corpus scores, and every passage's stage texts, scores, sufficient
+statistics, findings and verdicts; details, cleaner edits and pivot texts
+are left out).
 
 The file is meant to live in git, so it is written to diff well and to be
 byte-for-byte stable: keys sorted, 2-space indent, one trailing newline,
@@ -19,22 +20,20 @@ reproduces the file exactly.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import InputError
+from .jsonvalues import plain
+from .results import RunResults, RunSummary, load_results
 
-BASELINE_FORMAT = "harness-baseline/1"
+BASELINE_FORMAT = "harness-baseline/2"
 FLOAT_DECIMALS = 6
 #: signature fields that describe the machine, not the pipeline (not stored)
 VOLATILE_SIGNATURE_KEYS = ("python", "key")
-#: per-stage fields copied from a run's passage records
-STAGE_FIELDS = ("text", "scores", "stats", "verdict")
-#: per-kind fields kept from the anchors metric's details (numbers, names, negations)
-ANCHOR_FIELDS = ("found", "lost", "added")
 #: the config fields stored as ``inputs`` instead (paths are machine-specific)
 INPUT_FIELDS = ("transcript", "references")
 
@@ -45,28 +44,9 @@ INPUT_FIELDS = ("transcript", "references")
 
 def normalise(value: Any) -> Any:
     """Plain JSON values with every float rounded to :data:`FLOAT_DECIMALS`
-    places (NaN/inf -> None, -0.0 -> 0.0); tuples and numpy values become
-    lists and Python numbers. Comparisons use normalised values on both sides
-    so that a rerun of the same pipeline equals its baseline exactly."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): normalise(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [normalise(v) for v in value]
-    if isinstance(value, int):
-        return value
-    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist) and not isinstance(value, float):
-        return normalise(tolist())
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        rounded = round(value, FLOAT_DECIMALS)
-        return 0.0 if rounded == 0 else rounded
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a baseline")
+    places (NaN/inf -> None, -0.0 -> 0.0). Comparisons use normalised values
+    on both sides so that a rerun of the same pipeline equals its baseline exactly."""
+    return plain(value, FLOAT_DECIMALS)
 
 
 def _format_float(value: float) -> str:
@@ -116,32 +96,42 @@ def dumps_stable(value: Any, indent: int = 2) -> str:
 
 
 # --------------------------------------------------------------------------
-# Building a baseline from a run
+# The record
 # --------------------------------------------------------------------------
 
-def stable_signature(signature: Mapping[str, Any]) -> dict[str, Any]:
-    """The run signature without the fields that differ between machines."""
-    return {k: v for k, v in signature.items() if k not in VOLATILE_SIGNATURE_KEYS}
+@dataclass
+class Baseline:
+    """A run frozen for the regression gate, with the config and inputs that made it."""
 
+    #: the run config, without the input paths (:func:`baseline_config` rebuilds it)
+    config: dict[str, Any]
+    #: transcript and reference files relative to the baseline file (None: the bundled briefing)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    run: RunResults = field(default_factory=lambda: RunResults(signature={}, stages=[]))
 
-def _stage_entry(data: Mapping[str, Any]) -> dict[str, Any]:
-    entry = {key: data[key] for key in STAGE_FIELDS if key in data}
-    anchors = (data.get("details") or {}).get("anchors")
-    if isinstance(anchors, Mapping):  # what the gate's "lost a kept anchor" check reads
-        entry["anchors"] = {kind: {key: report.get(key) for key in ANCHOR_FIELDS if key in report}
-                            for kind, report in anchors.items() if isinstance(report, Mapping)}
-    return entry
+    def to_json(self) -> dict[str, Any]:
+        summary = self.run.summary
+        return {
+            "format": BASELINE_FORMAT,
+            "config": self.config,
+            "inputs": self.inputs,
+            "signature": {k: v for k, v in self.run.signature.items() if k not in VOLATILE_SIGNATURE_KEYS},
+            "metric_signatures": self.run.metric_signatures,
+            "stages": list(self.run.stages),
+            "corpus": self.run.corpus,
+            "summary": {"passages": summary.passages, "scored": summary.scored, "failed": summary.failed,
+                        "verdicts": summary.verdicts},
+            "passages": [p.slim().to_json() for p in self.run.passages],
+        }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Baseline":
+        run = RunResults.from_json({**data, "schema": None, "summary": data.get("summary") or {}})
+        return cls(dict(data["config"]), dict(data.get("inputs") or {}), run)
 
-def passage_entry(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One passage of a run (a ``results.json`` record) as a baseline stores it."""
-    error = record.get("error")
-    return {
-        "id": record["id"],
-        "speaker": record.get("speaker"),
-        "error": {"stage": error.get("stage"), "message": error.get("message")} if error else None,
-        "stages": {stage: _stage_entry(data) for stage, data in (record.get("stages") or {}).items()},
-    }
+    def normalised(self) -> "Baseline":
+        """This baseline as it reads back from its file (floats rounded)."""
+        return Baseline.from_json(normalise(self.to_json()))
 
 
 def _relative_input(path: Path | None, anchor_dir: Path | None) -> str | None:
@@ -161,36 +151,29 @@ def config_entry(config) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude=set(INPUT_FIELDS))
 
 
-def build_baseline(results: Mapping[str, Any], config, *, transcript: Path | None = None,
-                   references: Sequence[Path] | None = None, baseline_dir: Path | None = None) -> dict[str, Any]:
-    """A baseline (a plain dict) from a finished run's ``results.json`` content.
+def build_baseline(results: RunResults, config, *, transcript: Path | None = None,
+                   references: Sequence[Path] | None = None, baseline_dir: Path | None = None) -> Baseline:
+    """A baseline from a finished run.
 
     ``config`` is the :class:`~harness.config.RunConfig` the run used;
     ``transcript``/``references`` the input files it read when they were not
     the bundled briefing (stored relative to ``baseline_dir`` so the file
     works from any checkout).
     """
-    summary = results.get("summary") or {}
-    return {
-        "format": BASELINE_FORMAT,
-        "config": config_entry(config),
-        "inputs": {
-            "transcript": _relative_input(transcript, baseline_dir),
-            "references": [_relative_input(p, baseline_dir) for p in references] if references else None,
-        },
-        "signature": stable_signature(results["signature"]),
-        "metric_signatures": results.get("metric_signatures") or {},
-        "stages": list(results["stages"]),
-        "corpus": results.get("corpus") or {},
-        "summary": {k: summary.get(k) for k in ("passages", "scored", "failed", "verdicts")},
-        "passages": [passage_entry(record) for record in results["passages"]],
-    }
+    inputs = {"transcript": _relative_input(transcript, baseline_dir),
+              "references": [_relative_input(p, baseline_dir) for p in references] if references else None}
+    summary = RunSummary(results.summary.passages, results.summary.scored, results.summary.failed,
+                         results.summary.verdicts)
+    run = RunResults(signature=results.signature, stages=list(results.stages), corpus=results.corpus,
+                     summary=summary, metric_signatures=results.metric_signatures,
+                     passages=[p.slim() for p in results.passages])
+    return Baseline(config_entry(config), inputs, run)
 
 
 def run_baseline(config, *, transcript: Path | None = None, references: Sequence[Path] | None = None,
                  baseline_dir: Path | None = None, cache_dir: Path | None = None, use_cache: bool = True,
-                 out_dir: Path | None = None, progress=None) -> dict[str, Any]:
-    """Run ``config`` on the inputs and return the run as a (normalised) baseline dict.
+                 out_dir: Path | None = None, progress=None) -> Baseline:
+    """Run ``config`` on the inputs and return the run as a (normalised) baseline.
 
     The run folder is temporary unless ``out_dir`` is given.
     """
@@ -204,26 +187,26 @@ def run_baseline(config, *, transcript: Path | None = None, references: Sequence
         # force only the private temporary folder: never clear a folder the caller named
         outcome = run_config(config, transcript=transcript, references=references, out_dir=target,
                              cache_dir=cache_dir, use_cache=use_cache, force=out_dir is None, progress=progress)
-        results = json.loads((outcome.out_dir / "results.json").read_text(encoding="utf-8"))
+        results = load_results(outcome.out_dir)
     baseline = build_baseline(results, config, transcript=transcript_path, references=reference_paths,
                               baseline_dir=baseline_dir)
-    return normalise(baseline)
+    return baseline.normalised()
 
 
 # --------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------
 
-def save_baseline(path: Path, baseline: Mapping[str, Any]) -> Path:
+def save_baseline(path: Path, baseline: Baseline) -> Path:
     """Write ``baseline`` as stable JSON (atomically: a reader never sees half a file)."""
     from .runstore import atomic_write_text
 
     path = Path(path)
-    atomic_write_text(path, dumps_stable(baseline))
+    atomic_write_text(path, dumps_stable(baseline.to_json()))
     return path
 
 
-def load_baseline(path: Path) -> dict[str, Any]:
+def load_baseline(path: Path) -> Baseline:
     """Read and check a baseline file; every problem is one :class:`InputError` line."""
     path = Path(path)
     try:
@@ -236,13 +219,13 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise InputError(f"baseline {path}: cannot read ({exc.strerror or exc})") from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"baseline {path}: is not valid JSON ({exc})") from None
     if not isinstance(data, dict) or "format" not in data:
         raise InputError(f"baseline {path}: not a harness baseline (no 'format' field)")
     if data["format"] != BASELINE_FORMAT:
         raise InputError(
-            f"baseline {path}: format {data['format']!r} is not {BASELINE_FORMAT!r}; "
+            f"baseline {path}: format {data['format']!r} is not {BASELINE_FORMAT!r} (an older harness wrote it); "
             f"re-baseline with: harness baseline save --config CONFIG --out {path}"
         )
     for key, kind in (("config", dict), ("signature", dict), ("stages", list), ("corpus", dict), ("passages", list)):
@@ -252,25 +235,28 @@ def load_baseline(path: Path) -> dict[str, Any]:
         if not isinstance(passage, dict) or not isinstance(passage.get("id"), str) \
                 or not isinstance(passage.get("stages"), dict):
             raise InputError(f"baseline {path}: passage #{i + 1} has no id or stages")
-    return data
+    try:
+        return Baseline.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"baseline {path}: a malformed record ({type(exc).__name__}: {exc})") from None
 
 
-def baseline_config(baseline: Mapping[str, Any], label: str = "baseline"):
+def baseline_config(baseline: Baseline, label: str = "baseline"):
     """The :class:`~harness.config.RunConfig` a baseline was made with."""
     from .config import config_from_dict
 
-    return config_from_dict(dict(baseline["config"]), f"{label} config")
+    return config_from_dict(dict(baseline.config), f"{label} config")
 
 
-def baseline_inputs(baseline: Mapping[str, Any], baseline_path: Path) -> tuple[Path | None, list[Path] | None]:
+def baseline_inputs(baseline: Baseline, baseline_path: Path) -> tuple[Path | None, list[Path] | None]:
     """The transcript and reference files a baseline was made from (None: the bundled briefing)."""
-    inputs = baseline.get("inputs") or {}
     base = Path(baseline_path).resolve().parent
 
     def resolve(p: str) -> Path:
         path = Path(p)
         return path if path.is_absolute() else (base / path).resolve()
 
+    inputs = baseline.inputs
     transcript = resolve(inputs["transcript"]) if inputs.get("transcript") else None
     references = [resolve(p) for p in inputs["references"]] if inputs.get("references") else None
     return transcript, references

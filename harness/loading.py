@@ -46,14 +46,6 @@ class Passage:
 # Reading bytes safely
 # --------------------------------------------------------------------------
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 #: Encodings the "not UTF-8" error may suggest, in the order they are tried
 #: (the common ones first): Python's codec name, the name iconv knows it by
 #: (glibc and macOS alike), and the script its letters should be in.

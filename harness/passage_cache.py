@@ -37,12 +37,13 @@ import sysconfig
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from .results import RESULTS_SCHEMA, PassageResult
 from .signature import canonical_json
 from .translate.cache import CachedTranslation, CacheKey, TranslationCache
 from .translate.fingerprint import directory_digest, file_digest
 
 #: Bump when the record layout written by the pipeline changes.
-RECORD_FORMAT = "1"
+RECORD_FORMAT = RESULTS_SCHEMA
 _NOT_PIPELINE = ("transcript_sha256", "references_sha256", "n_passages", "config_name", "key")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -242,8 +243,6 @@ class PassageCache:
         self.store = store
         self.namespace = namespace
         self.label = label
-        self.hits = 0
-        self.stored = 0
 
     @classmethod
     def for_pipeline(cls, store: TranslationCache, signature: dict[str, Any], components: Iterable[Any],
@@ -263,31 +262,27 @@ class PassageCache:
         text = canonical_json([passage.text, list(passage.references)])
         return CacheKey(f"passage-record:{self.namespace}", "passage", "record", text, label=self.label)
 
-    def get_many(self, passages: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    def get_many(self, passages: Sequence[Any]) -> dict[str, PassageResult]:
         """Stored records of ``passages`` by passage id (the others are absent)."""
         keys = {passage.id: self._key(passage) for passage in passages}
         found = self.store.get_many(list(dict.fromkeys(keys.values())))
-        records: dict[str, dict[str, Any]] = {}
+        records: dict[str, PassageResult] = {}
         for passage in passages:
             hit = found.get(keys[passage.id])
             if hit is None:
                 continue
             try:
-                record = json.loads(hit.text)
-            except ValueError:  # damaged entry: compute the passage again
+                record = PassageResult.from_json(json.loads(hit.text))
+            except (ValueError, KeyError, TypeError, AttributeError):  # damaged entry: compute the passage again
                 continue
-            if not isinstance(record, dict) or not isinstance(record.get("stages"), dict):
-                continue
-            record.update(id=passage.id, speaker=passage.speaker, references=list(passage.references))
+            record.id, record.speaker, record.references = passage.id, passage.speaker, list(passage.references)
             records[passage.id] = record
-        self.hits += len(records)
         return records
 
-    def put_many(self, pairs: Iterable[tuple[Any, dict[str, Any]]]) -> None:
+    def put_many(self, pairs: Iterable[tuple[Any, PassageResult]]) -> None:
         """Store finished records (failed passages are skipped)."""
-        items = [
-            (self._key(passage), CachedTranslation(json.dumps(record, sort_keys=True)))
+        self.store.put_many([
+            (self._key(passage), CachedTranslation(json.dumps(record.to_json(), sort_keys=True)))
             for passage, record in pairs
-            if not record.get("error")
-        ]
-        self.stored += self.store.put_many(items)
+            if record.error is None
+        ])

@@ -13,9 +13,8 @@ import contextlib
 import re
 import signal
 import threading
-import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -26,10 +25,12 @@ from .config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, RunConfig, load_conf
 from .errors import PassageError
 from .loading import Passage, dataset_fingerprint, load_dataset
 from .memory import release_freed_memory
+from .results import (BANDS, RESULTS_SCHEMA, CLEANED, DISTORTED, RETRANSLATED, CleanerEdit, FailedPassage, PassageResult,
+                      RoundTripInfo, RunHeader, RunSummary, StageResult, iter_passages)
+from .results import PassageError as ResultError
 from .runstore import RunStore, find_resumable
 from .signature import build_signature, signature_string
 
-DISTORTED, CLEANED, RETRANSLATED = "distorted", "cleaned", "retranslated"
 DEFAULT_RUNS_ROOT = Path("runs")
 
 
@@ -45,14 +46,12 @@ class Progress:
 
 @dataclass
 class RunOutcome:
+    """Where a finished run is, its header, and how many passages were computed or resumed."""
+
     out_dir: Path
-    signature: dict[str, Any]
-    summary: dict[str, Any]
-    corpus: dict[str, dict[str, float]]
-    stages: list[str]
+    header: RunHeader
     computed: int = 0
     resumed: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -96,7 +95,7 @@ class CleaningStage:
     def describe(self) -> list[dict[str, str]]:
         return [{"name": c.name, "version": str(c.version)} for c in self.cleaners]
 
-    def clean(self, passage: Passage) -> tuple[str, list[dict]]:
+    def clean(self, passage: Passage) -> tuple[str, list[CleanerEdit]]:
         """The cleaned text and its edits; raises PassageError for a failing cleaner."""
         from .cleaners import run_chain
 
@@ -115,7 +114,7 @@ class CleaningStage:
         if _SURROGATE.search(text):  # e.g. bytes decoded with surrogateescape: not text, cannot be saved
             raise PassageError(f"cleaner returned text with an unpaired surrogate "
                                f"(U+{ord(_SURROGATE.search(text).group()):04X}) on passage {passage.id}")
-        return text, edits
+        return text, [CleanerEdit.from_json(edit) for edit in edits]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -162,26 +161,25 @@ class Pipeline:
             cleaners=self.cleaning.describe(),
             retranslation=self.round_trip.describe() if self.round_trip is not None else None,
             metrics=self.scorer.describe(),
+            results_schema=RESULTS_SCHEMA,
         )
 
     # -- one chunk -----------------------------------------------------------
-    def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[dict[str, Any]]:
-        records: dict[str, dict[str, Any]] = {}
+    def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[PassageResult]:
+        records = {p.id: PassageResult(p.id, p.speaker, list(p.references)) for p in chunk}
         ok: list[Passage] = []
         texts: dict[str, dict[str, str]] = {}
-        edits: dict[str, list[dict]] = {}
+        edits: dict[str, list[CleanerEdit]] = {}
 
         progress.step("cleaning")
         for passage in chunk:
-            record = {"id": passage.id, "speaker": passage.speaker, "references": passage.references,
-                      "stages": {DISTORTED: {"text": passage.text}}, "error": None}
-            records[passage.id] = record
             texts[passage.id] = {DISTORTED: passage.text}
             if self.cleaning.active:
                 try:
                     cleaned, edits[passage.id] = self.cleaning.clean(passage)
                 except PassageError as exc:
-                    record["error"] = {"stage": CLEANED, "message": _savable(str(exc)), "detail": _savable(exc.detail)}
+                    records[passage.id].stages = {DISTORTED: StageResult(passage.text)}
+                    records[passage.id].error = ResultError(CLEANED, _savable(str(exc)), _savable(exc.detail))
                     continue
                 texts[passage.id][CLEANED] = cleaned
             ok.append(passage)
@@ -194,28 +192,20 @@ class Pipeline:
             results = self.round_trip.run(sources, progress=progress.sentences(len(sources)))
             for passage, result in zip(ok, results):
                 texts[passage.id][RETRANSLATED] = result.text
-                round_trips[passage.id] = result
+                round_trips[passage.id] = RoundTripInfo(list(result.hops), list(result.warnings), result.sentences,
+                                                        result.length_flags, result.translation_notes)
 
         if ok:
             progress.step("scoring")
             stage_texts = {stage: [texts[p.id][stage] for p in ok] for stage in self.stages}
             rt_sources = {RETRANSLATED: [texts[p.id][source_stage] for p in ok]} if round_trips else None
             scored = self.scorer.score_chunk(stage_texts, [p.references for p in ok], rt_sources)
-            for passage, passage_scores in zip(ok, scored):
-                stages = records[passage.id]["stages"]
-                for stage in self.stages:
-                    stages[stage] = {"text": texts[passage.id][stage], **passage_scores[stage]}
+            for passage, stages in zip(ok, scored):
                 if CLEANED in stages:
-                    stages[CLEANED]["edits"] = edits.get(passage.id, [])
+                    stages[CLEANED].edits = edits.get(passage.id, [])
                 if RETRANSLATED in stages:
-                    result = round_trips[passage.id]
-                    stages[RETRANSLATED]["hops"] = [
-                        {"src": hop.src, "tgt": hop.tgt, "text": hop.text} for hop in result.hops
-                    ]
-                    stages[RETRANSLATED]["warnings"] = list(result.warnings)
-                    stages[RETRANSLATED]["sentences"] = result.sentences
-                    stages[RETRANSLATED]["length_flags"] = result.length_flags
-                    stages[RETRANSLATED]["translation_notes"] = result.translation_notes
+                    stages[RETRANSLATED].round_trip = round_trips[passage.id]
+                records[passage.id].stages = stages
         return [records[p.id] for p in chunk]
 
     def passage_cache(self, signature: dict[str, Any]):
@@ -229,7 +219,7 @@ class Pipeline:
             components += [stage.translator for stage in self.round_trip.stages]
         return PassageCache.for_pipeline(self.cache, signature, components, f"passages:{self.config.name}")
 
-    def process_chunk_cached(self, chunk: list[Passage], progress: Progress, cache) -> list[dict[str, Any]]:
+    def process_chunk_cached(self, chunk: list[Passage], progress: Progress, cache) -> list[PassageResult]:
         """:meth:`process_chunk`, answering the passages an earlier run finished from ``cache``."""
         if cache is None:
             return self.process_chunk(chunk, progress)
@@ -240,7 +230,7 @@ class Pipeline:
         if missing:
             computed = self.process_chunk(missing, progress)
             cache.put_many(zip(missing, computed))
-            found.update((record["id"], record) for record in computed)
+            found.update((record.id, record) for record in computed)
         return [found[p.id] for p in chunk]
 
     # -- the whole run -------------------------------------------------------
@@ -257,7 +247,7 @@ class Pipeline:
                 passage_cache = self.passage_cache(signature)
                 for start in range(0, len(todo), self.config.chunk_size):
                     chunk = todo[start:start + self.config.chunk_size]
-                    store.append(self.process_chunk_cached(chunk, progress, passage_cache))
+                    store.append([record.to_json() for record in self.process_chunk_cached(chunk, progress, passage_cache)])
                     release_freed_memory()  # memory stays flat however long the run (see harness/memory.py)
                     progress.advance(len(chunk))
                 progress.step("writing reports")
@@ -280,50 +270,30 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
     from .report import write_reports
 
     sums: dict[str, dict[str, np.ndarray]] = {stage: {} for stage in stages}
-    bands: dict[str, dict[str, int]] = {stage: {"preserved": 0, "degraded": 0, "lost": 0} for stage in stages}
-    failed: list[dict[str, Any]] = []
-    length_flags = translation_notes = 0
-    scored = 0
-    for record in store.iter_records():
-        if record.get("error"):
-            failed.append({"id": record["id"], **record["error"]})
+    summary = RunSummary(passages=len(order), verdicts={stage: {band: 0 for band in BANDS} for stage in stages})
+    failed: list[FailedPassage] = []
+    for record in iter_passages(store):
+        if record.error is not None:
+            failed.append(FailedPassage(record.id, record.error))
             continue
-        scored += 1
+        summary.scored += 1
+        scorer.sum_stats([{stage: record.stages[stage] for stage in stages}], sums)
         for stage in stages:
-            data = record["stages"][stage]
-            for metric, row in data.get("stats", {}).items():
-                row = np.asarray(row, dtype=float)
-                sums[stage][metric] = sums[stage][metric] + row if metric in sums[stage] else row
-            band = (data.get("verdict") or {}).get("band")
-            if band in bands[stage]:
-                bands[stage][band] += 1
-        retranslated = record["stages"].get(RETRANSLATED, {})
-        length_flags += retranslated.get("length_flags", 0)
-        translation_notes += retranslated.get("translation_notes", 0)
-    corpus = scorer.corpus(sums) if scored else {stage: {} for stage in stages}
-    summary = {
-        "passages": len(order),
-        "scored": scored,
-        "failed": len(failed),
-        "verdicts": bands,
-        # sentences whose length ratio fell outside the band (dropped or
-        # hallucinated content), and sentences split or cut at the length limit
-        "retranslation_warnings": length_flags,
-        "translation_notes": translation_notes,
-        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-    header = {
-        "signature": signature,
-        "signature_string": signature_string(signature),
-        "stages": stages,
-        "corpus": corpus,
-        "summary": summary,
-        "failed": failed,
-        "metric_signatures": scorer.signatures(),
-    }
+            verdict = record.stages[stage].verdict
+            if verdict is not None and verdict.band in BANDS:
+                summary.verdicts[stage][verdict.band] += 1
+        round_trip = record.stages[RETRANSLATED].round_trip if RETRANSLATED in record.stages else None
+        if round_trip is not None:
+            summary.retranslation_warnings += round_trip.length_flags
+            summary.translation_notes += round_trip.translation_notes
+    summary.failed = len(failed)
+    summary.finished_at = datetime.now().astimezone().isoformat(timespec="seconds")
+    corpus = scorer.corpus(sums) if summary.scored else {stage: {} for stage in stages}
+    header = RunHeader(signature=signature, stages=stages, corpus=corpus, summary=summary, failed=failed,
+                       metric_signatures=scorer.signatures(), signature_string=signature_string(signature))
     write_reports(store, header, order)
-    store.mark_complete(signature, summary)
-    return RunOutcome(store.out_dir, signature, summary, corpus, stages, failed=failed)
+    store.mark_complete(signature, summary.to_json())
+    return RunOutcome(store.out_dir, header)
 
 
 # --------------------------------------------------------------------------

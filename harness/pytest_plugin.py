@@ -45,27 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def failure_message(report: "RegressReport", limit: int = 20) -> str:
-    """What a failing test shows: every reason, then each regressed passage
-    with its before/after text and the changed words."""
-    from .regress import _one_line, diff_line
-
-    reasons = report.reasons()
-    lines = [f"harness regress: {len(reasons)} regression(s) against {report.baseline_path}"]
-    lines += [f"  - {_one_line(reason, 300)}" for reason in reasons[:limit]]
-    if len(reasons) > limit:
-        lines.append(f"  … and {len(reasons) - limit} more")
-    shown = [p for p in report.passage_regressions if p.changed][:limit]
-    if shown:
-        lines.append("regressed passages:")
-    for check in shown:
-        lines.append(f"  {check.id} [{check.stage}]")
-        lines.append(f"    before:  {_one_line(check.before, 400)}")
-        lines.append(f"    after:   {_one_line(check.after, 400)}")
-        lines.append(f"    changes: {diff_line(check.before, check.after)}")
-    return "\n".join(lines)
-
-
 def _resolve(path: str | Path, rootpath: Path) -> Path:
     """A relative baseline path is taken from the current folder, else from pytest's rootdir."""
     path = Path(path)
@@ -98,6 +77,7 @@ def harness_regress(request: pytest.FixtureRequest) -> Callable[..., "RegressRep
         from .config import regress_cleaners
         from .errors import HarnessError
         from .regress import run_regress
+        from .report.regress import failure_message
 
         baseline = baseline if baseline is not None else defaults.get("baseline")
         if baseline is None:

@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 from importlib.metadata import entry_points
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from .errors import ConfigError
 from .plugins import REFUSAL_HINT, is_plugin, stdlib_module
@@ -84,10 +84,12 @@ def _import_module(module_name: str):
 class Registry(Generic[T]):
     """Built-ins by name, then entry points, then ``package.module:name``."""
 
-    def __init__(self, kind: str, entry_point_group: str):
+    def __init__(self, kind: str, entry_point_group: str, declared: Mapping[str, str] | None = None):
         self.kind = kind
         self.entry_point_group = entry_point_group
         self._builtins: dict[str, Callable[..., T] | T] = {}
+        #: built-ins known by name before they are imported: name -> "module:attribute"
+        self._declared: dict[str, str] = dict(declared or {})
 
     def register(self, name: str, factory: Any | None = None):
         """Register ``factory`` under ``name``; usable as a decorator."""
@@ -105,12 +107,21 @@ class Registry(Generic[T]):
         return {ep.name: ep for ep in entry_points(group=self.entry_point_group)}
 
     def names(self) -> list[str]:
-        return sorted(set(self._builtins) | set(self._entry_points()))
+        return sorted(set(self._builtins) | set(self._declared) | set(self._entry_points()))
+
+    def check(self, name: str) -> None:
+        """Raise the :class:`ConfigError` that :meth:`resolve` would, without
+        importing a declared built-in (reading a config loads no implementation)."""
+        if name not in self._builtins and name not in self._declared:
+            self.resolve(name)
 
     def resolve(self, name: str) -> Any:
         """The registered object (class, factory or function) for ``name``."""
         if name in self._builtins:
             return self._builtins[name]
+        if name in self._declared:
+            module, _, attribute = self._declared[name].partition(":")
+            return self.register(name, getattr(importlib.import_module(module), attribute))
         if ":" in name:
             return import_plugin(name, what=self.kind)
         eps = self._entry_points()

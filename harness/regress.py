@@ -3,101 +3,50 @@
 What counts as a regression (each is reported with its reason):
 
 * **corpus level** -- for every gated stage and metric, a drop that is both
-  larger than the metric's margin *and* significant under a one-sided paired
-  bootstrap non-inferiority test (:func:`harness.stats.noninferiority`,
-  p < alpha). A drop inside the margin, or one the passages do not support
-  with confidence, is noise and passes;
+  larger than the metric's margin (its own default,
+  :attr:`~harness.metrics.base.MetricInfo.margin`, or the config's
+  ``regress.margins``) *and* significant under a one-sided paired bootstrap
+  non-inferiority test (:func:`harness.stats.noninferiority`, p < alpha);
 * **passage level** -- a passage whose verdict band gets worse (preserved ->
   degraded -> lost) while its meaning score drops by more than
-  ``band_tolerance`` (a score hovering on a threshold is not a regression), a
-  passage that loses an anchor the baseline kept (a number, a name, a
-  negation), or a passage that now fails outright;
+  ``band_tolerance``, a passage with a *major* finding (a number, name or
+  negation lost, a number or negation added, injected content; any kind a
+  metric reports as major) that the baseline's same passage and stage did
+  not have, or a passage that now fails outright. New minor findings are
+  reported without failing the gate;
 * **labelled cases** -- a ``keep`` case whose text changes or a ``fix`` case
   that no longer passes (a ``known-failure`` that starts passing is good news).
 
 Improvements are reported the same way (a significant gain beyond the
-margin, a better band, a regained anchor) but never fail the gate.
+margin, a better band, a baseline finding gone) but never fail the gate.
 
 A baseline made with another transcript, reference set or metric version
 cannot be compared with: :class:`BaselineMismatch` (exit code 2) says which
 and how to re-baseline. So can't one whose distorted text (which no cleaner
 touches) now scores differently: a metric changed without a version bump.
 Another cleaner version is what the gate is *for*.
+
+The gate's reports (console text, JUnit XML) are in :mod:`harness.report.regress`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
-from xml.etree import ElementTree as ET
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from .baseline import baseline_config, baseline_inputs, load_baseline, normalise, run_baseline, save_baseline
+from .cleaners.cases import CaseCheck, check_case_files
+from .baseline import Baseline, baseline_config, baseline_inputs, load_baseline, normalise, run_baseline, \
+    save_baseline
+from .config import RegressConfig
 from .errors import ConfigError, InputError
-
-BANDS = ("preserved", "degraded", "lost")  # best to worst
-
-#: Default per-metric margins, in each metric's own units: a corpus drop no
-#: larger than this is never a regression, however significant.
-DEFAULT_MARGINS: dict[str, float] = {
-    "chrf": 1.0,        # chrF++ points (0..100)
-    "bleu": 1.0,        # BLEU points (0..100)
-    "ter": 1.0,         # TER points; lower is better, so a rise is the drop
-    "cosine": 0.01,     # embedding cosine (-1..1)
-    "roundtrip": 0.01,  # round-trip embedding cosine (-1..1)
-    "bertscore": 0.01,  # BERTScore F1 (0..1)
-    "anchors": 0.02,    # anchor F1 (0..1); single lost anchors are caught per passage
-    "injected": 0.01,   # injected-content share (0..1); lower is better
-    "meaning": 2.0,     # meaning score points (0..100)
-}
-
-
-class RegressConfig(BaseModel):
-    """The ``regress:`` section of a run config: what the gate calls a regression."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    #: per-metric margins (metric units); given margins are merged into
-    #: :data:`DEFAULT_MARGINS`, and ``null`` removes one. A metric with no
-    #: margin is reported, not gated.
-    margins: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MARGINS))
-    #: one-sided significance level of the non-inferiority test
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    #: bootstrap resamples (and seed: the gate is deterministic)
-    n_resamples: int = Field(1000, ge=100, le=100_000)
-    seed: int = 12345
-    #: stages compared (the distorted stage does not depend on the cleaners)
-    stages: tuple[str, ...] = ("cleaned", "retranslated")
-    #: a band downgrade counts only when the meaning score fell by more than this
-    band_tolerance: float = Field(1.0, ge=0)
-    #: per-passage checks
-    check_bands: bool = True
-    check_anchors: bool = True
-
-    @field_validator("margins", mode="before")
-    @classmethod
-    def _merge_with_defaults(cls, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: v for k, v in {**DEFAULT_MARGINS, **value}.items() if v is not None}
-        return value
-
-    @field_validator("margins")
-    @classmethod
-    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in value.items() if not math.isfinite(v) or v < 0}
-        if bad:
-            raise ValueError(f"margins must be finite and >= 0 (got {bad})")
-        return value
-
-    def with_margins(self, overrides: Mapping[str, float | None]) -> "RegressConfig":
-        """A copy with some margins replaced (``--margin chrf=1.5``); None un-gates a metric."""
-        return RegressConfig.model_validate({**self.model_dump(), "margins": {**self.margins, **overrides}})
+from .findings import Finding
+from .metrics.base import ordered_metrics
+from .paired import data_mismatch, paired_entries, paired_values, scoring_metrics
+from .results import BANDS, DISTORTED, PassageResult, RunResults, StageResult
 
 
 def parse_margins(items: Iterable[str]) -> dict[str, float | None]:
@@ -147,16 +96,6 @@ class CorpusCheck:
     def name(self) -> str:
         return f"{self.stage}.{self.metric}"
 
-    def describe(self) -> str:
-        margin = f"margin {self.margin:g}" if self.margin is not None else "not gated"
-        if self.dropped_by == 0:
-            change = "unchanged"
-        else:  # "worse"/"better" in the metric's own direction (a TER rise is worse)
-            change = f"{'worse' if self.dropped_by > 0 else 'better'} by {_num(abs(self.dropped_by))}"
-        p_value = self.p_value if self.dropped_by >= 0 else self.improved_p_value
-        return (f"{self.stage} {self.metric}: {_num(self.baseline)} -> {_num(self.current)} "
-                f"({change}; {margin}; p={p_value:.3g})")
-
 
 @dataclass
 class PassageCheck:
@@ -168,6 +107,8 @@ class PassageCheck:
     after: str | None
     regressions: list[str] = field(default_factory=list)
     improvements: list[str] = field(default_factory=list)
+    #: new minor findings: reported, never a regression
+    notes: list[str] = field(default_factory=list)
     score_deltas: dict[str, tuple[float, float]] = field(default_factory=dict)  # metric -> (before, after)
 
     @property
@@ -184,23 +125,7 @@ class PassageCheck:
             return "regressed"
         if self.improvements:
             return "improved"
-        return "changed" if self.changed else "unchanged"
-
-
-@dataclass
-class CaseCheck:
-    """One labelled cleaner case (fix / keep / known-failure)."""
-
-    file: str
-    cleaner: str
-    id: str
-    kind: str
-    status: str  # "passed", "regressed", "good-news" (a known failure now passes), "known-failure"
-    message: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"{self.cleaner}:{self.id}"
+        return "changed" if self.changed or self.notes else "unchanged"
 
 
 @dataclass
@@ -245,32 +170,21 @@ class RegressReport:
 
     def improvements(self) -> list[str]:
         """Every improvement as one line (never fails the gate)."""
-        lines = [f"corpus {c.describe()}" for c in self.corpus if c.improved]
+        from .report.regress import describe_check
+
+        lines = [f"corpus {describe_check(c)}" for c in self.corpus if c.improved]
         lines += [f"passage {p.id} ({p.stage}): {reason}" for p in self.passages for reason in p.improvements]
         lines += [f"case {c.name}: known failure now passes" for c in self.cases if c.status == "good-news"]
         return lines
 
     def reasons(self) -> list[str]:
         """Every regression as one line (what a failing test prints first)."""
-        lines = [f"corpus {c.describe()}" for c in self.corpus_regressions]
+        from .report.regress import describe_check
+
+        lines = [f"corpus {describe_check(c)}" for c in self.corpus_regressions]
         lines += [f"passage {p.id} ({p.stage}): {reason}" for p in self.passage_regressions for reason in p.regressions]
         lines += [f"case {c.name} ({c.kind}): {c.message}" for c in self.case_regressions]
         return lines
-
-    def to_text(self, *, show_text: bool = True) -> str:
-        return format_report(self, show_text=show_text)
-
-    def to_junit(self) -> ET.ElementTree:
-        return junit_tree(self)
-
-    def write_junit(self, path: Path) -> None:
-        write_junit(self, path)
-
-
-def _num(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
 
 
 # --------------------------------------------------------------------------
@@ -280,10 +194,12 @@ def _num(value: float | None) -> str:
 def metric_fingerprint(signature: Mapping[str, Any]) -> dict[str, Any]:
     """What must match for scores to be comparable: metric names, versions,
     directions and signatures, the embedding model, the verdict thresholds
-    and the metrics config (descriptions are cosmetic and left out)."""
+    and the metrics config (descriptions, display order and default margins
+    are cosmetic and left out)."""
     metrics = signature.get("metrics") or {}
+    cosmetic = {"description", "order", "margin"}
     return normalise({
-        "metrics": {name: {k: v for k, v in info.items() if k != "description"}
+        "metrics": {name: {k: v for k, v in info.items() if k not in cosmetic}
                     for name, info in (metrics.get("metrics") or {}).items()},
         "signatures": metrics.get("signatures"),
         "embedding_model": (metrics.get("embedding_model") or {}).get("sha256"),
@@ -324,24 +240,21 @@ def rebaseline_hint(baseline_path: Path | str, config_arg: str | None = None) ->
             f"in the baseline; or: harness baseline save --config CONFIG --out {baseline_path})")
 
 
-def check_compatible(baseline: Mapping[str, Any], current_signature: Mapping[str, Any],
+def check_compatible(baseline: Baseline, current_signature: Mapping[str, Any],
                      baseline_path: Path | str, config_arg: str | None = None) -> None:
     """Raise :class:`BaselineMismatch` when the baseline and the current run
     were made from different transcripts, references or metric versions."""
-    before = baseline["signature"]
+    before = baseline.run.signature
     hint = rebaseline_hint(baseline_path, config_arg)
-    for key, what in (("transcript_sha256", "transcript"), ("references_sha256", "reference set")):
-        old, new = before.get(key), current_signature.get(key)
-        if old != new:
-            raise BaselineMismatch(
-                f"baseline {baseline_path} was made with a different {what} "
-                f"({key[:-7]} {str(old)[:12]} != {str(new)[:12]}); {hint}"
-            )
+    mismatch = data_mismatch(before, current_signature)
+    if mismatch is not None:
+        key, what, old, new = mismatch
+        what = "reference set" if what == "references" else what
+        raise BaselineMismatch(f"baseline {baseline_path} was made with a different {what} "
+                               f"({key[:-7]} {old[:12]} != {new[:12]}); {hint}")
     if metric_fingerprint(before) != metric_fingerprint(current_signature):
-        raise BaselineMismatch(
-            f"baseline {baseline_path} was made with different metrics "
-            f"({_differing_metrics(before, current_signature)}); {hint}"
-        )
+        raise BaselineMismatch(f"baseline {baseline_path} was made with different metrics "
+                               f"({_differing_metrics(before, current_signature)}); {hint}")
 
 
 #: how far a statistic of the *unchanged* distorted text may move between two
@@ -350,43 +263,45 @@ def check_compatible(baseline: Mapping[str, Any], current_signature: Mapping[str
 SCORING_TOLERANCE = 1e-4
 
 
-def _stats_close(a: Sequence[Any], b: Sequence[Any]) -> bool:
+def _stats_close(a: Sequence[float], b: Sequence[float]) -> bool:
     if len(a) != len(b):
         return False
     for x, y in zip(a, b):
-        if x is None or y is None:
-            if x is not y:
+        if math.isnan(x) or math.isnan(y):
+            if not (math.isnan(x) and math.isnan(y)):
                 return False
-        elif abs(float(x) - float(y)) > SCORING_TOLERANCE + 1e-6 * abs(float(y)):
+        elif abs(x - y) > SCORING_TOLERANCE + 1e-6 * abs(y):
             return False
     return True
 
 
-def scoring_changes(baseline: Mapping[str, Any], current: Mapping[str, Any], stage: str = "distorted") -> list[str]:
+def _keys(findings: Iterable[Finding]) -> Counter:
+    return Counter(f.key for f in findings)
+
+
+def scoring_changes(baseline: RunResults, current: RunResults, stage: str = DISTORTED) -> list[str]:
     """Where the same text (the distorted stage: cleaners never touch it) now
     scores differently: e.g. ``"p02 anchors"``. Empty when the scoring is the same."""
-    now_by_id = {p["id"]: p for p in current["passages"]}
     changes = []
-    for before in baseline["passages"]:
-        after = now_by_id.get(before["id"])
-        b = (before.get("stages") or {}).get(stage) or {}
-        a = ((after or {}).get("stages") or {}).get(stage) or {}
-        if not b.get("stats") or not a.get("stats"):
+    for pid, (before, after) in paired_entries([baseline, current], stage):
+        if not before.stats or not after.stats:
             continue
-        for name in sorted(set(b["stats"]) | set(a["stats"])):
-            if name not in b["stats"] or name not in a["stats"] or not _stats_close(b["stats"][name], a["stats"][name]):
-                changes.append(f"{before['id']} {name}")
-        if b.get("anchors") != a.get("anchors") and f"{before['id']} anchors" not in changes:
-            changes.append(f"{before['id']} anchors")
+        for name in sorted(set(before.stats) | set(after.stats)):
+            if name not in before.stats or name not in after.stats \
+                    or not _stats_close(before.stats[name], after.stats[name]):
+                changes.append(f"{pid} {name}")
+        if _keys(before.findings) != _keys(after.findings):
+            sources = sorted({f.source for f in (*before.findings, *after.findings)} - {""}) or ["findings"]
+            changes += [f"{pid} {s}" for s in sources if f"{pid} {s}" not in changes]
     return changes
 
 
-def check_same_scoring(baseline: Mapping[str, Any], current: Mapping[str, Any], baseline_path: Path | str,
+def check_same_scoring(baseline: Baseline, current: Baseline, baseline_path: Path | str,
                        config_arg: str | None = None) -> None:
     """Raise :class:`BaselineMismatch` when the unchanged distorted text scores
     differently than in the baseline: the metrics changed even though their
     versions did not (a metric's output changed without a version bump)."""
-    changes = scoring_changes(baseline, current)
+    changes = scoring_changes(baseline.run, current.run)
     if changes:
         shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
         raise BaselineMismatch(
@@ -400,49 +315,32 @@ def check_same_scoring(baseline: Mapping[str, Any], current: Mapping[str, Any], 
 # Comparison
 # --------------------------------------------------------------------------
 
-def _top_level_metrics(scores: Mapping[str, Any]) -> list[str]:
-    return [name for name in scores if "." not in name]
-
-
-def _scored(passage: Mapping[str, Any], stage: str) -> Mapping[str, Any] | None:
-    if passage.get("error"):
-        return None
-    data = (passage.get("stages") or {}).get(stage)
-    return data if data and data.get("stats") else None
-
-
-def compare_corpus(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer, config: RegressConfig,
+def compare_corpus(baseline: RunResults, current: RunResults, config: RegressConfig,
                    stages: Sequence[str]) -> tuple[list[CorpusCheck], list[str]]:
     """Non-inferiority tests per stage and metric over the passages scored in both runs."""
     from .stats import noninferiority
 
     checks: list[CorpusCheck] = []
     notes: list[str] = []
-    now_by_id = {p["id"]: p for p in current["passages"]}
+    runs = [baseline, current]
+    infos = baseline.metrics
+    pairs = {stage: paired_entries(runs, stage) for stage in stages}
+    widths = {m: len(row) for ps in pairs.values() for _, (before, _) in ps for m, row in before.stats.items()}
+    metrics, _ = scoring_metrics(baseline, list(widths), widths)
     for stage in stages:
-        pairs = []
-        for before in baseline["passages"]:
-            after = now_by_id.get(before["id"])
-            b, a = _scored(before, stage), _scored(after, stage) if after else None
-            if b is not None and a is not None:
-                pairs.append((b, a))
-        if not pairs:
+        if not any(before.stats and after.stats for _, (before, after) in pairs[stage]):
             notes.append(f"{stage}: no passage scored in both runs; corpus tests skipped")
             continue
-        for metric_name in scorer.names:
-            rows = [(b["stats"][metric_name], a["stats"][metric_name]) for b, a in pairs
-                    if metric_name in b["stats"] and metric_name in a["stats"]
-                    and len(b["stats"][metric_name]) == len(a["stats"][metric_name])]
-            if not rows:
+        names = ordered_metrics(dict.fromkeys(m for _, (before, _) in pairs[stage] for m in before.stats), infos)
+        for metric_name in names:
+            metric = metrics.get(metric_name)
+            ids, (base, system) = paired_values(runs, stage, metric_name)
+            if metric is None or not ids or base.shape != system.shape:
                 continue
-            metric = scorer.metric(metric_name)
-            base = np.array([[np.nan if x is None else x for x in r[0]] for r in rows], dtype=float)
-            system = np.array([[np.nan if x is None else x for x in r[1]] for r in rows], dtype=float)
-            margin = config.margins.get(metric_name)
-            test_margin = margin if margin is not None else 0.0
-            common = dict(score_fn=metric.corpus_from_stats, margin=test_margin,
+            margin = config.margin(metric_name, (infos.get(metric_name) or metric.describe()).margin)
+            common = dict(score_fn=metric.corpus_from_stats, margin=margin if margin is not None else 0.0,
                           higher_is_better=bool(metric.higher_is_better), n_resamples=config.n_resamples,
-                          seed=config.seed, alpha=config.alpha)
+                          seed=config.seed, alpha=config.alpha, batch_score_fn=metric.corpus_from_stats_batch)
             worse = noninferiority(base, system, **common)
             better = noninferiority(system, base, **common)  # "the baseline is worse than this run"
             if math.isnan(worse.dropped_by):
@@ -450,11 +348,9 @@ def compare_corpus(baseline: Mapping[str, Any], current: Mapping[str, Any], scor
                 continue
             checks.append(CorpusCheck(
                 stage=stage, metric=metric_name, baseline=worse.baseline, current=worse.system,
-                dropped_by=worse.dropped_by, margin=margin, p_value=worse.p_value,
-                improved_p_value=better.p_value,
-                regressed=margin is not None and worse.regressed,
-                improved=margin is not None and better.regressed,
-                n_passages=len(rows),
+                dropped_by=worse.dropped_by, margin=margin, p_value=worse.p_value, improved_p_value=better.p_value,
+                regressed=margin is not None and worse.regressed, improved=margin is not None and better.regressed,
+                n_passages=len(ids),
             ))
         ungated = sorted({c.metric for c in checks if c.margin is None and c.stage == stage})
         if ungated:
@@ -463,170 +359,106 @@ def compare_corpus(baseline: Mapping[str, Any], current: Mapping[str, Any], scor
     return checks, notes
 
 
-def _band(data: Mapping[str, Any] | None) -> str | None:
-    verdict = (data or {}).get("verdict") or {}
-    band = verdict.get("band")
-    return band if band in BANDS else None
+def finding_changes(before: StageResult, after: StageResult) -> tuple[list[Finding], list[Finding]]:
+    """(new, gone): the findings of ``after`` whose key ``before`` does not
+    have (counted: a second "not" dropped is new), and the reverse."""
+    def minus(a: list[Finding], b: list[Finding]) -> list[Finding]:
+        remaining = _keys(b)
+        out = []
+        for finding in a:
+            if remaining[finding.key] > 0:
+                remaining[finding.key] -= 1
+            else:
+                out.append(finding)
+        return out
+
+    return minus(after.findings, before.findings), minus(before.findings, after.findings)
 
 
-def _verdict_score(data: Mapping[str, Any] | None) -> float | None:
-    value = ((data or {}).get("verdict") or {}).get("score")
-    return float(value) if isinstance(value, (int, float)) else None
+def _check_findings(check: PassageCheck, before: StageResult, after: StageResult) -> None:
+    new, gone = finding_changes(before, after)
+    for finding in new:
+        if finding.severity == "major":
+            check.regressions.append(f"{finding.why} (not in the baseline)")
+        elif finding.severity == "minor":
+            check.notes.append(f"{finding.why} (minor; not in the baseline)")
+    for finding in gone:
+        if finding.severity == "major":
+            check.improvements.append(f"no longer: {finding.why}")
 
 
-def kept_anchors(data: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
-    """The anchors (per kind) a stage kept, from the anchors metric's details;
-    None when the run did not measure anchors."""
-    return _anchor_field(data, "found")
+def _check_band(check: PassageCheck, before: StageResult, after: StageResult, tolerance: float) -> None:
+    old, new = before.verdict, after.verdict
+    if old is None or new is None or old.band not in BANDS or new.band not in BANDS or old.band == new.band:
+        return
+    scores = f" (meaning {old.score:.2f} -> {new.score:.2f})"
+    if abs(new.score - old.score) <= tolerance:
+        return  # a score wobbling across a threshold is noise, not a change of verdict
+    if BANDS.index(new.band) > BANDS.index(old.band):
+        why = f"; {'; '.join(new.reasons[:3])}" if new.reasons else ""
+        check.regressions.append(f"verdict {old.band} -> {new.band}{scores}{why}")
+    else:
+        check.improvements.append(f"verdict {old.band} -> {new.band}{scores}")
 
 
-def _anchor_field(data: Mapping[str, Any] | None, key: str) -> dict[str, list[str]] | None:
-    anchors = (data or {}).get("anchors")
-    if not isinstance(anchors, Mapping):
-        return None
-    return {kind: [str(a) for a in (report.get(key) or [])]
-            for kind, report in anchors.items() if isinstance(report, Mapping)}
+def _text(passage: PassageResult, stage: str | None) -> str | None:
+    data = passage.stages.get(stage or "") or passage.stages.get(DISTORTED)
+    return data.text if data else None
 
 
-_KIND_SINGULAR = {"numbers": "number", "names": "name", "negations": "negation"}
-
-
-def _anchor_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(lost, regained) anchors as readable phrases, e.g. "number '$44 billion'".
-
-    Lost: required anchors this run reports lost that the baseline kept.
-    Regained: the reverse. Reading the metric's own ``lost`` lists, not a
-    difference of ``found`` lists, matters for negations: they are matched by
-    count, so *which* reference cue is reported kept may change while none is
-    lost. (A baseline without ``lost`` lists falls back to the difference.)
-    """
-    kept_before, kept_after = kept_anchors(before), kept_anchors(after)
-    if kept_before is None or kept_after is None:
-        return [], []
-    lost_before, lost_after = _anchor_field(before, "lost") or {}, _anchor_field(after, "lost") or {}
-    lost, regained = [], []
-    for kind in sorted(set(kept_before) | set(kept_after)):
-        label = _KIND_SINGULAR.get(kind, kind)
-        old, new = kept_before.get(kind, []), kept_after.get(kind, [])
-        if kind in lost_after and kind in lost_before:
-            gone = _multiset_intersection(lost_after[kind], old)
-            back = _multiset_intersection(lost_before[kind], new)
-        else:
-            gone, back = _multiset_minus(old, new), _multiset_minus(new, old)
-        lost += [f"{label} {anchor!r}" for anchor in gone]
-        regained += [f"{label} {anchor!r}" for anchor in back]
-    return lost, regained
-
-
-def _multiset_intersection(a: list[str], b: list[str]) -> list[str]:
-    remaining = list(b)
-    out = []
-    for item in a:
-        if item in remaining:
-            remaining.remove(item)
-            out.append(item)
-    return out
-
-
-def _multiset_minus(a: list[str], b: list[str]) -> list[str]:
-    remaining = list(b)
-    out = []
-    for item in a:
-        if item in remaining:
-            remaining.remove(item)
-        else:
-            out.append(item)
-    return out
-
-
-def compare_passages(baseline: Mapping[str, Any], current: Mapping[str, Any], config: RegressConfig,
+def compare_passages(baseline: RunResults, current: RunResults, config: RegressConfig,
                      stages: Sequence[str]) -> list[PassageCheck]:
-    """Per passage and stage: failures, band changes and anchor changes."""
-    now_by_id = {p["id"]: p for p in current["passages"]}
+    """Per passage and stage: failures, band changes and new or gone findings."""
+    now_by_id = current.by_id()
+    infos = baseline.metrics
     checks: list[PassageCheck] = []
-    for before in baseline["passages"]:
-        after = now_by_id.get(before["id"])
+    for before in baseline.passages:
+        after = now_by_id.get(before.id)
         if after is None:  # impossible with matching transcript hashes, but say so
-            checks.append(PassageCheck(before["id"], "distorted", None, None, ["passage missing from this run"]))
+            checks.append(PassageCheck(before.id, DISTORTED, None, None, ["passage missing from this run"]))
             continue
-        if after.get("error") and not before.get("error"):
-            error = after["error"]
-            checks.append(PassageCheck(before["id"], error.get("stage") or "cleaned",
-                                       _text(before, error.get("stage")), None,
-                                       [f"now fails: {error.get('message')}"]))
+        if after.error and not before.error:
+            checks.append(PassageCheck(before.id, after.error.stage or "cleaned", _text(before, after.error.stage),
+                                       None, [f"now fails: {after.error.message}"]))
             continue
-        if before.get("error") and not after.get("error"):
-            check = PassageCheck(before["id"], before["error"].get("stage") or "cleaned", None,
-                                 _text(after, before["error"].get("stage")),
-                                 improvements=[f"no longer fails (was: {before['error'].get('message')})"])
-            checks.append(check)
+        if before.error and not after.error:
+            checks.append(PassageCheck(before.id, before.error.stage or "cleaned", None,
+                                       _text(after, before.error.stage),
+                                       improvements=[f"no longer fails (was: {before.error.message})"]))
             continue
-        if before.get("error"):
+        if before.error:
             continue  # failed in both: nothing to compare
         for stage in stages:
-            b = (before.get("stages") or {}).get(stage)
-            a = (after.get("stages") or {}).get(stage)
+            b, a = before.stages.get(stage), after.stages.get(stage)
             if b is None or a is None:
                 continue
-            check = PassageCheck(before["id"], stage, b.get("text"), a.get("text"))
-            for metric in _top_level_metrics(b.get("scores") or {}):
-                old, new = (b.get("scores") or {}).get(metric), (a.get("scores") or {}).get(metric)
-                if isinstance(old, (int, float)) and isinstance(new, (int, float)) and old != new:
-                    check.score_deltas[metric] = (float(old), float(new))
+            check = PassageCheck(before.id, stage, b.text, a.text)
+            for metric in ordered_metrics((m for m in b.scores if "." not in m), infos):
+                old, new = b.scores.get(metric), a.scores.get(metric)
+                if old is not None and new is not None and old != new:
+                    check.score_deltas[metric] = (old, new)
             if config.check_bands:
                 _check_band(check, b, a, config.band_tolerance)
-            if config.check_anchors:
-                lost, regained = _anchor_changes(b, a)
-                if lost:
-                    check.regressions.append("lost " + ", ".join(lost) + " (kept in the baseline)")
-                if regained:
-                    check.improvements.append("now keeps " + ", ".join(regained))
-            if check.changed or check.regressions or check.improvements or check.score_deltas:
+            if config.check_findings:
+                _check_findings(check, b, a)
+            if check.changed or check.regressions or check.improvements or check.notes or check.score_deltas:
                 checks.append(check)
     return checks
 
 
-def _text(passage: Mapping[str, Any], stage: str | None) -> str | None:
-    stages = passage.get("stages") or {}
-    data = stages.get(stage or "") or stages.get("distorted") or {}
-    return data.get("text")
-
-
-def _check_band(check: PassageCheck, before: Mapping[str, Any], after: Mapping[str, Any], tolerance: float) -> None:
-    old, new = _band(before), _band(after)
-    if old is None or new is None or old == new:
-        return
-    old_score, new_score = _verdict_score(before), _verdict_score(after)
-    scores = f" (meaning {_num(old_score)} -> {_num(new_score)})" if old_score is not None and new_score is not None else ""
-    moved = abs(new_score - old_score) if old_score is not None and new_score is not None else math.inf
-    if moved <= tolerance:
-        return  # a score wobbling across a threshold is noise, not a change of verdict
-    if BANDS.index(new) > BANDS.index(old):
-        reasons = [r for r in ((after.get("verdict") or {}).get("reasons") or []) if isinstance(r, str)]
-        why = f"; {'; '.join(reasons[:3])}" if reasons else ""
-        check.regressions.append(f"verdict {old} -> {new}{scores}{why}")
-    else:
-        check.improvements.append(f"verdict {old} -> {new}{scores}")
-
-
-def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer,
-            config: RegressConfig | None = None, *, baseline_path: str = "") -> RegressReport:
-    """Compare two baselines (the stored one and a fresh run in the same format).
-
-    ``scorer`` is a :class:`harness.scoring.Scorer` for the run's metrics (its
-    metric objects turn resampled statistics into corpus scores). Pure: no
-    pipeline runs here, so it is what unit tests exercise directly.
-    """
+def compare(baseline: Baseline, current: Baseline, config: RegressConfig | None = None, *,
+            baseline_path: str = "") -> RegressReport:
+    """Compare the stored baseline with a fresh run in the same form. Pure: no
+    pipeline runs here, so it is what unit tests exercise directly."""
     config = config or RegressConfig()
-    stages = [s for s in config.stages if s in baseline["stages"] and s in current["stages"]]
+    before, after = baseline.run, current.run
+    stages = [s for s in config.stages if s in before.stages and s in after.stages]
     report = RegressReport(
-        baseline_path=str(baseline_path),
-        config_name=str((current.get("signature") or {}).get("config_name") or ""),
-        cleaners_before=list((baseline.get("signature") or {}).get("cleaners") or []),
-        cleaners_after=list((current.get("signature") or {}).get("cleaners") or []),
-        alpha=config.alpha,
+        baseline_path=str(baseline_path), config_name=str(after.config_name or ""),
+        cleaners_before=list(before.signature.get("cleaners") or []),
+        cleaners_after=list(after.signature.get("cleaners") or []), alpha=config.alpha,
     )
-    missing = [s for s in config.stages if s in baseline["stages"] and s not in current["stages"]]
+    missing = [s for s in config.stages if s in before.stages and s not in after.stages]
     if missing:
         raise BaselineMismatch(
             f"baseline {baseline_path} has stage(s) {', '.join(missing)} that this run does not produce "
@@ -639,9 +471,9 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer,
             f"nothing to compare; make it with a config that has cleaners, e.g. "
             f"harness baseline save --config clean-only --out {baseline_path or 'FILE'}"
         )
-    report.corpus, notes = compare_corpus(baseline, current, scorer, config, stages)
+    report.corpus, notes = compare_corpus(before, after, config, stages)
     report.notes.extend(notes)
-    report.passages = compare_passages(baseline, current, config, stages)
+    report.passages = compare_passages(before, after, config, stages)
     return report
 
 
@@ -649,10 +481,9 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], scorer,
 # The gate, end to end
 # --------------------------------------------------------------------------
 
-def effective_regress_config(run_config, margins: Mapping[str, float] | None = None) -> RegressConfig:
-    """The run config's ``regress:`` section (when it has one), with ``margins`` on top."""
-    section = getattr(run_config, "regress", None)
-    config = section if isinstance(section, RegressConfig) else RegressConfig.model_validate(section or {})
+def effective_regress_config(run_config, margins: Mapping[str, float | None] | None = None) -> RegressConfig:
+    """The run config's ``regress:`` section, with ``margins`` on top."""
+    config = run_config.regress
     return config.with_margins(margins) if margins else config
 
 
@@ -668,7 +499,7 @@ def _current_fingerprint(config, transcript: Path | None, references: Sequence[P
 
 
 def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequence[str] | None = None,
-                case_files: Sequence[Path | str] = (), margins: Mapping[str, float] | None = None,
+                case_files: Sequence[Path | str] = (), margins: Mapping[str, float | None] | None = None,
                 regress_config: RegressConfig | None = None, cache_dir: Path | None = None,
                 use_cache: bool = True, update: bool = False, out_dir: Path | None = None,
                 progress=None) -> RegressReport:
@@ -681,7 +512,6 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
     :class:`~harness.errors.HarnessError` for bad input.
     """
     from .config import RunConfig, load_config
-    from .scoring import Scorer
 
     started = time.perf_counter()
     baseline_path = Path(baseline_path)
@@ -716,7 +546,7 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
                            out_dir=out_dir, progress=progress)
     if mismatch is None:
         try:
-            check_compatible(baseline, current["signature"], baseline_path, config_arg)
+            check_compatible(baseline, current.run.signature, baseline_path, config_arg)
             check_same_scoring(baseline, current, baseline_path, config_arg)
         except BaselineMismatch as exc:
             if not update:
@@ -724,11 +554,11 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
             mismatch = exc
 
     if mismatch is None:
-        report = compare(baseline, current, Scorer(run_config.metrics), gate, baseline_path=str(baseline_path))
+        report = compare(baseline, current, gate, baseline_path=str(baseline_path))
     else:
         report = RegressReport(str(baseline_path), run_config.name,
-                               list(baseline["signature"].get("cleaners") or []),
-                               list(current["signature"].get("cleaners") or []), alpha=gate.alpha)
+                               list(baseline.run.signature.get("cleaners") or []),
+                               list(current.run.signature.get("cleaners") or []), alpha=gate.alpha)
         reason = str(mismatch).split("; re-baseline with:")[0]
         report.notes.append(f"not compared: {reason}; the baseline is replaced by this run")
     report.config_name = run_config.name
@@ -739,263 +569,3 @@ def run_regress(baseline_path: Path | str, *, config: Any = None, cleaners: Sequ
         report.updated = True
     report.wall_s = time.perf_counter() - started
     return report
-
-
-# --------------------------------------------------------------------------
-# Labelled cases
-# --------------------------------------------------------------------------
-
-def _case_cleaner(file: Path, file_cleaner: str | None, under_test: list[tuple[str, Any]]):
-    """The cleaner a case file is for: one under test named like the file's
-    ``cleaner`` (its spec or its name); else the only cleaner under test;
-    else the file's cleaner built by name."""
-    from .cleaners import build_cleaner
-
-    for spec, cleaner in under_test:
-        if file_cleaner is not None and file_cleaner in (spec, getattr(cleaner, "name", None)):
-            return cleaner
-    if len(under_test) == 1:
-        return under_test[0][1]
-    if file_cleaner is None:
-        raise ConfigError(f"case file {file}: names no cleaner; add 'cleaner: package.module:name' to it")
-    try:
-        return build_cleaner(file_cleaner)
-    except ConfigError as exc:
-        raise ConfigError(
-            f"case file {file} is for cleaner {file_cleaner!r}, which is not among the cleaners under test "
-            f"({', '.join(spec for spec, _ in under_test) or 'none'}) and cannot be built ({exc}); "
-            f"add 'cleaner: package.module:name' to the file or pass it with --cleaner"
-        ) from None
-
-
-def _shorten(text: str, limit: int = 160) -> str:
-    return _one_line(text, limit)
-
-
-def check_case_files(case_files: Sequence[Path | str], run_config) -> list[CaseCheck]:
-    """Run labelled case files (:mod:`harness.cleaners.cases`, the format of the
-    project's own cleaner tests) through the cleaners under test.
-
-    A ``fix`` case that does not give its expected text, or a ``keep`` case
-    whose text changes, is a regression; a ``known-failure`` that now gives
-    its expected text is good news (relabel it ``fix``). A case file is
-    matched to a cleaner by its ``cleaner`` field (default: the file's stem).
-    """
-    from .cleaners import build_cleaner
-    from .cleaners.cases import check_case, load_cases
-
-    under_test = [(spec.name, build_cleaner(spec.name, spec.options or None)) for spec in run_config.cleaner_specs()]
-    checks: list[CaseCheck] = []
-    for file in case_files:
-        file = Path(file)
-        cases = load_cases(file)
-        if not cases:
-            continue
-        cleaner = _case_cleaner(file, cases[0].cleaner, under_test)
-        cleaner_name = str(getattr(cleaner, "name", cases[0].cleaner or file.stem))
-        for index, case in enumerate(cases, start=1):
-            case_id = f"{file.stem}:{index}"
-            try:
-                outcome = check_case(cleaner, case)
-            except Exception as exc:  # a user's cleaner: report, do not crash the gate
-                checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, "regressed",
-                                        f"cleaner raised {type(exc).__name__}: {exc}"))
-                continue
-            got = f"got {_shorten(outcome.actual)!r}"
-            if case.kind == "known-failure":
-                status = "good-news" if outcome.passed else "known-failure"
-                message = f"expected {_shorten(case.wanted)!r}, {got}"
-            elif outcome.passed:
-                status, message = "passed", ""
-            elif case.kind == "keep":
-                status, message = "regressed", f"changed a text it must keep: {_shorten(case.input)!r}, {got}"
-            else:
-                status, message = "regressed", f"expected {_shorten(case.wanted)!r}, {got}"
-            checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, status, message))
-    return checks
-
-
-# --------------------------------------------------------------------------
-# Output: text and JUnit XML
-# --------------------------------------------------------------------------
-
-def _one_line(text: str | None, limit: int | None = None) -> str:
-    from .report.text import visible
-
-    shown = " ".join(visible(text or "").split())
-    if limit is not None and len(shown) > limit:
-        shown = shown[: limit - 1] + "…"
-    return shown
-
-
-def diff_line(before: str | None, after: str | None, context_words: int = 3) -> str:
-    """The changed words only, with a little context: ``… a [-44-]{+-+} b …``."""
-    from .report.text import word_diff
-
-    parts: list[str] = []
-    opcodes = word_diff(_one_line(before), _one_line(after))
-    for i, (tag, old, new) in enumerate(opcodes):
-        if tag == "equal":
-            words = old.split()
-            keep_head = 0 if i == 0 else context_words  # words after the previous change
-            keep_tail = 0 if i == len(opcodes) - 1 else context_words  # words before the next change
-            if len(words) > keep_head + keep_tail:
-                parts.append(" ".join(words[:keep_head] + ["…"] + (words[-keep_tail:] if keep_tail else [])))
-            else:
-                parts.append(old)
-            continue
-        if old:
-            parts.append(f"[-{old}-]")
-        if new:
-            parts.append(f"{{+{new}+}}")
-    return " ".join(p for p in parts if p)
-
-
-def _cleaners_text(cleaners: list[dict[str, str]]) -> str:
-    return ", ".join(f"{c.get('name')}@{c.get('version')}" for c in cleaners) or "none"
-
-
-def format_report(report: RegressReport, *, show_text: bool = True) -> str:
-    """The gate's console output: verdict first, then regressions, improvements, the rest."""
-    out: list[str] = []
-    verdict = "REGRESSED" if report.regressed else "OK"
-    out.append(f"regression gate: {verdict} against {report.baseline_path} (config {report.config_name})")
-    out.append(f"  cleaners: baseline {_cleaners_text(report.cleaners_before)}")
-    out.append(f"            now      {_cleaners_text(report.cleaners_after)}")
-
-    if report.corpus:
-        out.append("")
-        out.append(f"corpus (regressed = worse by more than the margin, p < {report.alpha:g} in a one-sided "
-                   f"paired bootstrap test):")
-        for check in report.corpus:
-            mark = "REGRESSED" if check.regressed else "improved" if check.improved else "ok"
-            out.append(f"  {mark:<9} {check.describe()}")
-
-    regressed = report.passage_regressions
-    improved = [p for p in report.passages if p.status == "improved"]
-    changed = [p for p in report.passages if p.status == "changed"]
-    for title, group in (("regressed passages", regressed), ("improved passages", improved)):
-        if not group:
-            continue
-        out.append("")
-        out.append(f"{title} ({len(group)}):")
-        for check in group:
-            out.append(f"  {check.id} [{check.stage}]")
-            for reason in check.regressions:
-                out.append(f"    REGRESSED: {reason}")
-            for reason in check.improvements:
-                out.append(f"    improved:  {reason}")
-            if check.score_deltas:
-                out.append("    scores:    " + _deltas_text(check))
-            if show_text and check.changed:
-                out.append(f"    before:    {_one_line(check.before)}")
-                out.append(f"    after:     {_one_line(check.after)}")
-                out.append(f"    changes:   {diff_line(check.before, check.after)}")
-    if changed:
-        out.append("")
-        out.append(f"changed without a verdict or anchor change ({len(changed)}):")
-        for check in changed:
-            deltas = _deltas_text(check)
-            out.append(f"  {check.id} [{check.stage}] {deltas}".rstrip())
-            if show_text:
-                out.append(f"    changes:   {diff_line(check.before, check.after)}")
-
-    if report.cases:
-        out.append("")
-        counts = {s: sum(1 for c in report.cases if c.status == s)
-                  for s in ("passed", "regressed", "good-news", "known-failure")}
-        out.append("labelled cases: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
-        for case in report.cases:
-            if case.status == "regressed":
-                out.append(f"  REGRESSED {case.name} ({case.kind}): {case.message}")
-            elif case.status == "good-news":
-                out.append(f"  good news {case.name}: known failure now passes; relabel it 'fix'")
-
-    for note in report.notes:
-        out.append(f"note: {note}")
-    out.append("")
-    improvements = report.improvements()
-    if improvements:
-        out.append(f"IMPROVED: {len(improvements)} improvement(s)")
-        for line in improvements:
-            out.append(f"  + {_one_line(line, 300)}")
-    if report.regressed:
-        out.append(f"FAILED: {len(report.reasons())} regression(s)")
-        for line in report.reasons():
-            out.append(f"  - {_one_line(line, 300)}")
-    else:
-        out.append("PASSED: nothing regressed")
-    if report.updated:
-        out.append(f"baseline {report.baseline_path} updated to this run")
-    return "\n".join(out)
-
-
-def _deltas_text(check: PassageCheck) -> str:
-    order = ["meaning", "chrf", "bleu", "ter", "cosine", "anchors"]
-    names = [m for m in order if m in check.score_deltas] + sorted(m for m in check.score_deltas if m not in order)
-    return ", ".join(f"{m} {_num(check.score_deltas[m][0])}->{_num(check.score_deltas[m][1])}" for m in names)
-
-
-# Characters XML 1.0 cannot carry even escaped (ElementTree would write them raw).
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _XML_INVALID.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-
-
-def junit_tree(report: RegressReport) -> ET.ElementTree:
-    """JUnit XML: one testsuite; a testcase per corpus stage x metric, per
-    compared passage x stage and per labelled case; ``<failure>`` for each
-    regression. All untrusted text goes through :func:`_xml_text`."""
-    suite = ET.Element("testsuite", name="harness.regress")
-    counts = {"tests": 0, "failures": 0, "skipped": 0}
-
-    def case(classname: str, name: str) -> ET.Element:
-        counts["tests"] += 1
-        return ET.SubElement(suite, "testcase", classname=_xml_text(classname), name=_xml_text(name), time="0")
-
-    def fail(element: ET.Element, message: str, body: str = "") -> None:
-        counts["failures"] += 1
-        node = ET.SubElement(element, "failure", message=_xml_text(message), type="regression")
-        node.text = _xml_text(body or message)
-
-    for check in report.corpus:
-        element = case(f"corpus.{check.stage}", check.metric)
-        if check.regressed:
-            fail(element, check.describe())
-        else:
-            ET.SubElement(element, "system-out").text = _xml_text(check.describe())
-    for check in report.passages:
-        element = case(f"passages.{check.stage}", check.id)
-        body = "\n".join([*check.regressions, *check.improvements,
-                          f"before: {_one_line(check.before)}", f"after:  {_one_line(check.after)}"])
-        if check.regressions:
-            fail(element, "; ".join(check.regressions), body)
-        else:
-            ET.SubElement(element, "system-out").text = _xml_text(body)
-    for item in report.cases:
-        element = case(f"cases.{item.cleaner}", item.id)
-        if item.status == "regressed":
-            fail(element, f"{item.kind}: {item.message}")
-        elif item.status == "known-failure":
-            counts["skipped"] += 1
-            ET.SubElement(element, "skipped", message=_xml_text(f"known failure: {item.message}"))
-        elif item.status == "good-news":
-            ET.SubElement(element, "system-out").text = _xml_text(
-                f"known failure now passes; relabel it 'fix'. {item.message}")
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    suite.set("errors", "0")
-    suite.set("time", f"{report.wall_s:.3f}")
-    return ET.ElementTree(suite)
-
-
-def write_junit(report: RegressReport, path: Path) -> None:
-    """Write the JUnit XML file (atomically, UTF-8 with an XML declaration)."""
-    from .runstore import atomic_write_text
-
-    tree = junit_tree(report)
-    ET.indent(tree)
-    text = ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=False)
-    atomic_write_text(Path(path), '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n")

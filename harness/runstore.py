@@ -20,7 +20,6 @@ import contextlib
 import errno
 import fcntl
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from .errors import OutputError
+from .jsonvalues import plain
 
 RESULTS_JSONL = "results.jsonl"
 RUN_JSON = "run.json"
@@ -113,17 +113,7 @@ def strict_json_dumps(value: Any, **options: Any) -> str:
     try:
         return json.dumps(value, allow_nan=False, **options)
     except ValueError:
-        return json.dumps(_finite(value), allow_nan=False, **options)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+        return json.dumps(plain(value), allow_nan=False, **options)
 
 
 def open_no_follow(path: Path, flags: int, mode: str) -> IO:

@@ -1,60 +1,38 @@
 """Score every stage of every passage, and the corpus, from sufficient statistics.
 
 :class:`Scorer` is what the pipeline calls. It scores one *chunk* of passages
-at a time (all stages at once, so the embedding model runs one batched pass
-per chunk) and returns, per passage and stage, the sentence scores, the
-sufficient statistics the corpus score is computed from, per-metric details
-and the meaning verdict. The pipeline keeps only running sums of the
-statistics and asks :meth:`Scorer.corpus` for corpus scores at the end, so a
-corpus of any size streams in constant memory.
+at a time (all stages at once, so each shared resource, such as the
+embedding model, does one batched pass per chunk) and returns, per passage
+and stage, a :class:`~harness.results.StageResult`: sentence scores, the
+sufficient statistics the corpus score is computed from, the findings and
+details of each metric, and the verdict of the combining metric (the meaning
+score). The pipeline keeps only running sums of the statistics
+(:meth:`Scorer.sum_stats`) and asks :meth:`Scorer.corpus` for corpus scores
+at the end, so a corpus of any size streams in constant memory.
 
-Everything returned is plain Python (``float``, ``list``, ``dict``, ``str``):
-JSON-serialisable as it is. Nothing is rounded here; reports round.
+Nothing is rounded here; reports round.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .errors import InputError
+from .jsonvalues import plain
 from .metrics import Metric, build_metric
 from .metrics.config import MetricsConfig
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars/arrays -> Python floats/lists, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
-
-
-def _first_paragraph(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return " ".join(doc.split("\n\n")[0].split())
-
-
-def _json_range(bounds: tuple[float, float]) -> list[float | None]:
-    return [None if math.isinf(b) else float(b) for b in bounds]
+from .metrics.resources import Resources
+from .results import StageResult
 
 
 class Scorer:
     """Scores stages of passages against references (and round-trip sources).
 
     ``config`` is the ``metrics:`` section of the run config. Metric objects
-    are built once; the embedding model is loaded once per process, on the
-    first chunk that needs it.
+    are built once; shared resources load once per process, on the first
+    chunk that needs them.
     """
 
     def __init__(self, config: MetricsConfig | None = None):
@@ -64,8 +42,11 @@ class Scorer:
             metric = build_metric(spec, self.config)
             if metric.name in self._metrics:
                 raise InputError(f"two metrics are both named {metric.name!r} ({spec!r})")
+            for resource in metric.requires:
+                Resources.check(resource, metric.name)
             self._metrics[metric.name] = metric
-        self._embedder = None
+        self.resources = Resources(self.config)
+        self._bound = False
 
     # --- lookup ----------------------------------------------------------------
     @property
@@ -80,18 +61,22 @@ class Scorer:
         except KeyError:
             raise KeyError(f"no metric {name!r} in this scorer (have: {', '.join(self._metrics)})") from None
 
-    def _uses_embedder(self) -> bool:
-        return any(getattr(m, "uses_embedder", False) for m in self._metrics.values())
+    def _measuring(self) -> list[Metric]:
+        return [m for m in self._metrics.values() if not m.combines]
 
-    def _share_embedder(self):
-        from .metrics.embedding import load_embedder
+    def _combining(self) -> list[Metric]:
+        return [m for m in self._metrics.values() if m.combines]
 
-        if self._embedder is None:
-            self._embedder = load_embedder(self.config.device, self.config.embedding_batch_size)
+    def _required(self) -> list[str]:
+        return list(dict.fromkeys(r for m in self._metrics.values() for r in m.requires))
+
+    def _bind(self) -> None:
+        """Give every metric the shared resources it requires (loads them)."""
+        if not self._bound:
             for metric in self._metrics.values():
-                if getattr(metric, "uses_embedder", False):
-                    metric.use_embedder(self._embedder)
-        return self._embedder
+                if metric.requires:
+                    metric.bind(self.resources)
+            self._bound = True
 
     # --- scoring ----------------------------------------------------------------
     def score_chunk(
@@ -99,7 +84,7 @@ class Scorer:
         stage_texts: Mapping[str, Sequence[str]],
         refs: Sequence[Sequence[str]],
         roundtrip_sources: Mapping[str, Sequence[str]] | None = None,
-    ) -> list[dict[str, dict[str, Any]]]:
+    ) -> list[dict[str, StageResult]]:
         """Score a chunk of passages.
 
         ``stage_texts[stage][i]`` is passage ``i`` as it reads after ``stage``;
@@ -107,9 +92,7 @@ class Scorer:
         then only reference-free metrics score it); ``roundtrip_sources[stage][i]``
         the text that was round-tripped to produce ``stage_texts[stage][i]``.
 
-        Returns one dict per passage: ``{stage: {"scores": {metric: float},
-        "stats": {metric: [float, ...]}, "details": {metric: {...}},
-        "verdict": {"score", "band", "reasons"} | None}}``.
+        Returns one ``{stage: StageResult}`` per passage.
         """
         n = len(refs)
         roundtrip_sources = roundtrip_sources or {}
@@ -122,74 +105,70 @@ class Scorer:
             if len(sources) != n:
                 raise InputError(f"stage {stage!r} has {len(sources)} round-trip sources for {n} passages")
 
-        results: list[dict[str, dict[str, Any]]] = [
-            {stage: {"scores": {}, "stats": {}, "details": {}, "verdict": None} for stage in stage_texts}
-            for _ in range(n)
-        ]
+        results = [{stage: StageResult(texts[i]) for stage, texts in stage_texts.items()} for i in range(n)]
         with_refs = [i for i, r in enumerate(refs) if len(r) > 0]
-        embedder = None
-        if self._uses_embedder() and n:
-            embedder = self._share_embedder()
-            # One batched forward pass for everything the chunk needs.
-            everything = [t for texts in stage_texts.values() for t in texts]
-            everything += [r for rs in refs for r in rs]
-            everything += [s for sources in roundtrip_sources.values() for s in sources]
-            for metric in self._metrics.values():
-                extra_inputs = getattr(metric, "embedding_inputs", None)
-                if callable(extra_inputs) and metric.needs == "references" and with_refs:
-                    for texts in stage_texts.values():
-                        everything += extra_inputs([texts[i] for i in with_refs], [list(refs[i]) for i in with_refs])
-            embedder.prefetch(everything)
+        if n and self._required():
+            self._bind()
+            self._prefetch(stage_texts, refs, roundtrip_sources, with_refs)
         try:
             for stage, texts in stage_texts.items():
-                for name, metric in self._metrics.items():
-                    if getattr(metric, "combines_metrics", False):
-                        continue  # the meaning score reads the others; it runs last
+                for metric in self._measuring():
                     if metric.needs == "source":
-                        if stage not in roundtrip_sources:
-                            continue
-                        rows = list(range(n))
+                        rows = list(range(n)) if stage in roundtrip_sources else []
                         metric_refs = [[roundtrip_sources[stage][i]] for i in rows]
                     else:
                         rows = with_refs
                         metric_refs = [list(refs[i]) for i in rows]
-                    if not rows:
-                        continue
-                    self._record(results, stage, metric, rows, [texts[i] for i in rows], metric_refs)
-                for name, metric in self._metrics.items():
-                    if getattr(metric, "combines_metrics", False):
-                        for i in with_refs:
-                            entry = results[i][stage]
-                            verdict = metric.judge(entry["scores"], entry["details"])
-                            entry["verdict"] = verdict
-                            entry["scores"][name] = verdict["score"]
-                            entry["stats"][name] = [verdict["score"], 1.0]
+                    if rows:
+                        self._record(results, stage, metric, rows, [texts[i] for i in rows], metric_refs)
+                for metric in self._combining():
+                    for i in with_refs:
+                        entry = results[i][stage]
+                        verdict = metric.combine(entry.scores, entry.findings)
+                        entry.verdict = verdict
+                        entry.scores[metric.name] = verdict.score
+                        entry.stats[metric.name] = [verdict.score, 1.0]
         finally:
-            if embedder is not None:
-                embedder.clear()
+            for resource in self.resources.loaded():
+                resource.clear()
         return results
+
+    def _prefetch(self, stage_texts, refs, roundtrip_sources, with_refs) -> None:
+        """One batched pass of every resource over all the chunk's texts."""
+        everything = [t for texts in stage_texts.values() for t in texts]
+        everything += [r for rs in refs for r in rs]
+        everything += [s for sources in roundtrip_sources.values() for s in sources]
+        if with_refs:
+            for metric in self._measuring():
+                if metric.requires and metric.needs == "references":
+                    for texts in stage_texts.values():
+                        everything += metric.prefetch_texts([texts[i] for i in with_refs],
+                                                            [list(refs[i]) for i in with_refs])
+        for name in self._required():
+            self.resources.get(name).prefetch(everything)
 
     def note_references(self, refs: Sequence[Sequence[str]]) -> None:
         """Count the references of passages scored in an earlier run (taken from
         the passage cache), so that metric signatures (sacrebleu's ``nrefs``)
         cover every passage of this run."""
         for metric in self._metrics.values():
-            note = getattr(metric, "note_references", None)
-            if callable(note) and metric.needs == "references":
-                note([r for r in refs if len(r) > 0])
+            if metric.needs == "references":
+                metric.note_references([r for r in refs if len(r) > 0])
 
-    def _record(self, results, stage: str, metric: Metric, rows: list[int], hyps: list[str], refs: list[list[str]]):
-        output = metric.compute(hyps, refs)
-        breakdown = getattr(metric, "breakdown_from_stats", None)
+    @staticmethod
+    def _record(results, stage: str, metric: Metric, rows: list[int], hyps: list[str], refs: list[list[str]]):
+        out = metric.measured(hyps, refs)
         for k, i in enumerate(rows):
-            entry = results[i][stage]
-            entry["scores"][metric.name] = float(output.sentence[k])
-            entry["stats"][metric.name] = [float(x) for x in output.stats[k]]
-            if callable(breakdown):
-                for key, value in breakdown(output.stats[k]).items():
-                    entry["scores"][f"{metric.name}.{key}"] = float(value)
-            if output.details:
-                entry["details"][metric.name] = _plain(output.details[k])
+            entry: StageResult = results[i][stage]
+            row = out.stats[k]
+            entry.scores[metric.name] = float(metric.sentence_from_stats(row))
+            entry.stats[metric.name] = [float(x) for x in row]
+            for key, value in metric.breakdown_from_stats(row).items():
+                entry.scores[f"{metric.name}.{key}"] = float(value)
+            if out.findings is not None:
+                entry.findings.extend(out.findings[k])
+            if out.details is not None and out.details[k]:
+                entry.details[metric.name] = plain(out.details[k])
 
     # --- corpus -------------------------------------------------------------------
     def corpus(self, stats_by_stage: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -206,22 +185,21 @@ class Scorer:
                 metric = self.metric(name)
                 summed = np.asarray(summed, dtype=float)
                 scores[name] = float(metric.corpus_from_stats(summed))
-                breakdown = getattr(metric, "breakdown_from_stats", None)
-                if callable(breakdown):
-                    for key, value in breakdown(summed).items():
-                        scores[f"{name}.{key}"] = float(value)
+                for key, value in metric.breakdown_from_stats(summed).items():
+                    scores[f"{name}.{key}"] = float(value)
             out[stage] = scores
         return out
 
     @staticmethod
-    def sum_stats(chunk_results: Sequence[Mapping[str, Mapping[str, Any]]],
+    def sum_stats(stages: Iterable[Mapping[str, StageResult]],
                   into: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, dict[str, np.ndarray]]:
-        """Add the ``stats`` rows of :meth:`score_chunk` results to running sums."""
+        """Add the statistics of scored stages (``{stage: StageResult}`` per
+        passage) to running sums ``{stage: {metric: row}}``."""
         into = {} if into is None else into
-        for passage in chunk_results:
+        for passage in stages:
             for stage, entry in passage.items():
                 sums = into.setdefault(stage, {})
-                for name, row in entry["stats"].items():
+                for name, row in entry.stats.items():
                     row = np.asarray(row, dtype=float)
                     sums[name] = row.copy() if name not in sums else sums[name] + row
         return into
@@ -236,30 +214,21 @@ class Scorer:
         out: dict[str, str] = {}
         for name, metric in self._metrics.items():
             out[name] = metric.signature()
-            sentence_signature = getattr(metric, "sentence_signature", None)
-            if callable(sentence_signature) and sentence_signature() != out[name]:
-                out[f"{name}.sentence"] = sentence_signature()
+            if metric.sentence_signature() != out[name]:
+                out[f"{name}.sentence"] = metric.sentence_signature()
         return out
 
     def describe(self) -> dict[str, Any]:
-        """What was measured and with what: names, versions, ranges, signatures,
-        the embedding model (name and weights hash) and the verdict thresholds."""
-        metrics = {}
-        for name, metric in self._metrics.items():
-            metrics[name] = {
-                "version": str(metric.version),
-                "higher_is_better": bool(metric.higher_is_better),
-                "range": _json_range(metric.range),
-                "needs": metric.needs,
-                "description": _first_paragraph(getattr(metric, "function", metric)),
-            }
+        """What was measured and with what: each metric's :class:`MetricInfo`,
+        the signatures, the embedding model (name and weights hash) and the
+        verdict thresholds."""
         info: dict[str, Any] = {
-            "metrics": metrics,
+            "metrics": {name: metric.describe().to_json() for name, metric in self._metrics.items()},
             "signatures": self.signatures(),
             "thresholds": self.config.meaning.thresholds.model_dump(),
             "config": self.config.model_dump(mode="json"),
         }
-        if self._uses_embedder():
+        if "embedder" in self._required():
             from .metrics.embedding import MODEL_NAME, MODEL_PACKAGE, model_path, weights_sha256
 
             path = model_path()

@@ -43,8 +43,12 @@ def short_hash(value: Any, length: int = 12) -> str:
 
 
 def build_signature(*, dataset: dict[str, Any], config: dict[str, Any], cleaners: list[dict[str, str]],
-                    retranslation: dict[str, Any] | None, metrics: dict[str, Any]) -> dict[str, Any]:
+                    retranslation: dict[str, Any] | None, metrics: dict[str, Any],
+                    results_schema: str) -> dict[str, Any]:
     """The full signature (goes into results.json) and its ``key``.
+
+    ``results_schema`` is the layout of the run's records: a run folder of
+    another layout is another pipeline (it is not resumed).
 
     The key hashes everything except the config's cosmetic fields, so a
     renamed config still resumes and compares as the same pipeline.
@@ -60,6 +64,7 @@ def build_signature(*, dataset: dict[str, Any], config: dict[str, Any], cleaners
         "retranslation": retranslation,
         "metrics": metrics,
         "packages": package_versions(),
+        "results_schema": results_schema,
     }
     keyed = {k: v for k, v in signature.items() if k not in ("config_name",)}
     signature["key"] = short_hash(keyed, 16)

@@ -39,9 +39,9 @@ value; identical systems get ``p = 1.0`` and are never significant.
 Everything is vectorised: resample indices are turned into a count matrix
 and summed with one matrix product per chunk. Scoring the sums calls the
 metric's ``corpus_from_stats`` once per resample, unless a batch scorer is
-available (``batch_score_fn``, a metric's ``corpus_from_stats_batch``
-method, or the built-in one for :class:`~harness.metrics.base.MeanMetric`),
-in which case scoring is a single numpy expression.
+available (``batch_score_fn``, or the metric's own
+:meth:`~harness.metrics.base.Metric.corpus_from_stats_batch`, a single numpy
+expression for a :class:`~harness.metrics.base.MeanMetric`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from .metrics.base import MeanMetric
+from .metrics.base import Metric
 
 ScoreFn = Callable[[np.ndarray], float]
 """Scores one row of summed statistics, e.g. ``Metric.corpus_from_stats``."""
@@ -188,23 +188,15 @@ def _as_pair(base_stats: Any, sys_stats: Any) -> tuple[np.ndarray, np.ndarray]:
     return base, system
 
 
-def _mean_metric_batch(sums: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sums[:, 1] != 0, sums[:, 0] / sums[:, 1], np.nan)
-
-
 def _batch_scorer(score_fn: ScoreFn, batch_score_fn: Optional[BatchScoreFn]) -> BatchScoreFn:
-    """The fastest correct way to score many rows of summed statistics."""
+    """The fastest correct way to score many rows of summed statistics: the
+    given batch scorer, else the metric's own when ``score_fn`` is a metric's
+    ``corpus_from_stats``, else one call per row."""
     if batch_score_fn is not None:
         return batch_score_fn
     owner = getattr(score_fn, "__self__", None)
-    if owner is not None and getattr(score_fn, "__name__", "") == "corpus_from_stats":
-        batch_method = getattr(owner, "corpus_from_stats_batch", None)
-        if callable(batch_method):
-            return batch_method
-        # MeanMetric's corpus score is sum/count; only safe when not overridden.
-        if isinstance(owner, MeanMetric) and type(owner).corpus_from_stats is MeanMetric.corpus_from_stats:
-            return _mean_metric_batch
+    if isinstance(owner, Metric) and getattr(score_fn, "__name__", "") == "corpus_from_stats":
+        return owner.corpus_from_stats_batch
 
     def score_rows(sums: np.ndarray) -> np.ndarray:
         return np.fromiter((score_fn(row) for row in sums), dtype=np.float64, count=len(sums))
@@ -256,6 +248,20 @@ def _p_value_at_least(null_statistics: np.ndarray, observed: float) -> float:
     return (count + 1) / (len(null_statistics) + 1)
 
 
+def _paired_result(test: str, base_score: float, sys_score: float, p_value: float, n_resamples: int,
+                   seed: Optional[int], resampled: tuple[np.ndarray, np.ndarray, float] | None) -> PairedResult:
+    """A test's result; with ``resampled`` (baseline and system scores of the
+    bootstrap resamples, alpha) its percentile intervals too."""
+    intervals: dict[str, ConfidenceInterval] = {}
+    if resampled is not None:
+        base_scores, sys_scores, alpha = resampled
+        intervals = {"system_ci": _percentile_interval(sys_scores, alpha),
+                     "baseline_ci": _percentile_interval(base_scores, alpha),
+                     "delta_ci": _percentile_interval(sys_scores - base_scores, alpha)}
+    return PairedResult(test=test, baseline=base_score, system=sys_score, delta=sys_score - base_score,
+                        p_value=p_value, n_resamples=n_resamples, seed=seed, **intervals)
+
+
 def _check_count(value: int, what: str) -> int:
     if int(value) != value or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
@@ -267,15 +273,9 @@ def _check_count(value: int, what: str) -> int:
 # --------------------------------------------------------------------------
 
 
-def bootstrap_ci(
-    stats: Any,
-    score_fn: ScoreFn,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: Optional[int] = DEFAULT_SEED,
-    alpha: float = 0.05,
-    *,
-    batch_score_fn: Optional[BatchScoreFn] = None,
-) -> ConfidenceInterval:
+def bootstrap_ci(stats: Any, score_fn: ScoreFn, n_resamples: int = DEFAULT_RESAMPLES,
+                 seed: Optional[int] = DEFAULT_SEED, alpha: float = 0.05, *,
+                 batch_score_fn: Optional[BatchScoreFn] = None) -> ConfidenceInterval:
     """Bootstrap confidence interval of one system's corpus score.
 
     ``stats`` is the ``(n_passages, k)`` sufficient-statistics matrix and
@@ -293,16 +293,9 @@ def bootstrap_ci(
     return _percentile_interval(_batch_scorer(score_fn, batch_score_fn)(sums), alpha)
 
 
-def paired_bootstrap(
-    base_stats: Any,
-    sys_stats: Any,
-    score_fn: ScoreFn,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: Optional[int] = DEFAULT_SEED,
-    *,
-    alpha: float = 0.05,
-    batch_score_fn: Optional[BatchScoreFn] = None,
-) -> PairedResult:
+def paired_bootstrap(base_stats: Any, sys_stats: Any, score_fn: ScoreFn, n_resamples: int = DEFAULT_RESAMPLES,
+                     seed: Optional[int] = DEFAULT_SEED, *, alpha: float = 0.05,
+                     batch_score_fn: Optional[BatchScoreFn] = None) -> PairedResult:
     """Paired bootstrap resampling test (Koehn 2004), as ``sacrebleu --paired-bs``.
 
     Both systems are scored on the same ``n_resamples`` resamples of passages.
@@ -329,31 +322,14 @@ def paired_bootstrap(
         sample_diffs = np.abs(sys_scores - base_scores)
         p_value = _p_value_at_least(sample_diffs - sample_diffs.mean(), abs(sys_score - base_score))
 
-    return PairedResult(
-        test="paired-bootstrap",
-        baseline=base_score,
-        system=sys_score,
-        delta=sys_score - base_score,
-        p_value=p_value,
-        n_resamples=n_resamples,
-        seed=seed,
-        system_ci=_percentile_interval(sys_scores, alpha),
-        baseline_ci=_percentile_interval(base_scores, alpha),
-        delta_ci=_percentile_interval(sys_scores - base_scores, alpha),
-    )
+    return _paired_result("paired-bootstrap", base_score, sys_score, p_value, n_resamples, seed,
+                          (base_scores, sys_scores, alpha))
 
 
-def paired_approximate_randomization(
-    base_stats: Any,
-    sys_stats: Any,
-    score_fn: ScoreFn,
-    n_trials: int = DEFAULT_TRIALS,
-    seed: Optional[int] = DEFAULT_SEED,
-    *,
-    n_confidence: int = 0,
-    alpha: float = 0.05,
-    batch_score_fn: Optional[BatchScoreFn] = None,
-) -> PairedResult:
+def paired_approximate_randomization(base_stats: Any, sys_stats: Any, score_fn: ScoreFn,
+                                     n_trials: int = DEFAULT_TRIALS, seed: Optional[int] = DEFAULT_SEED, *,
+                                     n_confidence: int = 0, alpha: float = 0.05,
+                                     batch_score_fn: Optional[BatchScoreFn] = None) -> PairedResult:
     """Paired approximate randomization test, as ``sacrebleu --paired-ar``.
 
     Each trial swaps each passage's statistics between the two systems with
@@ -387,41 +363,17 @@ def paired_approximate_randomization(
             swapped_diffs[start : start + len(mask)] = np.abs(score_rows(sums_a) - score_rows(sums_b))
         p_value = _p_value_at_least(swapped_diffs, abs(sys_score - base_score))
 
-    system_ci = baseline_ci = delta_ci = None
+    resampled = None
     if n_confidence > 0:
         indices = _draw_bootstrap_indices(rng, len(base), _check_count(n_confidence, "n_confidence"))
         base_sums, sys_sums = _resampled_sums(indices, [base, system])
-        base_scores, sys_scores = score_rows(base_sums), score_rows(sys_sums)
-        system_ci = _percentile_interval(sys_scores, alpha)
-        baseline_ci = _percentile_interval(base_scores, alpha)
-        delta_ci = _percentile_interval(sys_scores - base_scores, alpha)
-
-    return PairedResult(
-        test="approximate-randomization",
-        baseline=base_score,
-        system=sys_score,
-        delta=sys_score - base_score,
-        p_value=p_value,
-        n_resamples=n_trials,
-        seed=seed,
-        system_ci=system_ci,
-        baseline_ci=baseline_ci,
-        delta_ci=delta_ci,
-    )
+        resampled = (score_rows(base_sums), score_rows(sys_sums), alpha)
+    return _paired_result("approximate-randomization", base_score, sys_score, p_value, n_trials, seed, resampled)
 
 
-def noninferiority(
-    base_stats: Any,
-    sys_stats: Any,
-    score_fn: ScoreFn,
-    margin: float,
-    higher_is_better: bool = True,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: Optional[int] = DEFAULT_SEED,
-    *,
-    alpha: float = 0.05,
-    batch_score_fn: Optional[BatchScoreFn] = None,
-) -> NonInferiorityResult:
+def noninferiority(base_stats: Any, sys_stats: Any, score_fn: ScoreFn, margin: float, higher_is_better: bool = True,
+                   n_resamples: int = DEFAULT_RESAMPLES, seed: Optional[int] = DEFAULT_SEED, *,
+                   alpha: float = 0.05, batch_score_fn: Optional[BatchScoreFn] = None) -> NonInferiorityResult:
     """One-sided paired bootstrap test of "the system is worse than the
     baseline by more than ``margin``" (the regression gate).
 

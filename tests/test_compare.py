@@ -1,6 +1,6 @@
 """Specification of harness.compare and `harness compare` on synthetic saved runs.
 
-A synthetic run is a ``results.json`` dict in the pipeline's schema whose
+A synthetic run is a :class:`~harness.results.RunResults` whose
 chrF++/BLEU/TER statistics are computed by the harness's real metrics from
 real texts (references corrupted at known rates), and whose ``meaning``
 score is a simple, documented stand-in: the share of reference words kept,
@@ -19,17 +19,13 @@ from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.significance import PairedTest
 
 from harness.commands.compare import compare
-from harness.compare import (
-    FINAL_STAGE,
-    compare_markdown,
-    compare_runs,
-    compare_tables,
-    load_run,
-    write_compare_json,
-    write_compare_markdown,
-)
+from harness.compare import compare_runs
 from harness.errors import InputError
-from harness.metrics import build_metric
+from harness.jsonvalues import plain
+from harness.metrics import MeanMetric, build_metric
+from harness.paired import FINAL_STAGE
+from harness.report.compare import compare_markdown, compare_tables, write_compare_json, write_compare_markdown
+from harness.results import RESULTS_SCHEMA, RunResults, load_results
 
 WORDS = (
     "the a model text meaning passage reference system cleaner pivot beam score translation "
@@ -39,7 +35,7 @@ WORDS = (
 N_PASSAGES = 60
 FAST = {"n_resamples": 300, "n_trials": 1000}  # enough for decisions; parity tests use sacrebleu's own counts
 METRIC_NAMES = ("chrf", "bleu", "ter")
-_METRICS = {name: build_metric(name) for name in METRIC_NAMES}
+_METRICS = {name: build_metric(name) for name in (*METRIC_NAMES, "meaning")}  # meaning: only its description
 
 
 def _references(n: int = N_PASSAGES, seed: int = 11) -> list[str]:
@@ -60,8 +56,8 @@ def _kept_share(hyp: str, ref: str) -> float:
 
 def make_run(name: str, stage_texts: dict[str, list[str]], references: list[str], *,
              transcript_sha: str = "t" * 64, references_sha: str = "r" * 64,
-             metrics=METRIC_NAMES, failed: tuple[str, ...] = ()) -> dict:
-    """A results.json dict as the pipeline writes it."""
+             metrics=METRIC_NAMES, failed: tuple[str, ...] = ()) -> RunResults:
+    """A run as the pipeline makes it."""
     stages = list(stage_texts)
     refs = [[r] for r in references]
     per_stage = {}
@@ -95,17 +91,24 @@ def make_run(name: str, stage_texts: dict[str, list[str]], references: list[str]
         "config_name": name,
         "key": f"key-{name}",
         "metrics": {"config": {"use": list(metrics)},
-                    "metrics": {"meaning": {"higher_is_better": True}}},
+                    "metrics": {m: _METRICS[m].describe().to_json() for m in (*metrics, "meaning")}},
     }
-    return {
+    return RunResults.from_json({
+        "schema": RESULTS_SCHEMA,
         "signature": signature,
         "signature_string": f"harness:test|config:{name}",
-        "config": {"name": name},
         "stages": stages,
         "corpus": {},
         "metric_signatures": {m: _METRICS[m].signature() for m in metrics},
         "passages": passages,
-    }
+    })
+
+
+def edited(run: RunResults, edit) -> RunResults:
+    """A copy of ``run`` changed by ``edit`` (applied to its JSON form)."""
+    data = run.to_json()
+    edit(data)
+    return RunResults.from_json(data)
 
 
 @pytest.fixture(scope="module")
@@ -249,8 +252,8 @@ def test_win_tie_loss_on_the_meaning_score_counts_ties_as_neither(data):
     assert comparison["settings"]["primary_metric"] == "meaning"
     (cleaned,) = [o for o in comparison["outcomes"] if o["stage"] == "cleaned"]
     (outcome,) = cleaned["systems"]
-    base_scores = [p["stages"]["cleaned"]["scores"]["meaning"] for p in baseline["passages"]]
-    sys_scores = [p["stages"]["cleaned"]["scores"]["meaning"] for p in system["passages"]]
+    base_scores = [p.stages["cleaned"].scores["meaning"] for p in baseline.passages]
+    sys_scores = [p.stages["cleaned"].scores["meaning"] for p in system.passages]
     expected_wins = sum(s > b for b, s in zip(base_scores, sys_scores))
     expected_losses = sum(s < b for b, s in zip(base_scores, sys_scores))
     assert (outcome["wins"], outcome["losses"]) == (expected_wins, expected_losses)
@@ -271,8 +274,8 @@ def test_the_most_disagreeing_passages_come_first_with_texts_side_by_side(data, 
     assert [s["text"] for s in first["systems"]] == [data["baseline"][index], data["clearly_better"][index]]
     assert first["references"] == [data["references"][index]]
     assert first["spread"] == pytest.approx(abs(first["systems"][0]["score"] - first["systems"][1]["score"]))
-    all_spreads = [abs(a["stages"]["cleaned"]["scores"]["meaning"] - b["stages"]["cleaned"]["scores"]["meaning"])
-                   for a, b in zip(runs["baseline"]["passages"], runs["clearly_better"]["passages"])]
+    all_spreads = [abs(a.stages["cleaned"].scores["meaning"] - b.stages["cleaned"].scores["meaning"])
+                   for a, b in zip(runs["baseline"].passages, runs["clearly_better"].passages)]
     assert first["spread"] == pytest.approx(max(all_spreads))
 
 
@@ -310,11 +313,11 @@ def test_runs_ending_in_different_stages_are_compared_on_their_final_outputs(dat
 
 
 def test_a_metric_that_cannot_be_rebuilt_is_skipped_with_a_note(data, runs):
-    run = json.loads(json.dumps(runs["slightly_better"]))
-    base = json.loads(json.dumps(runs["baseline"]))
-    for r in (run, base):
-        for passage in r["passages"]:
+    def add_mystery(data):
+        for passage in data["passages"]:
             passage["stages"]["cleaned"]["stats"]["mystery"] = [1.0, 2.0, 3.0]
+
+    run, base = edited(runs["slightly_better"], add_mystery), edited(runs["baseline"], add_mystery)
     comparison = compare_runs([base, run], **FAST)
     assert not [r for r in comparison["results"] if r["metric"] == "mystery"]
     assert any("'mystery' skipped" in note for note in comparison["notes"])
@@ -326,9 +329,7 @@ def test_an_unknown_primary_metric_is_refused(runs):
 
 
 def test_metric_objects_can_be_given_directly(runs):
-    class Halved:
-        higher_is_better = True
-
+    class Halved(MeanMetric):
         def corpus_from_stats(self, stats_sum):
             return stats_sum[0] / stats_sum[1] / 2
 
@@ -370,9 +371,7 @@ def test_json_has_no_nan_and_markdown_escapes_untrusted_text(data):
     assert "<script>" not in markdown and "sys\\|tem" in markdown
     text = json.dumps(json.loads(json.dumps(comparison, allow_nan=True)), allow_nan=True)
     assert "NaN" in text  # the raw dict has it ...
-    from harness.compare import _json_ready
-
-    json.dumps(_json_ready(comparison), allow_nan=False)  # ... compare.json does not
+    json.dumps(plain(comparison), allow_nan=False)  # ... compare.json does not
 
 
 # --------------------------------------------------------------------------
@@ -380,22 +379,34 @@ def test_json_has_no_nan_and_markdown_escapes_untrusted_text(data):
 # --------------------------------------------------------------------------
 
 
-def _save(run: dict, folder) -> str:
+def _save(run: RunResults, folder) -> str:
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps(run), encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps(run.to_json()), encoding="utf-8")
     return str(folder)
 
 
-def test_load_run_reads_a_folder_and_explains_what_is_missing(runs, tmp_path):
+def test_load_results_reads_a_folder_and_explains_what_is_missing(runs, tmp_path):
     path = _save(runs["baseline"], tmp_path / "done")
-    assert load_run(path)["signature"]["config_name"] == "baseline"
+    assert load_results(path).config_name == "baseline"
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "results.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(InputError, match="not finished"):
-        load_run(unfinished)
+        load_results(unfinished)
     with pytest.raises(InputError, match="not a run folder"):
-        load_run(tmp_path / "nowhere")
+        load_results(tmp_path / "nowhere")
+
+
+def test_a_results_file_of_an_older_schema_is_refused_naming_both_schemas(runs, tmp_path):
+    old = runs["baseline"].to_json()
+    del old["schema"]  # harness-results/1 had no schema field
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_results(folder)
+    message = str(caught.value)
+    assert "harness-results/1" in message and RESULTS_SCHEMA in message and "\n" not in message
 
 
 def test_compare_command_on_saved_runs_writes_reports(runs, tmp_path):
@@ -428,11 +439,13 @@ def test_compare_command_refuses_runs_on_different_data(data, runs, tmp_path):
 def test_float_noise_on_the_same_text_is_not_a_difference(data, runs):
     """Embedding scores of the same text differ by ~1e-7 between runs (float32,
     other batches); that must not become a 'loss' or a non-unit p-value."""
-    noisy = json.loads(json.dumps(runs["baseline"]))
-    for passage in noisy["passages"][:5]:
-        entry = passage["stages"]["distorted"]
-        entry["scores"]["meaning"] *= 1 + 1e-7
-        entry["stats"]["meaning"][0] *= 1 + 1e-7
+    def add_noise(data):
+        for passage in data["passages"][:5]:
+            entry = passage["stages"]["distorted"]
+            entry["scores"]["meaning"] *= 1 + 1e-7
+            entry["stats"]["meaning"][0] *= 1 + 1e-7
+
+    noisy = edited(runs["baseline"], add_noise)
     comparison = compare_runs([runs["baseline"], noisy], names=["a", "b"], **FAST)
     (meaning,) = _row(comparison, "distorted", "meaning")["systems"]
     assert meaning["delta"] == 0.0 and meaning["p_ar"] == 1.0 and meaning["p_bootstrap"] == 1.0
@@ -444,10 +457,12 @@ def test_float_noise_on_the_same_text_is_not_a_difference(data, runs):
 def test_a_real_difference_on_the_same_text_is_kept(data, runs):
     """Same text, different score beyond float noise (e.g. a reference-free
     metric whose source changed): compared as it is."""
-    changed = json.loads(json.dumps(runs["baseline"]))
-    for passage in changed["passages"]:
-        entry = passage["stages"]["distorted"]
-        entry["scores"]["meaning"] = entry["stats"]["meaning"][0] = entry["scores"]["meaning"] * 0.9
+    def lower(data):
+        for passage in data["passages"]:
+            entry = passage["stages"]["distorted"]
+            entry["scores"]["meaning"] = entry["stats"]["meaning"][0] = entry["scores"]["meaning"] * 0.9
+
+    changed = edited(runs["baseline"], lower)
     comparison = compare_runs([runs["baseline"], changed], names=["a", "b"], **FAST)
     (meaning,) = _row(comparison, "distorted", "meaning")["systems"]
     assert meaning["significant"] and meaning["direction"] == "worse"

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from harness.errors import InputError
 from harness.loading import decode_text, load_references, parse_transcript
-from harness.report import write_results_json
+from harness.findings import CHANGES, KINDS, SEVERITIES, Finding, Span
+from harness.results import PassageResult, RunHeader, write_results_json
 from harness.report.html import render_run_html
 from harness.report.markdown import passage_markdown, run_markdown_head, run_markdown_row
 from harness.report.text import has_invisible
@@ -190,8 +191,11 @@ def records(draw, pid=None):
                 "scores": draw(st.dictionaries(st.sampled_from(["meaning", "chrf", "ter", "cosine", "anchors.names_recall"]),
                                                score, max_size=3)),
                 "stats": {"chrf": draw(st.lists(st.floats(allow_nan=True), max_size=4))},
-                "details": {"anchors": {"lost": draw(st.lists(any_text, max_size=3)), "note": draw(any_text)},
-                            "injected": {"spans": [{"text": draw(any_text), "why": draw(any_text)}]}},
+                "details": {"anchors": {"kept": draw(st.lists(any_text, max_size=3)), "note": draw(any_text)}},
+                "findings": [Finding(draw(st.sampled_from(list(KINDS))), draw(st.sampled_from(CHANGES)),
+                                     draw(st.sampled_from(SEVERITIES)), draw(any_text), draw(any_text), draw(any_text),
+                                     stage_span=Span(0, 1, draw(any_text)), reference_span=Span(0, 1, draw(any_text)),
+                                     reference_index=0).to_json() for _ in range(draw(st.integers(0, 2)))],
                 "verdict": {"score": draw(score), "band": draw(st.sampled_from(["preserved", "degraded", "lost", "?"])),
                             "reasons": draw(st.lists(any_text, max_size=2))}}
         if name == "cleaned":
@@ -215,9 +219,13 @@ def records(draw, pid=None):
     return record
 
 
-def header_for(recs: list[dict], text: str) -> dict:
+def typed(recs: list[dict]) -> list[PassageResult]:
+    return [PassageResult.from_json(r) for r in recs]
+
+
+def header_for(recs: list[dict], text: str) -> RunHeader:
     failed = [{"id": r["id"], **r["error"]} for r in recs if r["error"]]
-    return {
+    return RunHeader(**RunHeader.header_from_json({
         "signature": {"key": "0123456789abcdef", "harness": "0.1.0", "config_name": text, "n_passages": len(recs),
                       "cleaners": [{"name": text, "version": "1"}], "retranslation": None, "metrics": {},
                       "packages": {}},
@@ -230,7 +238,7 @@ def header_for(recs: list[dict], text: str) -> dict:
                     "retranslation_warnings": 0, "finished_at": "2025-01-01T00:00:00+00:00"},
         "failed": failed,
         "metric_signatures": {"chrf": text},
-    }
+    }))
 
 
 def unique_records(min_size=1, max_size=3):
@@ -271,10 +279,10 @@ def test_results_jsonl_and_results_json_round_trip_as_strict_json(recs, text):
             for raw, record in zip(lines, recs):
                 assert_same(record, strict_json(raw.decode("utf-8")))
             read_back = list(store.iter_records())
-            write_results_json(out / "results.json", header, iter(read_back))
+            write_results_json(out / "results.json", header, iter(typed(read_back)))
         written = strict_json((out / "results.json").read_bytes().decode("utf-8"))
-        assert_same(recs, written["passages"])
-        assert_same(header["corpus"], written["corpus"])
+        assert_same([r.to_json() for r in typed(recs)], written["passages"])
+        assert_same(header.corpus, written["corpus"])
         # a reopened store finds every passage finished
         with RunStore(out) as store:
             assert store.open({"key": "k"}, force=False, resume=True) == {r["id"] for r in recs}
@@ -283,7 +291,8 @@ def test_results_jsonl_and_results_json_round_trip_as_strict_json(recs, text):
 @FUZZ
 @given(records())
 def test_passage_markdown_shows_every_text_safely(record):
-    page = passage_markdown(record, STAGES)
+    (record,) = typed([record])
+    page = passage_markdown(record, STAGES, {})
     utf8(page)
     assert not has_invisible(page.replace("\n", "").replace("\t", ""))
     assert "<script" not in outside_code(page).lower() and "</textarea" not in outside_code(page).lower()
@@ -306,14 +315,14 @@ def script_tags_in_a_plain_report() -> int:
     recs = [{"id": "p01", "speaker": None, "references": ["A reference."], "error": None,
              "stages": {s: {"text": "Plain text.", "scores": {"meaning": 80.0},
                             "verdict": {"score": 80.0, "band": "preserved", "reasons": []}} for s in STAGES}}]
-    page = "".join(render_run_html(header_for(recs, "plain"), lambda: iter(recs)))
+    page = "".join(render_run_html(header_for(recs, "plain"), lambda: iter(typed(recs))))
     return page.lower().count("<script")
 
 
 @FEW
 @given(recs=unique_records(max_size=3), text=any_text)
 def test_the_html_report_shows_every_text_safely(script_tags_in_a_plain_report, recs, text):
-    page = "".join(render_run_html(header_for(recs, text), lambda: iter(recs)))
+    page = "".join(render_run_html(header_for(recs, text), lambda: iter(typed(recs))))
     utf8(page)
     lowered = page.lower()
     assert lowered.count("<script") == script_tags_in_a_plain_report, "only the report's own script"

@@ -129,7 +129,10 @@ def test_lowered_names_are_partly_kept():
     report = compare("the united states and nato support Ukraine.", refs)["names"]
     assert report.lowered == ["United States", "NATO"] and report.found == ["Ukraine"] and report.lost == []
     assert report.stats == [3.0, 1.0 + 2 * 0.5, 1.0, 1.0]  # a lowered name counts half in recall (and is no text anchor)
-    assert report.context["NATO"] == ["nato"]
+    lowered = [f for f in report.findings if f.change == "changed"]
+    assert [(f.kind, f.severity, f.label, f.stage_span.text) for f in lowered] == [
+        ("name", "minor", "United States", "united states"), ("name", "minor", "NATO", "nato")]
+    assert lowered[1].why == "name NATO lowered ('nato')"
     assert compare("the united states and nato support Ukraine.", refs, lowered_name_credit=1.0)["names"].stats[1] == 3.0
     # sentence starts and SHOUTED text capitalise more, never less
     assert compare("United States and NATO support UKRAINE.", refs)["names"].lowered == []
@@ -190,11 +193,19 @@ def test_kept_anchors_have_full_recall_and_precision():
     assert report["names"].lost == [] and report["negations"].lost == []
 
 
-def test_changed_number_is_lost_and_added_with_context():
-    report = compare("The US gave Ukraine $4 billion, not less.", REFS)
+def test_changed_number_is_a_lost_and_an_added_finding_with_their_spans():
+    hyp = "The US gave Ukraine $4 billion, not less."
+    report = compare(hyp, REFS)
     assert report["numbers"].lost == ["$44 billion"]
     assert report["numbers"].added == ["$4 billion"]
-    assert "$4 billion" in report["numbers"].context["$4 billion"][0]
+    lost, added = report["numbers"].findings
+    assert (lost.kind, lost.change, lost.severity, lost.label) == ("number", "lost", "major", "$44 billion")
+    assert lost.why == "number $44 billion missing" and lost.stage_span is None
+    assert lost.reference_index == 0 and lost.reference_span.text == "$44 billion"
+    assert REFS[0][lost.reference_span.start:lost.reference_span.end] == "$44 billion"
+    assert (added.change, added.why, added.reference_span) == ("added", "number $4 billion added (in no reference)", None)
+    assert hyp[added.stage_span.start:added.stage_span.end] == added.stage_span.text == "$4 billion"
+    assert lost.key == ("number", "lost", "$44 billion")
 
 
 def test_minority_anchor_is_optional_not_required():
@@ -207,13 +218,22 @@ def test_minority_anchor_is_optional_not_required():
 def test_dropped_negation_is_reported_with_where_it_was():
     report = compare("The US gave Ukraine $44 billion, less.", REFS)
     assert report["negations"].lost == ["not less"]
-    assert "not less" in report["negations"].context["not less"][0]
+    (dropped,) = report["negations"].findings
+    assert dropped.why == "negation dropped: 'not less' (more than $44 billion, not less, to Ukraine.)"
+    # the span is the cue and its scope (the next content words of its sentence)
+    assert dropped.reference_index == 0 and dropped.reference_span.text == "not less, to Ukraine"
 
 
 def test_added_negation_and_lost_name():
-    report = compare("The US did not give Russia $44 billion, not less.", REFS)
+    hyp = "The US did not give Russia $44 billion, not less."
+    report = compare(hyp, REFS)
     assert report["negations"].added == ["not give"]
     assert report["names"].lost == ["Ukraine"] and report["names"].added == ["Russia"]
+    (negation,) = report["negations"].findings
+    assert negation.stage_span.text == "not give Russia $44" and negation.why.startswith("negation added: 'not give' (")
+    lost, added = report["names"].findings
+    assert (lost.severity, lost.why, lost.reference_span.text) == ("major", "name Ukraine missing", "Ukraine")
+    assert (added.severity, added.why, added.stage_span.text) == ("note", "name Russia added (in no reference)", "Russia")
 
 
 AGENDA = "I do not see it as a formal part of the agenda, but we will need to wait and see."
@@ -266,7 +286,8 @@ def test_metric_stats_recall_precision_and_corpus_from_sums():
     corpus = metric.breakdown_from_stats(out.stats.sum(axis=0))
     assert corpus["numbers_recall"] == 0.5
     assert out.corpus == metric.corpus_from_stats(np.asarray(out.stats).sum(axis=0))
-    assert out.details[1]["numbers"]["lost"] == ["$44 billion"]
+    assert out.details[1]["numbers"] == {"required": ["$44 billion"], "kept": [], "optional": ["2023"]}
+    assert [f.label for f in out.findings[1]] == ["$44 billion", "$4 billion"] and out.findings[0] == []
 
 
 def test_nothing_to_keep_scores_one():

@@ -55,7 +55,10 @@ def test_share_is_injected_tokens_over_tokens():
     out = NO_MODEL.compute([hyp], [REFS])
     assert out.stats[0].tolist() == [2.0, float(len(tokenize(hyp)))]
     assert out.sentence == [2 / 6]
-    assert out.details[0]["spans"][0]["text"] == "Rusya kadД±nlar"
+    (finding,) = out.findings[0]
+    assert (finding.kind, finding.change, finding.severity) == ("injected", "added", "major")
+    assert finding.stage_span.text == hyp[finding.stage_span.start:finding.stage_span.end] == "Rusya kadД±nlar"
+    assert finding.why == "injected: 'Rusya kadД±nlar' (language tr; mojibake (kadınlar))"
 
 
 @pytest.mark.slow

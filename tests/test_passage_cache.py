@@ -5,6 +5,7 @@ settings or data changes could have changed."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from harness.config import config_from_dict
+from harness.findings import Finding
 from harness.loading import Passage
 from harness.passage_cache import PassageCache, code_digest
 from harness.pipeline import run_config
+from harness.results import PassageResult, StageResult
 from harness.translate.cache import TranslationCache
 
 SENTENCES = [
@@ -124,7 +127,7 @@ def test_failed_passages_are_not_cached(tmp_path, counting_cleaner):
         counting_cleaner.calls.clear()
         outcome = run_config(config(tmp_path, "fail_on_taxes"), transcript=transcript, references=[refs],
                              out_dir=tmp_path / out, cache_dir=cache)
-        assert [f["id"] for f in outcome.failed] == ["p02"]
+        assert [f.id for f in outcome.header.failed] == ["p02"]
     assert counting_cleaner.calls == [SENTENCES[1]], "the failed passage is tried again, the others come from the cache"
 
 
@@ -148,12 +151,14 @@ def test_a_hit_takes_the_current_passage_id_and_speaker(tmp_path):
     store = TranslationCache(tmp_path / "translations.sqlite3")
     cache = PassageCache(store, "namespace", "passages:test")
     first = Passage("p01", "Hello there.", None, ["Hello."])
-    cache.put_many([(first, {"id": "p01", "speaker": None, "references": ["Hello."], "error": None,
-                             "stages": {"distorted": {"text": "Hello there.", "scores": {"chrf": float("nan")}}}})])
+    stage = StageResult("Hello there.", scores={"chrf": float("nan")},
+                        findings=[Finding("number", "lost", "major", "2", "number 2 missing", "anchors")])
+    cache.put_many([(first, PassageResult("p01", None, ["Hello."], {"distorted": stage}))])
     renamed = Passage("x7", "Hello there.", "MR. SMITH", ["Hello."])
     record = cache.get_many([renamed])["x7"]
-    assert record["id"] == "x7" and record["speaker"] == "MR. SMITH"
-    assert record["stages"]["distorted"]["scores"]["chrf"] != record["stages"]["distorted"]["scores"]["chrf"]  # NaN kept
+    assert record.id == "x7" and record.speaker == "MR. SMITH"
+    assert math.isnan(record.stages["distorted"].scores["chrf"])  # NaN kept
+    assert record.stages["distorted"].findings == stage.findings
     assert cache.get_many([Passage("p01", "Hello there.", None, ["Hi."])]) == {}
     assert PassageCache(store, "other", "passages:test").get_many([first]) == {}
     store.close()

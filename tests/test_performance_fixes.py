@@ -4,6 +4,9 @@ backend picks on a GPU."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from harness.metrics.embedding import length_batches
@@ -87,10 +90,21 @@ def test_auto_dtype_is_bfloat16_on_a_gpu_that_has_it(monkeypatch, bf16, expected
     assert resolve_dtype("float16", "cuda") is torch.float16
 
 
-def test_releasing_freed_memory_is_safe_to_call_at_any_time():
-    from harness.memory import release_freed_memory
+def _resident_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    junk = [bytearray(1 << 16) for _ in range(200)]
+
+def test_releasing_freed_memory_gives_the_freed_heap_back_to_the_system():
+    from harness.memory import _malloc_trim, release_freed_memory
+
+    if _malloc_trim() is None or not Path("/proc/self/statm").exists():
+        pytest.skip("malloc_trim needs Linux with glibc")
+    junk = [bytearray(1 << 16) for _ in range(1600)]  # 100 MiB of heap blocks, below the mmap threshold
+    pinned = [bytearray(1 << 16) for _ in range(4)]  # allocated after them: the heap top cannot shrink
     del junk
-    assert release_freed_memory() is None
-    assert release_freed_memory() is None
+    freed_but_kept = _resident_bytes()
+    release_freed_memory()
+    release_freed_memory()  # and again: nothing left to give back, no harm
+    assert freed_but_kept - _resident_bytes() > 50 * (1 << 20)
+    assert len(pinned) == 4

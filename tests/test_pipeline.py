@@ -47,7 +47,7 @@ def test_a_raw_run_scores_the_distorted_stage_and_writes_every_report(tmp_path):
     transcript, refs = small_dataset(tmp_path)
     out = tmp_path / "run"
     outcome = run_config(config_from_dict(RAW), transcript=transcript, references=[refs], out_dir=out)
-    assert outcome.stages == [DISTORTED]
+    assert outcome.header.stages == [DISTORTED]
     results = read_results(out)
     assert [p["id"] for p in results["passages"]] == ["p01", "p02", "p03", "p04", "p05"]
     assert results["passages"][2]["speaker"] == "QUESTION"
@@ -81,7 +81,7 @@ def test_the_cleaned_stage_keeps_its_edits_and_differs_from_the_input(tmp_path):
     out = tmp_path / "run"
     config = config_from_dict({"name": "clean", "retranslation": {"backend": "none"}})
     outcome = run_config(config, transcript=transcript, references=[refs], out_dir=out)
-    assert outcome.stages == [DISTORTED, CLEANED]
+    assert outcome.header.stages == [DISTORTED, CLEANED]
     second = read_results(out)["passages"][1]["stages"]
     assert second[CLEANED]["text"] != second[DISTORTED]["text"]
     assert second[CLEANED]["edits"], "the spun 'and you may' should have been repaired with an explained edit"
@@ -141,7 +141,7 @@ def test_a_cleaner_that_raises_fails_only_its_passage(tmp_path):
     out = tmp_path / "run"
     config = config_from_dict({**RAW, "cleaners": ["tests.fixtures.user_cleaners:explode_on_budget"]})
     outcome = run_config(config, transcript=transcript, references=[refs], out_dir=out)
-    assert [f["id"] for f in outcome.failed] == ["p01"]
+    assert [f.id for f in outcome.header.failed] == ["p01"]
     results = read_results(out)
     assert "ValueError" in results["passages"][0]["error"]["detail"]
     assert results["summary"]["scored"] == 2
@@ -153,22 +153,22 @@ def test_a_cleaner_that_hangs_is_stopped_by_the_time_limit(tmp_path):
     config = config_from_dict({**RAW, "cleaners": ["tests.fixtures.user_cleaners:hang_on_budget"],
                                "cleaner_timeout_s": 0.5})
     outcome = run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "run")
-    assert [f["id"] for f in outcome.failed] == ["p01"]
-    assert "longer than 0.5 s" in outcome.failed[0]["message"]
+    assert [f.id for f in outcome.header.failed] == ["p01"]
+    assert "longer than 0.5 s" in outcome.header.failed[0].error.message
 
 
 def test_a_cleaner_that_returns_a_non_string_fails_its_passage(tmp_path):
     transcript, refs = small_dataset(tmp_path, 2)
     config = config_from_dict({**RAW, "cleaners": ["tests.fixtures.user_cleaners:returns_none"]})
     outcome = run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "run")
-    assert len(outcome.failed) == 2 and "str" in outcome.failed[0]["message"]
+    assert len(outcome.header.failed) == 2 and "str" in outcome.header.failed[0].error.message
 
 
 @pytest.mark.slow
 def test_the_default_pipeline_on_the_bundled_briefing(tmp_path):
     out = tmp_path / "run"
     outcome = run_config(load_config(None), out_dir=out, cache_dir=tmp_path / "cache")
-    assert outcome.stages == [DISTORTED, CLEANED, RETRANSLATED]
+    assert outcome.header.stages == [DISTORTED, CLEANED, RETRANSLATED]
     results = read_results(out)
     assert len(results["passages"]) == 7
     for passage in results["passages"]:

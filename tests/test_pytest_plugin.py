@@ -112,7 +112,7 @@ def test_a_regressing_cleaner_fails_with_the_regressed_passages_listed(user_suit
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*harness regress: * regression(s) against *briefing.json",
-        "*passage p01 (cleaned): lost number '$44 billion' (kept in the baseline)",
+        "*passage p01 (cleaned): number $44 billion missing (not in the baseline)",
         "*regressed passages:",
         "*p01 [[]cleaned]",  # fnmatch: [[] is a literal "["
         "*before:*$44 billion*",
@@ -136,7 +136,7 @@ def test_the_marker_supplies_the_arguments(user_suite):
             harness_regress()
     """)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_with_marker_regressing*", "*lost number*"])
+    result.stdout.fnmatch_lines(["*test_with_marker_regressing*", "*number * missing (not in the baseline)*"])
 
 
 def test_fail_false_returns_the_report_to_assert_on(user_suite):

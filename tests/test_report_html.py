@@ -2,8 +2,8 @@
 
 The run here is synthetic but follows the run output schema (header +
 records as the pipeline writes them). One passage and every field around it
-(speaker, references, edits, reasons, details, pivot text, warnings, config
-name, metric name, error message) carry hostile text: markup that would run
+(speaker, references, edits, reasons, findings, details, pivot text,
+warnings, config name, metric name, error message) carry hostile text: markup that would run
 script if it were not escaped, quotes, ``</textarea>``, ``</title>`` and a
 right-to-left override.
 """
@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.findings import Finding, Span
+from harness.metrics import build_metric
+from harness.metrics.base import MetricInfo, ordered_metrics
 from harness.report.html import (
     PER_PASSAGE_CHART_MAX,
     anchor_id,
@@ -26,6 +29,7 @@ from harness.report.html import (
     marked,
     write_run_html,
 )
+from harness.results import RESULTS_SCHEMA, PassageResult, RunHeader
 
 STAGES = ["distorted", "cleaned", "retranslated"]
 
@@ -68,19 +72,31 @@ def _verdict(score: float, reasons: list[str]) -> dict:
     return {"score": score, "band": band, "reasons": reasons}
 
 
-def _stage(text: str, meaning: float, *, reasons: list[str] | None = None, anchors: dict | None = None) -> dict:
+def _stage(text: str, meaning: float, *, reasons: list[str] | None = None, findings: list[Finding] | None = None,
+           kept: list[str] | None = None) -> dict:
     chrf = max(0.0, meaning - 12.5)
     return {
         "text": text,
         "scores": {"meaning": meaning, "chrf": chrf, "bleu": chrf / 2, "ter": 100 - chrf, "cosine": meaning / 100},
         "stats": {"meaning": [meaning, 1.0], "cosine": [meaning / 100, 1.0]},
+        "findings": [f.to_json() for f in findings or []],
         "details": {"cosine": {"best_reference": 0, "windowed": False},
-                    "anchors": anchors or {"kept": ["Georgia"], "lost": [], "added": []}},
+                    "anchors": {"names": {"kept": kept or ["Georgia"], "required": [], "optional": []}}},
         "verdict": _verdict(meaning, reasons or [f"cosine {meaning / 100:.2f}"]),
     }
 
 
-def synthetic_records(extra_passages: int = 0) -> list[dict]:
+LOST_NUMBER = Finding("number", "lost", "major", "$44 billion", "number $44 billion missing", "anchors",
+                      reference_span=Span(42, 53, "$44 billion"), reference_index=0)
+HOSTILE_FINDING = Finding("name", "added", "note", HOSTILE, f"name {SCRIPT} added", "anchors",
+                          stage_span=Span(0, 3, IMG))
+
+
+def synthetic_records(extra_passages: int = 0) -> list[PassageResult]:
+    return [PassageResult.from_json(record) for record in synthetic_json(extra_passages)]
+
+
+def synthetic_json(extra_passages: int = 0) -> list[dict]:
     """Records of a distorted -> cleaned -> retranslated run: four briefing
     passages, one hostile passage, one failed passage, ``extra_passages`` more."""
     records = []
@@ -90,7 +106,7 @@ def synthetic_records(extra_passages: int = 0) -> list[dict]:
             "id": f"p{i:02d}", "speaker": speaker, "references": refs, "error": None,
             "stages": {
                 "distorted": _stage(distorted, base, reasons=["cosine 0.52 is below 0.60", "1 anchor lost: $44 billion"],
-                                    anchors={"numbers": {"kept": [], "lost": ["$44 billion"]}, "names": {"kept": ["Russia"], "lost": []}}),
+                                    findings=[LOST_NUMBER], kept=["Russia"]),
                 "cleaned": {**_stage(cleaned, base + 6), "edits": [
                     {"cleaner": "casing", "start": 60, "end": 63, "before": "usa", "after": "USA", "rule": "proper-noun"},
                     {"cleaner": "spin", "start": 0, "end": 9, "before": "couples", "after": "", "rule": "synonym-table"},
@@ -102,8 +118,8 @@ def synthetic_records(extra_passages: int = 0) -> list[dict]:
             },
         })
     hostile_stage = {
-        **_stage(f"Hostile passage {HOSTILE}", 35.0, reasons=[f"reason {HOSTILE}"],
-                 anchors={"lost": [HOSTILE], "kept": [SCRIPT], "spans": [{"text": IMG, "start": 0, "end": 3}]}),
+        **_stage(f"Hostile passage {HOSTILE}", 35.0, reasons=[f"reason {HOSTILE}"], findings=[HOSTILE_FINDING],
+                 kept=[SCRIPT]),
     }
     hostile_stage["scores"]["<b>metric</b>"] = 1.0
     records.append({
@@ -133,23 +149,26 @@ def synthetic_records(extra_passages: int = 0) -> list[dict]:
     return records
 
 
-def synthetic_header(records: list[dict]) -> dict:
+def synthetic_header(records: list[PassageResult]) -> RunHeader:
     verdicts = {stage: {"preserved": 0, "degraded": 0, "lost": 0} for stage in STAGES}
     for record in records:
         for stage in STAGES:
-            verdict = record["stages"].get(stage, {}).get("verdict")
+            verdict = record.stages[stage].verdict if stage in record.stages else None
             if verdict:
-                verdicts[stage][verdict["band"]] += 1
-    failed = [{"id": r["id"], **r["error"]} for r in records if r["error"]]
+                verdicts[stage][verdict.band] += 1
+    failed = [{"id": r.id, **r.error.to_json()} for r in records if r.error]
     signature = {
         "key": "0123456789ab", "harness": "0.1.0", "transcript_sha256": "ab" * 32, "references_sha256": "cd" * 32,
         "n_passages": len(records), "config_name": f"config {SCRIPT}", "config_sha256": "ef" * 32,
         "cleaners": [{"name": "unicode", "version": "1"}, {"name": f"spin{IMG}", "version": "2"}],
         "retranslation": {"backend": "bergamot", "pivots": ["pt"]},
-        "metrics": {"thresholds": {"preserved": 70.0, "lost": 40.0}},
+        "metrics": {"thresholds": {"preserved": 70.0, "lost": 40.0},
+                    "metrics": {name: build_metric(name).describe().to_json()
+                                for name in ("meaning", "chrf", "bleu", "ter", "cosine")}},
         "packages": {"sacrebleu": "2.6.0"},
     }
-    return {
+    return RunHeader(**RunHeader.header_from_json({
+        "schema": RESULTS_SCHEMA,
         "signature": signature,
         "signature_string": f"harness:0.1.0|data:abab|config:{SCRIPT}",
         "stages": STAGES,
@@ -160,10 +179,10 @@ def synthetic_header(records: list[dict]) -> dict:
         "failed": failed,
         "metric_signatures": {"chrf": "nrefs:var|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0",
                               "meaning": f"meaning|{IMG}"},
-    }
+    }))
 
 
-def write_synthetic_report(path: Path, extra_passages: int = 0) -> tuple[Path, list[dict]]:
+def write_synthetic_report(path: Path, extra_passages: int = 0) -> tuple[Path, list[PassageResult]]:
     records = synthetic_records(extra_passages)
     write_run_html(path, synthetic_header(records), lambda: iter(records))
     return path, records
@@ -268,7 +287,7 @@ def test_the_content_security_policy_allows_exactly_the_inline_script(report):
 def test_one_section_per_passage_and_the_table_links_to_each(report):
     html, page, records = report
     sections = [a["id"] for t, a in page.tags if t == "section" and "passage" in (a.get("class") or "").split()]
-    assert sections == [anchor_id(r["id"]) for r in records]
+    assert sections == [anchor_id(r.id) for r in records]
     ids = {a["id"] for _, a in page.tags if "id" in a}
     table_links = re.findall(r'<td data-sort="\d+"><a href="#([^"]+)">', html)
     assert table_links == sections
@@ -288,7 +307,7 @@ def test_overview_has_corpus_scores_verdict_counts_chart_and_signature(report):
     assert "http" not in svg  # inline SVG needs no namespace URL
 
 
-def test_passage_section_shows_diff_pivot_edits_anchors_reasons_and_scores(report):
+def test_passage_section_shows_diff_pivot_edits_findings_reasons_and_scores(report):
     html, page, _ = report
     section = html[html.index('id="passage-p02"'):html.index('id="passage-p03"')]
     # "among the most our closest couples" vs "one of our closest partners"
@@ -297,8 +316,10 @@ def test_passage_section_shows_diff_pivot_edits_anchors_reasons_and_scores(repor
     assert "+0 added" in section and "~4 substituted" in section
     assert "Pivot text en → pt" in section and "parceiros" in section
     assert "Cleaner edits (2)" in section and "<del>usa</del>" in section and "∅ (removed)" in section
-    assert '<span class="chip kept">✔ Russia</span>' in section
-    assert '<span class="chip lost">✖ $44 billion</span>' in section
+    assert '<span class="chip">Russia</span>' in section  # the anchors metric's details: what was kept
+    assert '<span class="chip lost">✖ number lost: $44 billion</span>' in section  # a finding
+    assert "Findings (1)" in section and "reference:</span> “$44 billion”" in section
+    assert "number $44 billion missing" in section and "✖ major" in section
     assert "1 anchor lost: $44 billion" in section
     assert '<th scope="row">meaning <span class="muted">↑</span></th>' in section
     assert '<th scope="row">ter <span class="muted">↓</span></th>' in section
@@ -338,26 +359,25 @@ def test_closest_reference_is_the_one_needing_fewest_word_edits():
     assert closest_reference_diff("anything", []) is None
 
 
-def test_details_become_one_row_of_marked_chips_per_anchor_kind():
-    anchors = {  # the anchors metric's details, as a real run records them
-        "names": {"added": ["Rusya"], "context": {"Rusya": ["more Rusya kadД±nlar service"]},
-                  "found": ["Ukraine", "Russia"], "in_text": ["Ukraine", "Russia", "Rusya"], "lost": ["Congress"],
-                  "optional": [], "required": ["Ukraine", "Russia", "Congress"]},
-        "negations": {"added": [], "context": {}, "found": [], "in_text": [], "lost": [], "optional": [], "required": []},
-    }
+def test_details_become_rows_of_chips_and_say_nothing_about_what_is_lost():
+    anchors = {"names": {"kept": ["Ukraine", "Russia"], "optional": [], "required": ["Ukraine", "Russia", "Congress"]},
+               "negations": {"kept": [], "optional": [], "required": []}}
     assert detail_items("anchors", anchors) == [
-        {"label": "names", "more": 0, "chips": [{"kind": "lost", "text": "Congress"}, {"kind": "added", "text": "Rusya"},
-                                                {"kind": "kept", "text": "Ukraine"}, {"kind": "kept", "text": "Russia"}]},
-        {"label": "names · context", "text": "Rusya: “…more Rusya kadД±nlar service…”"},
-        {"label": "negations", "chips": [], "more": 0},  # shown as "none"
+        {"label": "names · kept", "chips": ["Ukraine", "Russia"], "more": 0},
+        {"label": "names · required", "chips": ["Ukraine", "Russia", "Congress"], "more": 0},
     ]
 
 
-def test_details_show_spans_with_their_reason_and_leave_out_flags_that_did_not_fire():
-    assert detail_items("injected", {"spans": [{"text": "Rusya", "start": 0, "end": 5, "why": "language tr"}]}) == [
-        {"label": "", "chips": [{"kind": "added", "text": "Rusya — language tr"}], "more": 0}]
+def test_details_leave_out_flags_that_did_not_fire():
     assert detail_items("cosine", {"best_reference": 1, "windowed": False}) == [
         {"label": "closest reference", "text": "reference 2"}]
+
+
+def test_hostile_findings_are_escaped(report):
+    html, page, _ = report
+    section = html[html.index('id="passage-p05"'):html.index('id="passage-p06"')]
+    assert "name added:" in section and "· note" in section and SCRIPT not in section and IMG not in section
+    assert f"name {SCRIPT} added" in "".join(page.text)
 
 
 def test_anchor_ids_are_safe_and_distinct():
@@ -383,24 +403,34 @@ def test_many_passages_stream_with_a_histogram_chart(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["report.html"], "atomic write leaves no temporary file"
 
 
-def test_sub_scores_follow_their_metric():
-    from harness.report.html import grouped_metrics
-    from harness.report.markdown import ordered_metrics
+def test_metrics_are_ordered_by_their_descriptions_with_sub_scores_after_their_metric():
+    names = ["injected", "anchors.recall", "chrf", "bertscore.f1", "anchors", "meaning", "bertscore",
+             "anchors.names_recall", "mine"]
+    infos = {n: build_metric(n).describe() for n in names if "." not in n and n != "mine"}
+    infos["mine"] = MetricInfo("mine", order=5)
+    ordered = ordered_metrics(names, infos)
+    assert ordered == ["meaning", "mine", "chrf", "bertscore", "bertscore.f1", "anchors", "anchors.names_recall",
+                       "anchors.recall", "injected"]
 
-    names = ["injected", "anchors.recall", "chrf", "bertscore.f1", "anchors", "meaning", "bertscore", "anchors.names_recall"]
-    grouped = grouped_metrics(names)
-    assert [n for n in grouped if "." not in n] == ordered_metrics(n for n in names if "." not in n)
-    assert grouped[grouped.index("anchors"):][:3] == ["anchors", "anchors.names_recall", "anchors.recall"]
-    assert grouped[grouped.index("bertscore") + 1] == "bertscore.f1"
+
+def test_a_user_metric_where_lower_is_better_gets_a_down_arrow(tmp_path):
+    records = synthetic_records()
+    header = synthetic_header(records)
+    header.signature["metrics"]["metrics"]["my.metrics:error_rate"] = MetricInfo(
+        "my.metrics:error_rate", higher_is_better=False).to_json()
+    header.corpus["distorted"]["my.metrics:error_rate"] = 0.25
+    path = tmp_path / "report.html"
+    write_run_html(path, header, lambda: iter(records))
+    assert '<th scope="row">my.metrics:error_rate <span class="muted">↓</span></th>' in path.read_text(encoding="utf-8")
 
 
 def test_a_single_stage_reference_free_run_renders_plain_texts(tmp_path):
-    record = {"id": "p01", "speaker": None, "references": [], "error": None,
-              "stages": {"distorted": {"text": "Line one.\nLine two.", "scores": {}, "stats": {}, "details": {},
-                                       "verdict": None}}}
-    header = {"signature": {"config_name": "raw"}, "signature_string": "harness:0.1.0", "stages": ["distorted"],
-              "corpus": {"distorted": {}}, "failed": [], "metric_signatures": {},
-              "summary": {"passages": 1, "scored": 0, "failed": 0, "verdicts": {"distorted": {}}}}
+    record = PassageResult.from_json({"id": "p01", "speaker": None, "references": [], "error": None,
+                                      "stages": {"distorted": {"text": "Line one.\nLine two."}}})
+    header = RunHeader(**RunHeader.header_from_json({
+        "signature": {"config_name": "raw"}, "signature_string": "harness:0.1.0", "stages": ["distorted"],
+        "corpus": {"distorted": {}}, "failed": [], "metric_signatures": {},
+        "summary": {"passages": 1, "scored": 0, "failed": 0, "verdicts": {"distorted": {}}}}))
     path = tmp_path / "report.html"
     write_run_html(path, header, lambda: iter([record]))
     html = path.read_text(encoding="utf-8")

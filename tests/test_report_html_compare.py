@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from harness.compare import compare_runs
-from harness.report.html import anchor_id, write_compare_html
+from harness.findings import Finding, Span
+from harness.report.compare import write_compare_html
+from harness.report.html import anchor_id
+from harness.results import RESULTS_SCHEMA, RunResults
 
 try:
     from tests.test_report_html import BRIEFING, HOSTILE, HOSTILE_LITERALS, IMG, SCRIPT, _Page
@@ -25,25 +28,33 @@ N = len(BRIEFING)
 EVIL_NAME = f"evil {SCRIPT}"
 
 
-def synthetic_run(name: str, final_stage: str, texts: list[str], scores: list[float]) -> dict:
-    """A results.json dict: a shared distorted stage and one system-specific final stage."""
+def synthetic_run(name: str, final_stage: str, texts: list[str], scores: list[float]) -> RunResults:
+    """A run: a shared distorted stage and one system-specific final stage (its
+    first passage with a finding that quotes the text)."""
     passages = []
     for i, ((speaker, distorted, refs, _, _), text, score) in enumerate(zip(BRIEFING, texts, scores)):
         stages = {}
         for stage, stage_text, value in (("distorted", distorted, 30.0 + i), (final_stage, text, score)):
             band = "preserved" if value >= 70 else "lost" if value < 40 else "degraded"
             stages[stage] = {"text": stage_text, "scores": {"meaning": value}, "stats": {"meaning": [value, 1.0]},
-                             "verdict": {"score": value, "band": band, "reasons": []}}
+                             "verdict": {"score": value, "band": band, "reasons": []}, "findings": []}
+        if i == 0:
+            word = texts[0].split()[-1]
+            start = texts[0].rindex(word)
+            stages[final_stage]["findings"] = [Finding(
+                "added", "added", "minor", word, f"added: '{word}' (in no reference)", "test",
+                stage_span=Span(start, start + len(word), word)).to_json()]
         passages.append({"id": f"p{i + 1:02d}", "speaker": speaker, "error": None, "stages": stages,
                          "references": list(refs) + ([f"hostile reference {IMG}"] if i == 0 else [])})
-    return {
+    return RunResults.from_json({
+        "schema": RESULTS_SCHEMA,
         "signature": {"transcript_sha256": "a" * 64, "references_sha256": "b" * 64, "config_name": name, "key": f"k-{name}"},
         "signature_string": f"harness:0.1.0|config:{name}", "stages": ["distorted", final_stage], "corpus": {},
         "metric_signatures": {}, "passages": passages,
-    }
+    })
 
 
-def synthetic_comparison() -> tuple[dict, list[dict]]:
+def synthetic_comparison() -> tuple[dict, list[RunResults]]:
     runs = [
         synthetic_run("clean-only", "cleaned", [b[3] for b in BRIEFING], [40.0, 45.0, 52.0, 60.0]),
         synthetic_run("default", "retranslated", [b[4] for b in BRIEFING], [66.0, 73.0, 79.0, 85.0]),
@@ -90,6 +101,14 @@ def test_every_passage_has_a_section_with_the_systems_side_by_side(compared):
     assert section.count('<h3 class="system-name">') == 3
     assert "↑ win vs baseline" in section  # default beats the baseline on p02
     assert "retranslated" in section and "cleaned" in section  # each system's own final stage
+
+
+def test_each_systems_findings_are_shown_beside_its_text(compared):
+    html, page = compared
+    section = html[html.index('id="passage-p01"'):html.index('id="passage-p02"')]
+    assert section.count('<ul class="findings">') == 3
+    assert "added added: " in section and "in no reference" in section
+    assert SCRIPT not in section  # the evil system's finding quotes hostile text, escaped
 
 
 def test_the_significance_table_shows_scores_intervals_deltas_and_p_values(compared):

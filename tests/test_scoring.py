@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -11,6 +12,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from harness.errors import InputError
 from harness.metrics.config import MetricsConfig
 from harness.metrics.sacre import reference_streams
+from harness.results import StageResult
 from harness.scoring import Scorer
 
 REFS = [
@@ -36,8 +38,11 @@ STAGES = {
 SACRE_ONLY = MetricsConfig(use=("chrf", "bleu", "ter"))
 
 USER_PLUGIN = '''
+import numpy as np
+
 import harness
-from harness.metrics import MeanMetric
+from harness.findings import Finding, Span
+from harness.metrics import MeanMetric, Measurement, Metric
 
 
 @harness.plugin
@@ -54,6 +59,36 @@ class WordCount(MeanMetric):
 
     def sentence_scores(self, hyps, refs):
         return [float(len(h.split())) for h in hyps]
+
+
+@harness.plugin
+class ErrorRate(MeanMetric):
+    """Share of words not in the reference (lower is better)."""
+
+    name = "error_rate"
+    higher_is_better = False
+    margin = 0.5
+    order = 35
+
+    def sentence_scores(self, hyps, refs):
+        return [sum(w not in rs[0].split() for w in h.split()) / max(1, len(h.split())) for h, rs in zip(hyps, refs)]
+
+
+@harness.plugin
+class Shouting(Metric):
+    """Acronyms: statistics, a finding per acronym and details from one call."""
+
+    name = "shouting"
+
+    def measure(self, hyps, refs):
+        findings = [[Finding("added", "added", "minor", w, f"shouted: '{w}'", self.name,
+                             stage_span=Span(h.index(w), h.index(w) + len(w), w))
+                     for w in h.split() if w.isupper() and len(w) > 1] for h in hyps]
+        stats = np.array([[1.0, 1.0] for _ in hyps])
+        return Measurement(stats, findings, [{"calls": 1} for _ in hyps])
+
+    def corpus_from_stats(self, stats_sum):
+        return float(stats_sum[0] / stats_sum[1])
 '''
 
 
@@ -77,7 +112,7 @@ def test_sacrebleu_scores_in_score_chunk_equal_sacrebleus_api():
     results = scorer.score_chunk(STAGES, REFS)
     for stage, hyps in STAGES.items():
         for i, hyp in enumerate(hyps):
-            scores = results[i][stage]["scores"]
+            scores = results[i][stage].scores
             assert scores["chrf"] == CHRF(word_order=2).sentence_score(hyp, REFS[i]).score
             assert scores["bleu"] == BLEU(effective_order=True).sentence_score(hyp, REFS[i]).score
             assert scores["ter"] == TER().sentence_score(hyp, REFS[i]).score
@@ -97,19 +132,21 @@ def test_corpus_from_streamed_chunks_equals_sacrebleu_corpus_score():
         assert corpus[stage]["ter"] == pytest.approx(TER().corpus_score(hyps, streams).score, abs=1e-9)
 
 
-def test_results_are_json_serialisable_plain_python():
+def test_results_are_typed_stage_records_that_serialise_to_plain_json():
     results = Scorer(SACRE_ONLY).score_chunk(STAGES, REFS)
-    json.dumps(results, allow_nan=False)
     row = results[0]["distorted"]
-    assert set(row) == {"scores", "stats", "details", "verdict"}
-    assert all(type(v) is float for v in row["scores"].values())
+    assert isinstance(row, StageResult) and row.text == STAGES["distorted"][0] and row.verdict is None
+    assert all(type(v) is float for v in row.scores.values())
+    assert all(type(x) is float for stats in row.stats.values() for x in stats)
+    data = json.loads(json.dumps(row.to_json(), allow_nan=False))
+    assert StageResult.from_json(data) == row
 
 
 def test_passage_without_references_gets_only_reference_free_metrics():
     scorer = Scorer(SACRE_ONLY)
     results = scorer.score_chunk({"distorted": ["a text", "another"]}, [["a text"], []])
-    assert results[1]["distorted"]["scores"] == {}
-    assert set(results[0]["distorted"]["scores"]) == {"chrf", "bleu", "ter"}
+    assert results[1]["distorted"].scores == {}
+    assert set(results[0]["distorted"].scores) == {"chrf", "bleu", "ter"}
 
 
 def test_mismatched_lengths_are_input_errors():
@@ -132,7 +169,7 @@ def test_signatures_include_sentence_bleu_with_effective_order():
 def test_user_function_metric_by_import_path(user_plugin):
     scorer = Scorer(MetricsConfig(use=("chrf",), extra=("my_metrics:length_ratio",)))
     results = scorer.score_chunk({"distorted": ["abcd"]}, [["ab", "abcdefgh"]])
-    assert results[0]["distorted"]["scores"]["my_metrics:length_ratio"] == 0.5
+    assert results[0]["distorted"].scores["my_metrics:length_ratio"] == 0.5
     sums = Scorer.sum_stats(results)
     assert scorer.corpus(sums)["distorted"]["my_metrics:length_ratio"] == 0.5
     assert "Hypothesis length" in scorer.describe()["metrics"]["my_metrics:length_ratio"]["description"]
@@ -141,21 +178,56 @@ def test_user_function_metric_by_import_path(user_plugin):
 def test_user_metric_class_by_import_path_keeps_its_name(user_plugin):
     scorer = Scorer(MetricsConfig(use=(), extra=("my_metrics:WordCount",)))
     results = scorer.score_chunk({"cleaned": ["one two three"]}, [["x"]])
-    assert results[0]["cleaned"]["scores"] == {"word_count": 3.0}
+    assert results[0]["cleaned"].scores == {"word_count": 3.0}
     assert scorer.signatures() == {"word_count": "word_count|v:1"}
+
+
+def test_a_user_metric_declares_its_direction_margin_and_order(user_plugin):
+    scorer = Scorer(MetricsConfig(use=("chrf",), extra=("my_metrics:ErrorRate", "my_metrics:length_ratio")))
+    described = scorer.describe()["metrics"]
+    assert described["error_rate"]["higher_is_better"] is False
+    assert described["error_rate"]["margin"] == 0.5 and described["error_rate"]["order"] == 35
+    assert described["my_metrics:length_ratio"]["higher_is_better"] is True
+    assert described["my_metrics:length_ratio"]["margin"] is None  # reported, not gated
+
+
+def test_a_metric_returns_statistics_findings_and_details_from_one_call(user_plugin):
+    scorer = Scorer(MetricsConfig(use=("anchors", "meaning"), extra=("my_metrics:Shouting",)))
+    (passage,) = scorer.score_chunk({"cleaned": ["The UN gave 12 boats."]}, [["The UN gave 12 boats."]])
+    stage = passage["cleaned"]
+    assert stage.scores["shouting"] == 1.0 and stage.details["shouting"] == {"calls": 1}
+    (finding,) = stage.findings
+    assert (finding.kind, finding.source, finding.stage_span.text) == ("added", "shouting", "UN")
+    # the combining metric sees every metric's findings: a minor one is a reason after the summary
+    assert stage.verdict.reasons[-1] == "shouted: 'UN'"
+
+
+def test_the_scorer_calls_only_declared_hooks():
+    # every hook the scorer calls is declared on the base class (no probing with getattr)
+    import inspect
+
+    from harness import scoring
+    from harness.metrics.base import CombiningMetric, Metric
+
+    source = inspect.getsource(scoring)
+    assert "getattr(" not in source and "hasattr(" not in source
+    called = set(re.findall(r"(?<!`)\bmetric\.(\w+)", source))  # not in ``docstrings``
+    declared = set(dir(Metric)) | {"combine"}  # combine: CombiningMetric's, called only when metric.combines
+    assert {"measured", "bind", "prefetch_texts", "combine"} <= called and called <= declared, called - declared
+    assert "combine" in vars(CombiningMetric) and Metric.combines is False
 
 
 @pytest.mark.slow
 def test_embedding_metrics_batch_the_whole_chunk_in_one_encode_call(embedding_scorer):
-    embedder_calls_before = embedding_scorer._share_embedder().encode_calls
+    embedder_calls_before = embedding_scorer.resources.get("embedder").encode_calls
     results = embedding_scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
-    assert embedding_scorer._share_embedder().encode_calls == embedder_calls_before + 1
+    assert embedding_scorer.resources.get("embedder").encode_calls == embedder_calls_before + 1
     for i in range(len(REFS)):
-        assert -1.0 <= results[i]["distorted"]["scores"]["cosine"] <= 1.0
-        assert "roundtrip" in results[i]["retranslated"]["scores"]
-        assert "roundtrip" not in results[i]["distorted"]["scores"]
+        assert -1.0 <= results[i]["distorted"].scores["cosine"] <= 1.0
+        assert "roundtrip" in results[i]["retranslated"].scores
+        assert "roundtrip" not in results[i]["distorted"].scores
     # the cleaner text is closer in meaning to the references
-    assert results[1]["retranslated"]["scores"]["cosine"] > results[1]["distorted"]["scores"]["cosine"]
+    assert results[1]["retranslated"].scores["cosine"] > results[1]["distorted"].scores["cosine"]
 
 
 @pytest.mark.slow
@@ -170,15 +242,15 @@ def test_describe_names_the_embedding_model_and_its_hash(embedding_scorer):
 @pytest.mark.slow
 def test_all_builtin_metrics_share_one_encode_call_and_give_a_verdict():
     scorer = Scorer(MetricsConfig())
-    embedder = scorer._share_embedder()
+    embedder = scorer.resources.get("embedder")
     before = embedder.encode_calls
     results = scorer.score_chunk(STAGES, REFS, roundtrip_sources={"retranslated": STAGES["distorted"]})
     assert embedder.encode_calls == before + 1
-    json.dumps(results, allow_nan=False)
     for passage in results:
         for stage, entry in passage.items():
-            assert set(entry["stats"]) >= {"chrf", "bleu", "ter", "cosine", "bertscore", "anchors", "injected", "meaning"}
-            assert entry["verdict"]["band"] in {"preserved", "degraded", "lost"} and entry["verdict"]["reasons"]
-            assert entry["scores"]["meaning"] == entry["verdict"]["score"]
+            json.dumps(entry.to_json(), allow_nan=False)
+            assert set(entry.stats) >= {"chrf", "bleu", "ter", "cosine", "bertscore", "anchors", "injected", "meaning"}
+            assert entry.verdict.band in {"preserved", "degraded", "lost"} and entry.verdict.reasons
+            assert entry.scores["meaning"] == entry.verdict.score
     corpus = scorer.corpus(Scorer.sum_stats(results))
     assert {"anchors.numbers_recall", "bertscore.precision", "meaning", "roundtrip"} <= set(corpus["retranslated"])

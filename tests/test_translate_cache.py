@@ -283,12 +283,13 @@ def test_cache_clear_and_info_count_passage_records_apart_from_translations(tmp_
     translations and 3 finished passages of the passage cache."""
     from harness.loading import Passage
     from harness.passage_cache import PassageCache
+    from harness.results import PassageResult
 
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
         cache.put_many([(key(f"s{i}", label="bergamot:enpt"), CachedTranslation("x")) for i in range(2)])
         passages = PassageCache(cache, "namespace", "passages:default")
         passages.put_many([(Passage(f"p{i}", f"text {i}", None, ["ref"]),
-                            {"id": f"p{i}", "error": None, "stages": {}}) for i in range(3)])
+                            PassageResult(f"p{i}")) for i in range(3)])
         facts = cache.info()
     assert facts["translations"] == 2 and facts["passages"] == 3 and facts["entries"] == 5
     assert [row["model"] for row in facts["by_model"]] == ["bergamot:enpt"]

@@ -23,6 +23,7 @@ import inspect
 import traceback
 from typing import Any, Callable
 
+from ..config import DEFAULT_CLEANERS
 from ..errors import ConfigError, PassageError
 from ..registry import Registry
 from .base import CleanResult, Cleaner, Edit
@@ -51,10 +52,8 @@ CLEANERS.register("injected", InjectedCleaner)
 CLEANERS.register("spin", SpinCleaner)
 CLEANERS.register("casing", CasingCleaner)
 
-#: Encoding first (later cleaners match plain ASCII quotes), then spacing; the
-#: injected spam goes before ``spin`` so that its removal cannot create or hide
-#: a spin signature; ``casing`` last, after ``spin`` has restored "I'd like to".
-DEFAULT_CHAIN = ["unicode", "whitespace", "injected", "spin", "casing"]
+#: the default chain, listed (and explained) in :data:`harness.config.DEFAULT_CLEANERS`
+DEFAULT_CHAIN = DEFAULT_CLEANERS
 
 
 def _source_hash(func: Callable) -> str:

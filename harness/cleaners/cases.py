@@ -18,16 +18,17 @@ A case file is YAML: either a list of cases, or a mapping with an optional
 
 :func:`load_cases` reads a file, :func:`check_case` runs one case through a
 cleaner (a built-in, a user's cleaner object, or a plain ``str -> str``
-function). The regression gate uses both to run a user's own case files.
+function). :func:`check_case_files` runs case files through the cleaners under test:
+the regression gate's ``--cases``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Union
+from typing import Any, Callable, Literal, Sequence, Union
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..yamlsafe import load_yaml
 from .base import CleanResult
 
@@ -120,3 +121,92 @@ def check_case(cleaner: CleanerLike, case: Case) -> CaseOutcome:
     if not isinstance(actual, str):
         raise TypeError(f"cleaner returned {type(actual).__name__}, not str")
     return CaseOutcome(passed=actual == case.wanted, actual=actual)
+
+
+# --------------------------------------------------------------------------
+# Case files against the cleaners under test (the regression gate's --cases)
+# --------------------------------------------------------------------------
+
+@dataclass
+class CaseCheck:
+    """One labelled cleaner case (fix / keep / known-failure)."""
+
+    file: str
+    cleaner: str
+    id: str
+    kind: str
+    status: str  # "passed", "regressed", "good-news" (a known failure now passes), "known-failure"
+    message: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.cleaner}:{self.id}"
+
+
+def _case_cleaner(file: Path, file_cleaner: str | None, under_test: list[tuple[str, Any]]):
+    """The cleaner a case file is for: one under test named like the file's
+    ``cleaner`` (its spec or its name); else the only cleaner under test;
+    else the file's cleaner built by name."""
+    from . import build_cleaner
+
+    for spec, cleaner in under_test:
+        if file_cleaner is not None and file_cleaner in (spec, getattr(cleaner, "name", None)):
+            return cleaner
+    if len(under_test) == 1:
+        return under_test[0][1]
+    if file_cleaner is None:
+        raise ConfigError(f"case file {file}: names no cleaner; add 'cleaner: package.module:name' to it")
+    try:
+        return build_cleaner(file_cleaner)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"case file {file} is for cleaner {file_cleaner!r}, which is not among the cleaners under test "
+            f"({', '.join(spec for spec, _ in under_test) or 'none'}) and cannot be built ({exc}); "
+            f"add 'cleaner: package.module:name' to the file or pass it with --cleaner"
+        ) from None
+
+
+def check_case_files(case_files: Sequence[Path | str], run_config) -> list[CaseCheck]:
+    """Run labelled case files (:mod:`harness.cleaners.cases`, the format of the
+    project's own cleaner tests) through the cleaners under test.
+
+    A ``fix`` case that does not give its expected text, or a ``keep`` case
+    whose text changes, is a regression; a ``known-failure`` that now gives
+    its expected text is good news (relabel it ``fix``). A case file is
+    matched to a cleaner by its ``cleaner`` field (default: the file's stem).
+    """
+    from ..report.text import one_line
+    from . import build_cleaner
+
+    def shorten(text: str) -> str:
+        return one_line(text, 160)
+
+    under_test = [(spec.name, build_cleaner(spec.name, spec.options or None)) for spec in run_config.cleaner_specs()]
+    checks: list[CaseCheck] = []
+    for file in case_files:
+        file = Path(file)
+        cases = load_cases(file)
+        if not cases:
+            continue
+        cleaner = _case_cleaner(file, cases[0].cleaner, under_test)
+        cleaner_name = str(getattr(cleaner, "name", cases[0].cleaner or file.stem))
+        for index, case in enumerate(cases, start=1):
+            case_id = f"{file.stem}:{index}"
+            try:
+                outcome = check_case(cleaner, case)
+            except Exception as exc:  # a user's cleaner: report, do not crash the gate
+                checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, "regressed",
+                                        f"cleaner raised {type(exc).__name__}: {exc}"))
+                continue
+            got = f"got {shorten(outcome.actual)!r}"
+            if case.kind == "known-failure":
+                status = "good-news" if outcome.passed else "known-failure"
+                message = f"expected {shorten(case.wanted)!r}, {got}"
+            elif outcome.passed:
+                status, message = "passed", ""
+            elif case.kind == "keep":
+                status, message = "regressed", f"changed a text it must keep: {shorten(case.input)!r}, {got}"
+            else:
+                status, message = "regressed", f"expected {shorten(case.wanted)!r}, {got}"
+            checks.append(CaseCheck(str(file), cleaner_name, case_id, case.kind, status, message))
+    return checks

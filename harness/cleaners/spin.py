@@ -11,6 +11,17 @@ spun-looking matches of at least ``min_gated_rules`` different gated entries
 (clean prose almost never has even one). Real uses in clean text stay untouched.
 
 Every edit's rule is the lexicon entry id (``and-you-may``).
+
+A second pass reaches swaps the lexicon does not know (other runs of a
+spinner pick other synonyms for the same words): in a passage that shows
+spinning, every word and phrase gets thesaurus candidates (the spinner-style
+table ``spin_candidates.yaml`` and WordNet synonyms, :mod:`.thesaurus`), and a
+candidate replaces what stands there only where the offline language model
+finds it clearly more natural in context (:mod:`.spin_lm`). Its rules are
+``lm:table`` and ``lm:wordnet``. The passage shows spinning when the lexicon's
+gate is open, or when the language model alone finds enough evidence
+(:meth:`SpinCleaner.lm_evidence` reaches ``min_lm_evidence``). Without the
+``pocketsphinx`` package (the model) the second pass is skipped.
 """
 
 from __future__ import annotations
@@ -19,10 +30,13 @@ import re
 from pathlib import Path
 
 from .base import CleanResult, apply_replacements
+from .langmodel import get_model, model_id
 from .lexicon import Lexicon, Rule, load_lexicon
-from .spans import fixpoint
+from .spans import fixpoint, run_steps
+from .spin_lm import choose, propose
+from .thesaurus import spinner_table_sha
 
-CODE_VERSION = "1.0"
+CODE_VERSION = "2.0"
 _WORDS = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 
 
@@ -31,18 +45,36 @@ class SpinCleaner:
 
     name = "spin"
 
-    def __init__(self, lexicon: str | Path | None = None, gate: bool = True, min_signatures: int | None = None):
+    def __init__(self, lexicon: str | Path | None = None, gate: bool = True, min_signatures: int | None = None,
+                 lm: bool = True, table_margin: float = 1.0, padding_margin: float = -1.0, wordnet: bool = True, wordnet_margin: float = 7.0,
+                 wordnet_max_fit: float = 0.0, min_lm_evidence: float = 8.0,
+                 wordnet_evidence_margin: float = 9.0):
         """``lexicon``: path of another lexicon file (default: the bundled one).
         ``gate=False`` lets gated entries run on every passage (for testing a
         lexicon, not for production use); ``min_signatures`` overrides the
-        lexicon's own threshold."""
+        lexicon's own threshold. ``lm=False`` turns the language-model pass
+        off; the margins are natural-log SLOR gains (see :mod:`.spin_lm`)."""
         self.lexicon: Lexicon = load_lexicon(lexicon)
         self.gate = gate
         self.min_signatures = self.lexicon.min_signatures if min_signatures is None else int(min_signatures)
+        self.lm = bool(lm)
+        self.table_margin = float(table_margin)
+        self.padding_margin = float(padding_margin)
+        self.wordnet = bool(wordnet)
+        self.wordnet_margin = float(wordnet_margin)
+        self.wordnet_max_fit = float(wordnet_max_fit)
+        self.min_lm_evidence = float(min_lm_evidence)
+        self.wordnet_evidence_margin = float(wordnet_evidence_margin)
         # The version covers code and data: any edit of the lexicon changes it.
         self.version = f"{CODE_VERSION}+{self.lexicon.sha256[:10]}"
         if not gate or min_signatures is not None:
             self.version += f"-gate{self.min_signatures if gate else 'off'}"
+        settings = (self.lm, self.table_margin, self.padding_margin, self.wordnet, self.wordnet_margin, self.wordnet_max_fit,
+                    self.min_lm_evidence, self.wordnet_evidence_margin)
+        if self.lm:
+            self.version += f"+{spinner_table_sha()[:8]}+{model_id()}"
+        if settings != (True, 1.0, -1.0, True, 7.0, 0.0, 8.0, 9.0):
+            self.version += "-" + "-".join(map(str, settings))
 
     # -- matching --------------------------------------------------------------
     def _matches(self, rule: Rule, text: str, words: set[str]) -> list[re.Match]:
@@ -84,9 +116,43 @@ class SpinCleaner:
                 replacements.append((start, end, new, rule.id))
         return apply_replacements(text, replacements)
 
+    # -- the language-model pass -------------------------------------------------
+    def lm_evidence(self, text: str) -> float:
+        """How strongly ``text`` shows spinning by the language model alone: the
+        sum, over the different table forms and words that read worse than a
+        candidate, of the best SLOR gain (WordNet synonyms count from
+        ``wordnet_evidence_margin`` on). Clean prose stays far below
+        ``min_lm_evidence`` (see the benchmark: ``bench/bench_cleaners.py``)."""
+        model = get_model() if self.lm else None
+        if model is None:
+            return 0.0
+        best: dict[str, float] = {}
+        for p in propose(text, model, 0.0, self.wordnet_evidence_margin, use_wordnet=self.wordnet,
+                         wordnet_max_fit=self.wordnet_max_fit):
+            key = p.source if p.source != "wordnet" else f"wordnet:{p.before.lower()}"
+            best[key] = max(best.get(key, 0.0), p.gain)
+        return sum(best.values())
+
+    def _lm_step(self, text: str) -> CleanResult:
+        model = get_model()
+        found = propose(text, model, self.table_margin, self.wordnet_margin, use_wordnet=self.wordnet,
+                        wordnet_max_fit=self.wordnet_max_fit, padding_margin=self.padding_margin)
+        replacements = [(p.start, p.end, p.after, "lm:" + p.source.split(":")[0]) for p in choose(found)]
+        return apply_replacements(text, replacements)
+
     def clean(self, text: str) -> CleanResult:
         gated_allowed = self.gate_open(text)
-        return fixpoint(text, lambda t: self._step(t, gated_allowed))
+        lexicon_pass = fixpoint(text, lambda t: self._step(t, gated_allowed))
+        if not self.lm or get_model() is None:
+            return lexicon_pass
+        # The language-model pass needs evidence of spinning whatever ``gate`` says
+        # (gate=False is for testing the lexicon's gated entries).
+        spun = bool(self.signatures(text)) or len(self.gated_evidence(text)) >= self.lexicon.min_gated_rules
+        if not spun:
+            spun = self.lm_evidence(lexicon_pass.text) >= self.min_lm_evidence
+        if not spun:
+            return lexicon_pass
+        return run_steps(text, [lambda t: lexicon_pass, lambda t: fixpoint(t, self._lm_step)])
 
 
 def _carry_case(old: str, new: str) -> str:

@@ -2,10 +2,10 @@
 
 FILE (or ``-`` for standard input) holds passages one per line, or one per
 paragraph when blank lines separate paragraphs. The default chain runs
-(``unicode, whitespace, injected, spin, casing``); each ``--cleaner`` (a
-built-in, an entry point or ``package.module:function`` marked
-``@harness.plugin``) is added after it, in the order given, and with
-``--cleaners-only`` the named cleaners run alone.
+(:data:`harness.config.DEFAULT_CLEANERS`); each ``--cleaner`` (a built-in,
+an entry point or ``package.module:function`` marked ``@harness.plugin``) is
+added after it, in the order given, and with ``--cleaners-only`` the named
+cleaners run alone.
 
 Output: the cleaned text in the input's layout; with ``--explain`` every edit
 (passage, cleaner, rule, before -> after, span in that cleaner's input); with

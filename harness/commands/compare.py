@@ -70,7 +70,9 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     """
     from rich.console import Console
 
-    from ..compare import compare_runs, load_run, print_comparison, write_compare_json, write_compare_markdown
+    from ..compare import compare_runs
+    from ..report.compare import print_comparison, write_compare_html, write_compare_json, write_compare_markdown
+    from ..results import load_results
 
     if len(sources) < 2:
         raise click.UsageError("give at least two runs or configs: the baseline first, then the systems")
@@ -79,7 +81,7 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     for source in sources:
         run_dir = Path(source) if _is_saved_run(source) else _run_config(
             source, transcript, references, runs_dir, cache_dir, no_cache, quiet, err_console)
-        runs.append(load_run(run_dir))
+        runs.append(load_results(run_dir))
         folders.append(run_dir.parent.name if run_dir.is_file() else run_dir.name)
     names = _system_names(runs, folders)
 
@@ -89,28 +91,18 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     out_dir = out or _default_out_dir(runs_dir)
     json_path = write_compare_json(out_dir / "compare.json", comparison)
     md_path = write_compare_markdown(out_dir / "compare.md", comparison)
-    html_path = _write_html(out_dir / "compare.html", comparison, runs)
+    html_path = out_dir / "compare.html"
+    write_compare_html(html_path, comparison, runs)
     if quiet:
         click.echo(str(out_dir))
         return
     print_comparison(Console(), comparison)
-    shown = [md_path, json_path] + ([html_path] if html_path is not None else [])
-    err_console.print("reports: " + "  ·  ".join(str(p) for p in shown), soft_wrap=True)
-
-
-def _write_html(path: Path, comparison: dict, runs: list) -> Path | None:
-    """``compare.html``, every passage side by side (when the HTML report module is installed)."""
-    try:
-        from ..report.html import write_compare_html
-    except ImportError:
-        return None
-    write_compare_html(path, comparison, runs)
-    return path
+    err_console.print("reports: " + "  ·  ".join(str(p) for p in (md_path, json_path, html_path)), soft_wrap=True)
 
 
 def _system_names(runs: list, folders: list) -> list:
     """Config names when they tell the systems apart, else the run folders' names."""
-    config_names = [(run.get("signature") or {}).get("config_name") for run in runs]
+    config_names = [run.config_name for run in runs]
     if all(config_names) and len(set(config_names)) == len(config_names):
         return config_names
     return folders

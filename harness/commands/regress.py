@@ -16,7 +16,6 @@ from pathlib import Path
 
 import click
 
-from ..regress import DEFAULT_MARGINS
 
 def _progress(quiet: bool):
     if quiet:
@@ -67,9 +66,8 @@ def save(config_path, out, transcript, references, cleaners, cleaners_only, cach
                         baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
                         progress=_progress(quiet))
     save_baseline(out, data)
-    summary = data.get("summary") or {}
-    click.echo(f"baseline saved: {out} ({summary.get('passages')} passages, config {config.name}, "
-               f"stages {', '.join(data['stages'])})")
+    click.echo(f"baseline saved: {out} ({data.run.summary.passages} passages, config {config.name}, "
+               f"stages {', '.join(data.run.stages)})")
 
 
 @click.command()
@@ -87,8 +85,7 @@ def save(config_path, out, transcript, references, cleaners, cleaners_only, cach
                    "through its cleaner as well (repeatable).")
 @click.option("--margin", "margins", multiple=True, metavar="METRIC=N",
               help="Override a metric's margin, e.g. --margin chrf=1.5, or report it without gating: "
-                   "--margin bleu=none (repeatable). Defaults: "
-                   + ", ".join(f"{name} {value:g}" for name, value in DEFAULT_MARGINS.items()) + ".")
+                   "--margin bleu=none (repeatable). Default: each metric's own margin (docs/metrics.md).")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write JUnit XML here.")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with this run (after an intended change); exit 0.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
@@ -105,14 +102,16 @@ def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files
 
     A regression is a corpus drop larger than the metric's margin and
     significant (paired bootstrap non-inferiority test), a passage whose
-    verdict band got worse or that lost a number, name or negation the
-    baseline kept, or a labelled case that no longer passes.
+    verdict band got worse or that has a major finding (a lost number, name
+    or negation, ...) the baseline did not have, or a labelled case that no
+    longer passes.
 
     Exit code 0 when nothing regressed, 1 when something did, 2 for bad input
     or an incompatible baseline.
     """
     from ..config import regress_cleaners
     from ..regress import parse_margins, run_regress
+    from ..report.regress import format_report, write_junit
     from . import check_cleaners_only
 
     check_cleaners_only(cleaners, cleaners_only)
@@ -120,8 +119,8 @@ def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files
     report = run_regress(baseline_path, config=config_path, cleaners=chain,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
                          use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))
-    click.echo(report.to_text(show_text=not no_text))
+    click.echo(format_report(report, show_text=not no_text))
     if junit_path is not None:
-        report.write_junit(junit_path)
+        write_junit(report, junit_path)
         click.echo(f"junit: {junit_path}")
     ctx.exit(report.exit_code)

@@ -53,36 +53,39 @@ class RichProgress(Progress):
 def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
     from rich.table import Table
 
-    from ..report.markdown import arrow, ordered_metrics
+    from ..metrics.base import info_of, ordered_metrics
+    from ..report.text import fmt_number
 
-    metrics = ordered_metrics(m for s in outcome.stages for m in outcome.corpus.get(s, {}))
-    # the headline metrics fit an 80-column terminal; every metric is in the reports
-    shown = [m for m in metrics if m in ("meaning", "chrf", "bleu", "ter", "cosine")] or metrics[:5]
+    header = outcome.header
+    infos = header.metrics
+    metrics = [m for m in ordered_metrics((m for s in header.stages for m in header.corpus.get(s, {})), infos)
+               if "." not in m]
+    # the first five metrics fit an 80-column terminal; every metric is in the reports
+    shown = metrics[:5]
     table = Table(title="Corpus scores", title_justify="left")
     table.add_column("stage", no_wrap=True)
     for metric in shown:
-        table.add_column(f"{metric} {arrow(metric)}", justify="right", no_wrap=True)
+        table.add_column(f"{metric} {info_of(metric, infos).arrow}", justify="right", no_wrap=True)
     table.add_column("✔/▲/✖", justify="right")
-    for stage in outcome.stages:
-        values = outcome.corpus.get(stage, {})
-        counts = outcome.summary["verdicts"].get(stage, {})
-        table.add_row(stage, *[_fmt(values.get(m)) for m in shown],
+    for stage in header.stages:
+        values = header.corpus.get(stage, {})
+        counts = header.summary.verdicts.get(stage, {})
+        table.add_row(stage, *[fmt_number(values.get(m)) for m in shown],
                       f"{counts.get('preserved', 0)}/{counts.get('degraded', 0)}/{counts.get('lost', 0)}")
     console.print(table)
-    if outcome.failed:
-        console.print(f"[red]{len(outcome.failed)} passage(s) failed[/red]: "
-                      + ", ".join(_safe(f"{f['id']} ({f['message']})") for f in outcome.failed[:3]))
-    warnings = outcome.summary.get("retranslation_warnings", 0)
+    if header.failed:
+        console.print(f"[red]{len(header.failed)} passage(s) failed[/red]: "
+                      + ", ".join(_safe(f"{f.id} ({f.error.message})") for f in header.failed[:3]))
+    warnings = header.summary.retranslation_warnings
     if warnings:
         console.print(f"retranslation: {warnings} sentence(s) with a length ratio out of band (dropped or added content?)")
-    notes = outcome.summary.get("translation_notes", 0)
+    notes = header.summary.translation_notes
     if notes:
         console.print(f"retranslation: {notes} sentence(s) split to fit the model or stopped at the length limit")
     done = f"{outcome.computed} computed, {outcome.resumed} resumed" if outcome.resumed else f"{outcome.computed} passages"
-    console.print(f"signature: {outcome.signature.get('key')}  ({done}, {wall_s:.1f} s)")
+    console.print(f"signature: {header.signature.get('key')}  ({done}, {wall_s:.1f} s)")
     console.print(f"reports: {_safe(outcome.out_dir / 'report.md')}  ·  {_safe(outcome.out_dir / 'passages')}/  ·  "
-                  f"{_safe(outcome.out_dir / 'results.json')}"
-                  + (f"  ·  {_safe(outcome.out_dir / 'report.html')}" if (outcome.out_dir / "report.html").exists() else ""),
+                  f"{_safe(outcome.out_dir / 'results.json')}  ·  {_safe(outcome.out_dir / 'report.html')}",
                   soft_wrap=True)
 
 
@@ -95,12 +98,6 @@ def _safe(value) -> str:
     from ..report.text import visible
 
     return escape(visible(str(value)))
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.3f}" if abs(value) <= 1.0 and value != 0 else f"{value:.2f}"
 
 
 @click.command()

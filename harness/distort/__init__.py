@@ -67,6 +67,7 @@ from typing import Iterable, Mapping, Sequence
 import yaml
 
 from ..errors import ConfigError, InputError
+from ..numberwords import ONES, TENS, TENS_WORDS, UNITS, is_pronoun_one, spell_number
 
 #: Bump whenever the output for a given seed can change (tables or code), so a
 #: corpus's distort.json says which generator wrote it.
@@ -300,28 +301,7 @@ def _match_case(original: str, replacement: str) -> str:
     return replacement
 
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_WORD_VALUE = {word: value for value, word in enumerate(_ONES)} | {
-    word: 10 * value for value, word in enumerate(_TENS) if word != "_"
-}
-
-
-def spell_number(n: int) -> str:
-    """English words for ``0 <= n < 1_000_000`` ("forty-four", "two thousand eight")."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"spell_number: {n} out of range")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {spell_number(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    return f"{spell_number(thousands)} thousand" + (f" {spell_number(rest)}" if rest else "")
+_WORD_VALUE = UNITS | TENS
 
 
 # --------------------------------------------------------------------------
@@ -334,14 +314,10 @@ _DIGIT_NUMBER = re.compile(
     r"(?P<unit>%| percent\b| per cent\b)?(?P<scale>\s" + _SCALE + r"\b)?(?![\w])"
 )
 _SPELLED_NUMBER = re.compile(
-    r"\b(?:(?P<tens>twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?P<unit>one|two|three|four|five|six|"
-    r"seven|eight|nine)\b)?|(?P<small>zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))(?P<scale>\s(?:hundred|" + _SCALE[3:-1] + r"))?\b",
+    r"\b(?:(?P<tens>" + "|".join(TENS_WORDS) + r")(?:-(?P<unit>" + "|".join(ONES[1:10]) + r")\b)?"
+    r"|(?P<small>" + "|".join(ONES) + r"))(?P<scale>\s(?:hundred|" + _SCALE[3:-1] + r"))?\b",
     re.IGNORECASE,
 )
-# "one" is a pronoun after these words and before "another".
-_PRONOUN_ONE_BEFORE = re.compile(r"\b(?:no|any|some|every|each|the|this|that|which|a|only)\s+$", re.IGNORECASE)
-_PRONOUN_ONE_AFTER = re.compile(r"\s+another\b", re.IGNORECASE)
 
 _NEGATED_CONTRACTIONS = {
     "isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "can't": "can", "cannot": "can",
@@ -362,8 +338,7 @@ _FIRST_PERSON = re.compile(r"I(?:['’](?:m|ve|d|ll))?$")
 
 # A character that garbles (non-ASCII) or turns typographic (' and "), or a free-standing dash.
 _MOJIBAKE_TRIGGER = re.compile(r"[^\x00-\x21\x23-\x26\x28-\x7f]|(?<!\S)--?(?!\S)")
-_NOT_SPACE_RUN = re.compile(r"\S*")
-_GAP = re.compile(r"\s+")
+_NOT_SPACE_RUN, _GAP = re.compile(r"\S*"), re.compile(r"\s+")
 
 
 # --------------------------------------------------------------------------
@@ -494,10 +469,8 @@ class Distorter:
             if match is None:
                 continue
             covered = match.end()
-            if match.group("small") and match.group("small").lower() == "one" and not match.group("scale") and (
-                _PRONOUN_ONE_BEFORE.search(text, max(0, match.start() - 8), match.start())
-                or _PRONOUN_ONE_AFTER.match(text, match.end())
-            ):
+            if match.group("small") and match.group("small").lower() == "one" and not match.group("scale") \
+                    and is_pronoun_one(text, match.start(), match.end()):
                 continue  # "no one", "the one", "one another": a pronoun, not a figure
             draws = (draw(), draw(), draw(), draw())
             if draws[0] < rate:

@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..results import Verdict
 from . import KINDS, default_distorter, passage_rng
 
 RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -221,12 +222,12 @@ def calibrate(clean: Sequence[tuple[str, str]], references: Mapping[str, Sequenc
         wanted.setdefault((output, row.source_id), None)
         wanted.setdefault((cleaned_of[output], row.source_id), None)
     pending = list(wanted)
-    verdicts: dict[tuple[str, str], dict] = {}
+    verdicts: dict[tuple[str, str], Verdict] = {}
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start:start + chunk_size]
         results = scorer.score_chunk({"text": [t for t, _ in chunk]}, [list(references[s]) for _, s in chunk])
         for key, result in zip(chunk, results):
-            verdicts[key] = result["text"]["verdict"]
+            verdicts[key] = result["text"].verdict
         if progress is not None:
             progress(f"scored {min(start + chunk_size, len(pending))}/{len(pending)} distinct texts")
 
@@ -234,9 +235,9 @@ def calibrate(clean: Sequence[tuple[str, str]], references: Mapping[str, Sequenc
     for row, output in plans:
         for stage, text in (("distorted", output), ("cleaned", cleaned_of[output])):
             verdict = verdicts[(text, row.source_id)]
-            row.scores[stage] = float(verdict["score"])
-            row.bands[stage] = verdict["band"]
-            row.reasons[stage] = list(verdict["reasons"])
+            row.scores[stage] = float(verdict.score)
+            row.bands[stage] = verdict.band
+            row.reasons[stage] = list(verdict.reasons)
         rows.append(row)
     references_label = "clean source" if all(list(references[s]) == [t] for s, t in clean) else "paraphrases"
     return Calibration(rows, tuple(kinds), rates, copies, seed, references_label)

@@ -43,6 +43,14 @@ Canonical forms:
   another is reported twice although the count is unchanged; paraphrases
   that negate in other words fall back to counting (see
   :func:`_match_negations`).
+
+What the metric found is reported as :class:`~harness.findings.Finding`
+records: a required anchor the text lacks is ``lost`` (major; its span in
+the reference and which reference), an anchor no reference has is ``added``
+(major for numbers and negations, a note for names; its span in the text),
+a name written only in lower case is ``changed`` (minor). The ``why`` of a
+negation quotes a few words around it. Its details list, per kind, the
+required, kept and optional anchors.
 """
 
 from __future__ import annotations
@@ -58,7 +66,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .base import Metric
+from ..findings import Finding, Span
+from ..numberwords import NUMBER_WORD, SCALES, TENS, UNITS, is_pronoun_one, parse_number_words
+from .base import Measurement, Metric
 
 KINDS: tuple[str, ...] = ("numbers", "names", "negations")
 #: how much of a kept name a name written only in lower case counts for (recall)
@@ -110,15 +120,6 @@ class Anchor:
 
 
 # --- numbers ----------------------------------------------------------------
-_UNITS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
-_SCALES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _SHORT_SCALES = {"k": 10**3, "m": 10**6, "mn": 10**6, "mln": 10**6, "b": 10**9, "bn": 10**9, "tn": 10**12, "trn": 10**12}
 _CURRENCY_WORDS = {
     "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD",
@@ -136,10 +137,8 @@ _NUMERIC = re.compile(
     re.IGNORECASE,
 )
 _WORD_OR_HYPHEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|-")
-_NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
-                r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)")
 _HALVES = re.compile(
-    rf"\b(?:(?P<whole>\d+|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})?)\s+and\s+a\s+half\s+(?P<scale>thousand|million|billion|trillion)"
+    rf"\b(?:(?P<whole>\d+|{NUMBER_WORD}(?:[\s-]{NUMBER_WORD})?)\s+and\s+a\s+half\s+(?P<scale>thousand|million|billion|trillion)"
     r"|half\s+a\s+(?P<scale2>thousand|million|billion|trillion))\b",
     re.IGNORECASE,
 )
@@ -168,32 +167,6 @@ def _number_anchor(value: Decimal, unit: str, surface: str, start: int, end: int
     elif unit == "%":
         label += "%"
     return Anchor("numbers", (value.normalize(), unit), label, surface, start, end)
-
-
-def _parse_number_words(words: list[str]) -> Decimal | None:
-    """'forty-two million' (as ['forty', 'two', 'million']) -> 42000000."""
-    total, current, seen = 0, 0, False
-    for word in words:
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word == "hundred":
-            current = max(current, 1) * 100
-        elif word in _SCALES:
-            total += max(current, 1) * _SCALES[word]
-            current = 0
-        elif word in ("and", "a"):
-            continue
-        else:
-            return None
-        seen = True
-    return Decimal(total + current) if seen else None
-
-
-# 'one' is a pronoun after these words ('no one', 'the one', 'each one') and before these
-_PRONOUN_ONE_BEFORE = re.compile(r"\b(?:no|any|some|every|each|the|this|that|which|a|an|only)\s+$", re.IGNORECASE)
-_PRONOUN_ONE_AFTER = re.compile(r"(?:\s+another\b|'s\b|self\b)", re.IGNORECASE)
 
 
 def extract_numbers(text: str) -> list[Anchor]:
@@ -229,8 +202,8 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
         elif whole[0].isdigit():
             base = Decimal(whole) + Decimal("0.5")
         else:
-            base = (_parse_number_words(re.split(r"[\s-]+", whole.lower())) or Decimal(0)) + Decimal("0.5")
-        value = base * _SCALES[(match["scale"] or match["scale2"]).lower()]
+            base = (parse_number_words(re.split(r"[\s-]+", whole.lower())) or Decimal(0)) + Decimal("0.5")
+        value = base * SCALES[(match["scale"] or match["scale2"]).lower()]
         anchors.append(_number_anchor(value, "", match.group(), match.start(), match.end()))
         taken.append((match.start(), match.end()))
 
@@ -247,7 +220,7 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
             unit = _CURRENCY_WORDS[currency]
         end = match.end()
         if match["scale"]:
-            value *= _SCALES[match["scale"].lower()]
+            value *= SCALES[match["scale"].lower()]
         elif match["short"]:
             short = match["short"].lower()
             # '42m' could be metres; single-letter magnitudes count only with a currency
@@ -265,10 +238,10 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
     tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD_OR_HYPHEN.finditer(text)
               if not any(a <= m.start() < b for a, b in taken)]
     i = 0
-    number_words = set(_UNITS) | set(_TENS) | set(_SCALES)
+    number_words = set(UNITS) | set(TENS) | set(SCALES)
     while i < len(tokens):
         word, start, _ = tokens[i]
-        starts_run = word in number_words or (word == "a" and i + 1 < len(tokens) and tokens[i + 1][0] in _SCALES)
+        starts_run = word in number_words or (word == "a" and i + 1 < len(tokens) and tokens[i + 1][0] in SCALES)
         if not starts_run or any(a <= start < b for a, b in taken):
             i += 1
             continue
@@ -277,21 +250,21 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
         while j < len(tokens):
             w = tokens[j][0]
             nxt = tokens[j + 1][0] if j + 1 < len(tokens) else ""
-            if w in number_words or (w == "a" and not run and nxt in _SCALES):
+            if w in number_words or (w == "a" and not run and nxt in SCALES):
                 run.append(w)
             elif w in ("-", "and") and run and nxt in number_words:
-                if w == "and" and run[-1] not in _SCALES:
+                if w == "and" and run[-1] not in SCALES:
                     break  # 'two and three' are two numbers; 'hundred and five' is one
             else:
                 break
             j += 1
         end = tokens[j - 1][2]
         words = [w for w in run if w != "a"]
-        value = _parse_number_words(run)
+        value = parse_number_words(run)
         i = j
         if value is None or words in (["hundred"], ["thousand"]) or not words:
             continue
-        if all(w in _SCALES for w in words) and run[0] != "a":
+        if all(w in SCALES for w in words) and run[0] != "a":
             continue  # a bare scale word is not a specific number ('a million' is)
         after = text[end:end + 20].lower()
         if re.match(r"-?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b", after):
@@ -304,7 +277,7 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
             end += tail.end()
         surface = text[start:end]
         if words == ["one"] and not unit:
-            if not (_PRONOUN_ONE_BEFORE.search(text, max(0, start - 8), start) or _PRONOUN_ONE_AFTER.match(text, end)):
+            if not is_pronoun_one(text, start, end):
                 ones.append(_number_anchor(value, unit, surface, start, end))
             continue
         anchors.append(_number_anchor(value, unit, surface, start, end))
@@ -400,14 +373,27 @@ def lowered_mention(text: str, canonical: str) -> str | None:
     first capital (spun text writes 'united states'), else None (capitalised somewhere, or
     not mentioned at all). Capitalising more than the name does (a sentence
     start, a SHOUTED speaker label) is not lowering."""
+    match = _lowered_match(text, canonical)
+    return match.group() if match else None
+
+
+def _lowered_match(text: str, canonical: str) -> re.Match[str] | None:
+    """The first mention of :func:`lowered_mention` (offsets into ``text``)."""
     text = text.translate(_APOSTROPHES)
     lowered = None
     for form in name_forms(canonical):
         for match in _compiled_form(form).finditer(text):
             if not _lowers_a_capital(match.group(), form):
                 return None
-            lowered = lowered or match.group()
+            lowered = lowered or match
     return lowered
+
+
+def mention_span(text: str, canonical: str) -> tuple[int, int] | None:
+    """Where ``text`` first mentions the name, in any of its forms."""
+    text = text.translate(_APOSTROPHES)
+    found = [m.span() for form in name_forms(canonical) for m in [_compiled_form(form).search(text)] if m]
+    return min(found) if found else None
 
 
 def extract_names(text: str, context: Iterable[str] = ()) -> list[Anchor]:
@@ -627,22 +613,28 @@ def context_of(text: str, anchor: Anchor, words: int = 4) -> str:
 # --------------------------------------------------------------------------
 # comparison
 # --------------------------------------------------------------------------
+#: the finding kind of each anchor kind
+FINDING_KIND = {"numbers": "number", "names": "name", "negations": "negation"}
+
+
 @dataclass
 class KindReport:
-    """One kind of anchor in one passage: what the references require and what the text kept."""
+    """One kind of anchor in one passage: what the references require, what the
+    text kept, and each anchor lost, added or lowered as a :class:`Finding`."""
 
+    kind: str = "numbers"
     required: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     optional: list[str] = field(default_factory=list)
     hypothesis: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
-    #: label -> where each lost/added occurrence is, in order (a few words either side)
-    context: dict[str, list[str]] = field(default_factory=dict)
     #: names: required names the text has only in lower case ('united states'), and how
     #: much of a kept name each of them counts for in recall
     lowered: list[str] = field(default_factory=list)
     lowered_credit: float = 1.0
+    #: lost, added and lowered anchors, in that order of discovery
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def stats(self) -> list[float]:
@@ -651,15 +643,28 @@ class KindReport:
         return [float(len(self.required)), len(self.found) + self.lowered_credit * len(self.lowered),
                 float(len(self.hypothesis)), float(len(self.hypothesis) - len(self.added))]
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {
-            "required": self.required, "lost": self.lost, "added": self.added,
-            "optional": self.optional, "found": self.found, "in_text": self.hypothesis,
-            "context": self.context,
-        }
-        if self.lowered:
-            out["lowered"] = self.lowered
-        return out
+    def lose(self, label: str, why: str, reference: str, index: int, start: int, end: int) -> None:
+        """A required anchor of reference ``index`` (at ``start:end``) that the text lacks."""
+        self.lost.append(label)
+        self.findings.append(Finding(FINDING_KIND[self.kind], "lost", "major", label, why, "anchors",
+                                     reference_span=Span(start, end, reference[start:end]), reference_index=index))
+
+    def add(self, label: str, why: str, text: str, start: int, end: int, severity: str = "major") -> None:
+        """An anchor of the text (at ``start:end``) that no reference has."""
+        self.added.append(label)
+        self.findings.append(Finding(FINDING_KIND[self.kind], "added", severity, label, why, "anchors",
+                                     stage_span=Span(start, end, text[start:end])))
+
+    def lower(self, label: str, text: str, start: int, end: int) -> None:
+        """A required name the text writes only in lower case (at ``start:end``)."""
+        self.lowered.append(label)
+        surface = text[start:end]
+        self.findings.append(Finding("name", "changed", "minor", label, f"name {label} lowered ('{surface}')",
+                                     "anchors", stage_span=Span(start, end, surface)))
+
+    def summary(self) -> dict[str, list[str]]:
+        """What the passage's details show of this kind (the findings say the rest)."""
+        return {"required": self.required, "kept": self.found, "optional": self.optional}
 
 
 def _required_count(counts: list[int], share: float) -> int:
@@ -672,7 +677,7 @@ def _required_count(counts: list[int], share: float) -> int:
 
 def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
     """Numbers matched by value and unit; a lone "one" on one side keeps a digit 1 on the other."""
-    report = KindReport()
+    report = KindReport("numbers")
     extracted = [_extract_numbers(r) for r in refs]
     ref_numbers = [numbers for numbers, _ in extracted]
     hyp_numbers, hyp_ones = _extract_numbers(hyp)
@@ -692,9 +697,9 @@ def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
             if any(numbers_match(key, h.key) for h in (*hyp_numbers, *hyp_ones)):
                 report.found.append(anchor.label)
             else:
-                report.lost.append(anchor.label)
-                report.context.setdefault(anchor.label, []).append(
-                    context_of(refs[_first_with(ref_numbers, key)], _first_anchor(ref_numbers, key)))
+                index = _first_with(ref_numbers, key)
+                where = _first_anchor(ref_numbers, key)
+                report.lose(anchor.label, f"number {anchor.label} missing", refs[index], index, where.start, where.end)
         else:
             report.optional.append(anchor.label)
     distinct_hyp: dict[tuple, Anchor] = {}
@@ -703,8 +708,7 @@ def compare_numbers(hyp: str, refs: Sequence[str], share: float) -> KindReport:
     for key, anchor in distinct_hyp.items():
         report.hypothesis.append(anchor.label)
         if not any(numbers_match(key, a.key) for numbers, ones in extracted for a in (*numbers, *ones)):
-            report.added.append(anchor.label)
-            report.context.setdefault(anchor.label, []).append(context_of(hyp, anchor))
+            report.add(anchor.label, f"number {anchor.label} added (in no reference)", hyp, anchor.start, anchor.end)
     return report
 
 
@@ -720,7 +724,7 @@ def compare_names(hyp: str, refs: Sequence[str], share: float,
                   lowered_credit: float = LOWERED_NAME_CREDIT) -> KindReport:
     """Names matched in any of their forms; a required name the text has only
     in lower case is ``lowered`` (partly kept: ``lowered_credit`` in recall)."""
-    report = KindReport(lowered_credit=lowered_credit)
+    report = KindReport("names", lowered_credit=lowered_credit)
     ref_names: dict[str, None] = {}
     for i, ref in enumerate(refs):
         for a in extract_names(ref, context=[r for j, r in enumerate(refs) if j != i]):
@@ -730,10 +734,11 @@ def compare_names(hyp: str, refs: Sequence[str], share: float,
         if present >= share * len(refs) - 1e-9:
             report.required.append(name)
             if not mentions(hyp, name):
-                report.lost.append(name)
-            elif (surface := lowered_mention(hyp, name)) is not None:
-                report.lowered.append(name)
-                report.context.setdefault(name, []).append(surface)
+                index = next(i for i, ref in enumerate(refs) if mentions(ref, name))
+                start, end = mention_span(refs[index], name)
+                report.lose(name, f"name {name} missing", refs[index], index, start, end)
+            elif (match := _lowered_match(hyp, name)) is not None:
+                report.lower(name, hyp, match.start(), match.end())
             else:
                 report.found.append(name)
         else:
@@ -744,8 +749,7 @@ def compare_names(hyp: str, refs: Sequence[str], share: float,
     for name, anchor in hyp_names.items():
         report.hypothesis.append(name)
         if not any(mentions(ref, name) for ref in refs):
-            report.added.append(name)
-            report.context.setdefault(name, []).append(context_of(hyp.translate(_APOSTROPHES), anchor))
+            report.add(name, f"name {name} added (in no reference)", hyp, anchor.start, anchor.end, severity="note")
     return report
 
 
@@ -863,10 +867,11 @@ def compare_negations(hyp: str, refs: Sequence[str], share: float) -> KindReport
     that share reach); a text negation is added when it is added relative to
     every reference.
     """
-    report = KindReport()
+    report = KindReport("negations")
     if not refs:
-        report.hypothesis = [a.label for a in extract_negations(hyp)]
-        report.added = list(report.hypothesis)
+        for negation in find_negations(hyp):
+            report.hypothesis.append(negation.anchor.label)
+            report.add(negation.anchor.label, f"negation added: '{negation.anchor.label}'", hyp, *negation.span)
         return report
     text = _NegatedText.of(hyp)
     references = [_NegatedText.of(r) for r in refs]
@@ -881,9 +886,10 @@ def compare_negations(hyp: str, refs: Sequence[str], share: float) -> KindReport
     model_cues = [n.anchor for n in references[model].negations]
     report.required = [a.label for a in model_cues[:required]]
     for j in lost_indices:
-        anchor = references[lost_in].negations[j].anchor
-        report.lost.append(anchor.label)
-        report.context.setdefault(anchor.label, []).append(context_of(references[lost_in].text, anchor))
+        negation = references[lost_in].negations[j]
+        label = negation.anchor.label
+        report.lose(label, f"negation dropped: '{label}' ({context_of(references[lost_in].text, negation.anchor)})",
+                    refs[lost_in], lost_in, *negation.span)
     skipped = set(lost_indices) if lost_in == model else set()
     report.found = [a.label for j, a in enumerate(model_cues) if j not in skipped][: required - lost_count]
     report.hypothesis = [n.anchor.label for n in text.negations]
@@ -891,9 +897,9 @@ def compare_negations(hyp: str, refs: Sequence[str], share: float) -> KindReport
     times_added = Counter(i for _, added in results for i in added)
     added = sorted(sorted(times_added, key=lambda i: (-times_added[i], i))[:added_count])
     for i in added:
-        anchor = text.negations[i].anchor
-        report.added.append(anchor.label)
-        report.context.setdefault(anchor.label, []).append(context_of(text.text, anchor))
+        negation = text.negations[i]
+        label = negation.anchor.label
+        report.add(label, f"negation added: '{label}' ({context_of(text.text, negation.anchor)})", hyp, *negation.span)
     return report
 
 
@@ -925,6 +931,8 @@ class Anchors(Metric):
     version = "2"
     higher_is_better = True
     range = (0.0, 1.0)
+    margin = 0.02  # single lost anchors are caught per passage, as findings
+    order = 60
 
     def __init__(self, kinds: Sequence[str] = KINDS, required_share: float = 0.5,
                  lowered_name_credit: float = LOWERED_NAME_CREDIT):
@@ -943,12 +951,14 @@ class Anchors(Metric):
         return (f"anchors|kinds:{'+'.join(self.kinds)}|required:{self.required_share:g}"
                 f"|lowered:{self.lowered_name_credit:g}|v:{self.version}")
 
-    def sentence_stats(self, hyps, refs) -> np.ndarray:
-        rows = []
+    def measure(self, hyps, refs) -> Measurement:
+        rows, findings, details = [], [], []
         for hyp, ref_list in zip(hyps, refs):
             reports = compare(hyp, ref_list, self.kinds, self.required_share, self.lowered_name_credit)
             rows.append([x for kind in KINDS for x in (reports[kind].stats if kind in reports else [0.0] * 4)])
-        return np.asarray(rows, dtype=float).reshape(len(hyps), 4 * len(KINDS))
+            findings.append([f for report in reports.values() for f in report.findings])
+            details.append({kind: report.summary() for kind, report in reports.items()})
+        return Measurement(np.asarray(rows, dtype=float).reshape(len(hyps), 4 * len(KINDS)), findings, details)
 
     def _totals(self, stats: np.ndarray) -> tuple[float, float]:
         stats = np.asarray(stats, dtype=float).reshape(len(KINDS), 4)
@@ -968,9 +978,3 @@ class Anchors(Metric):
                 out[f"{kind}_recall"] = _ratio(table[k, 1], table[k, 0])
                 out[f"{kind}_precision"] = _ratio(table[k, 3], table[k, 2])
         return out
-
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        return [
-            {kind: report.as_dict() for kind, report in compare(hyp, ref_list, self.kinds, self.required_share, self.lowered_name_credit).items()}
-            for hyp, ref_list in zip(hyps, refs)
-        ]

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from .base import Measurement
 from .embedding import MODEL_NAME
 from .similarity import EmbeddingMetric
 
@@ -33,9 +34,7 @@ from .similarity import EmbeddingMetric
 class BertScore(EmbeddingMetric):
     """BERTScore-style F1 of greedy token matching, MiniLM token embeddings (about 0..1, higher is better)."""
 
-    name = "bertscore"
-    version = "1"
-    range = (-1.0, 1.0)
+    name, order = "bertscore", 50
 
     def __init__(self, idf: bool = False, embedder_factory=None):
         super().__init__(embedder_factory)
@@ -91,9 +90,11 @@ class BertScore(EmbeddingMetric):
             out.append((scored[j], j))
         return out
 
-    def sentence_stats(self, hyps, refs) -> np.ndarray:
-        rows = [[p, r, f, 1.0] for (p, r, f), _ in self._best(hyps, refs)]
-        return np.asarray(rows, dtype=float).reshape(len(hyps), 4)
+    def measure(self, hyps, refs) -> Measurement:
+        best = self._best(hyps, refs)
+        rows = [[p, r, f, 1.0] for (p, r, f), _ in best]
+        return Measurement(np.asarray(rows, dtype=float).reshape(len(hyps), 4),
+                           details=[{"model": self.label, "best_reference": j} for _, j in best])
 
     def corpus_from_stats(self, stats_sum: np.ndarray) -> float:
         return float(stats_sum[2] / stats_sum[3]) if stats_sum[3] else float("nan")
@@ -104,6 +105,3 @@ class BertScore(EmbeddingMetric):
         if not n:
             return {}
         return {"precision": float(stats[0] / n), "recall": float(stats[1] / n), "f1": float(stats[2] / n)}
-
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        return [{"model": self.label, "best_reference": j} for _, j in self._best(hyps, refs)]

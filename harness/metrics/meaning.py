@@ -12,13 +12,18 @@ rationale and the calibration):
 3. **times** ``1 - injected_weight x injected share`` (spam dilutes meaning).
 
 The band follows from the score and the thresholds (``preserved`` >= 70 >
-``degraded`` >= 40 > ``lost`` by default), then caps apply: a lost or added
-number or negation, or injected content, caps the band at ``degraded``; a
+``degraded`` >= 40 > ``lost`` by default), then caps apply: any *major*
+finding (a lost or added number or negation, a lost name, injected content,
+or a major finding of a kind added later) caps the band at ``degraded``; a
 cosine below ``unrelated_cosine`` makes it ``lost`` (the passage says
-something else). Reasons name what drove the verdict, most serious first:
-"number $44 billion missing", "negation dropped: 'not … supportive' (… is not
-particularly supportive …)", "injected: 'Rusya kadД±nlar' (language tr; mojibake
-(kadınlar))"; minor notes come last ("name United States lowered ('united states')").
+something else). The reasons are the findings' own ``why``, in
+:func:`~harness.findings.kind_order`: "unrelated" first, then the major
+findings ("number $44 billion missing", "negation dropped: 'not …
+supportive' (… is not particularly supportive …)", "injected: 'Rusya
+kadД±nlar' (language tr; mojibake (kadınlar))"), then what else drove the
+band, then minor findings and notes ("name United States lowered ('united
+states')"). A new kind of finding needs nothing here to appear in the
+reasons; it costs points only once :meth:`Meaning.penalised` knows it.
 
 Components that were not computed (a metric left out of the config) drop out
 of the weighted mean; the rest are renormalised.
@@ -26,18 +31,23 @@ of the weighted mean; the rest are renormalised.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections import Counter
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from .base import MeanMetric
+from ..findings import Finding, kind_order
+from .base import CombiningMetric
+from .config import MEANING_COMPONENTS as COMPONENTS
+from .config import MeaningOptions
 
-COMPONENTS = ("cosine", "bertscore", "chrf", "anchors")
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results import Verdict
 
 
 def _clip01(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
-class Meaning(MeanMetric):
+class Meaning(CombiningMetric):
     """Meaning preserved, 0..100 (higher is better): similarity to the references
     minus penalties for lost anchors, diluted by injected content."""
 
@@ -45,12 +55,10 @@ class Meaning(MeanMetric):
     version = "2"
     higher_is_better = True
     range = (0.0, 100.0)
-    #: the scorer computes the other metrics first and calls :meth:`judge`
-    combines_metrics = True
+    margin = 2.0  # meaning score points
+    order = 0
 
     def __init__(self, options=None):
-        from .config import MeaningOptions
-
         self.options = options or MeaningOptions()
         self._config = None
 
@@ -85,12 +93,26 @@ class Meaning(MeanMetric):
             out["anchors"] = _clip01(scores["anchors"])
         return out
 
-    def judge(self, scores: Mapping[str, float], details: Mapping[str, Any]) -> dict[str, Any]:
-        """The verdict for one passage from its other metrics' scores and details.
+    @staticmethod
+    def penalised(finding: Finding) -> str | None:
+        """Which penalty a finding costs: ``hard`` (a number or negation lost or
+        added), ``name`` (a name lost), ``lowered`` (a name written only in lower
+        case); None for the other kinds (not penalised yet)."""
+        if finding.kind in ("number", "negation") and finding.change in ("lost", "added"):
+            return "hard"
+        if finding.kind == "name":
+            return {"lost": "name", "changed": "lowered"}.get(finding.change)
+        return None
 
-        Returns ``{"score": float, "band": str, "reasons": [str, ...],
-        "components": {name: 0..1}}``.
+    def combine(self, scores: Mapping[str, float], findings: Sequence[Finding]) -> "Verdict":
+        """The verdict of one passage from its other metrics' scores and findings.
+
+        Reasons: "unrelated" first, then every major finding (in
+        :func:`~harness.findings.kind_order`), then what else drove the band,
+        then the minor findings and notes.
         """
+        from ..results import Verdict
+
         o = self.options
         parts = self.components(scores)
         weights = {k: w for k, w in o.weights.items() if k in parts and w > 0}
@@ -98,72 +120,36 @@ class Meaning(MeanMetric):
             raise ValueError("the meaning score needs at least one of: " + ", ".join(COMPONENTS))
         similarity = sum(parts[k] * w for k, w in weights.items()) / sum(weights.values())
         score = 100.0 * similarity
-
-        serious: list[str] = []  # reasons that cap the band
-        minor: list[str] = []  # names missing: after the serious reasons
-        notes: list[str] = []  # names added or lowered: worth a look, never the main reason
-        anchors = details.get("anchors", {})
-        hard_losses = 0
-        numbers = anchors.get("numbers", {})
-        for label in numbers.get("lost", []):
-            serious.append(f"number {label} missing")
-        for label in numbers.get("added", []):
-            serious.append(f"number {label} added (in no reference)")
-        hard_losses += len(numbers.get("lost", [])) + len(numbers.get("added", []))
-        negations = anchors.get("negations", {})
-        context = {label: list(where) for label, where in negations.get("context", {}).items()}
-
-        def where(label: str) -> str:
-            return f" ({context[label].pop(0)})" if context.get(label) else ""
-
-        for label in negations.get("lost", []):
-            serious.append(f"negation dropped: '{label}'{where(label)}")
-        for label in negations.get("added", []):
-            serious.append(f"negation added: '{label}'{where(label)}")
-        hard_losses += len(negations.get("lost", [])) + len(negations.get("added", []))
-        names = anchors.get("names", {})
-        lost_names = names.get("lost", [])
-        for label in lost_names:
-            minor.append(f"name {label} missing")
-        for label in names.get("added", []):
-            notes.append(f"name {label} added (in no reference)")
-        lowered_names = names.get("lowered", [])
-        name_context = {label: list(where) for label, where in names.get("context", {}).items()}
-        for label in lowered_names:
-            surface = name_context[label].pop(0) if name_context.get(label) else ""
-            notes.append(f"name {label} lowered" + (f" ('{surface}')" if surface else ""))
-        score -= (o.hard_anchor_penalty * hard_losses + o.name_penalty * len(lost_names)
-                  + o.lowered_name_penalty * len(lowered_names))
-
-        injected_share = float(scores.get("injected", 0.0))
-        spans = details.get("injected", {}).get("spans", [])
-        score *= 1.0 - min(1.0, injected_share * o.injected_weight)
-        injected_reasons = [f"injected: '{s['text']}' ({s['why']})" for s in spans]
+        counts = Counter(self.penalised(f) for f in findings)
+        score -= (o.hard_anchor_penalty * counts["hard"] + o.name_penalty * counts["name"]
+                  + o.lowered_name_penalty * counts["lowered"])
+        score *= 1.0 - min(1.0, float(scores.get("injected", 0.0)) * o.injected_weight)
         score = max(0.0, min(100.0, score))
 
+        ordered = sorted(findings, key=kind_order)
+        major = [f.why for f in ordered if f.severity == "major"]
+        lesser = [f.why for f in ordered if f.severity != "major"]
         t = o.thresholds
         band = "preserved" if score >= t.preserved else "lost" if score < t.lost else "degraded"
         reasons: list[str] = []
         cosine = scores.get("cosine")
-        if cosine is not None and cosine < o.unrelated_cosine:
+        unrelated = cosine is not None and cosine < o.unrelated_cosine
+        if unrelated:
             band = "lost"
             reasons.append(f"unrelated to the references (cosine {cosine:.2f})")
-        if o.hard_anchor_caps_band and (hard_losses or spans or lost_names) and band == "preserved":
+        if o.hard_anchor_caps_band and major and band == "preserved":
             band = "degraded"
-        reasons += serious + injected_reasons
-        reasons += minor
+        reasons += major
         if band != "preserved" and not reasons:
             reasons.append(self._weakest(scores, parts))
-        elif band != "preserved" and cosine is not None and cosine < o.cosine_ceiling - 0.15 and not any(
-            r.startswith("unrelated") for r in reasons
-        ):
+        elif band != "preserved" and cosine is not None and cosine < o.cosine_ceiling - 0.15 and not unrelated:
             reasons.append(f"low similarity to the references (cosine {cosine:.2f})")
         if band == "preserved" and not reasons:
             reasons.append(self._summary(scores))
-        reasons += notes
+        reasons += lesser
         if not reasons:
             reasons.append(self._summary(scores))
-        return {"score": float(score), "band": band, "reasons": reasons, "components": parts}
+        return Verdict(float(score), band, reasons, parts)
 
     @staticmethod
     def _weakest(scores: Mapping[str, float], parts: Mapping[str, float]) -> str:
@@ -184,22 +170,15 @@ class Meaning(MeanMetric):
 
     # --- standalone use (outside the Scorer) -----------------------------------------
     def sentence_scores(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[float]:
-        return [v["score"] for v in self.verdicts(hyps, refs)]
+        return [v.score for v in self.verdicts(hyps, refs)]
 
-    def verdicts(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
-        """Compute the component metrics and judge each passage."""
-        from . import build_metric
+    def verdicts(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> list["Verdict"]:
+        """Score the component metrics and judge each passage."""
+        from ..scoring import Scorer
         from .config import MetricsConfig
 
         config = self._config or MetricsConfig(meaning=self.options)
-        needed = [n for n in ("chrf", "cosine", "bertscore", "anchors", "injected")]
-        outputs = {n: build_metric(n, config).compute(hyps, refs) for n in needed}
-        verdicts = []
-        for i in range(len(hyps)):
-            scores = {n: out.sentence[i] for n, out in outputs.items()}
-            details = {n: out.details[i] for n, out in outputs.items() if out.details}
-            verdicts.append(self.judge(scores, details))
-        return verdicts
-
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        return []
+        scorer = Scorer(config.model_copy(update={"use": ("chrf", "cosine", "bertscore", "anchors", "injected",
+                                                          "meaning"), "extra": ()}))
+        scored = scorer.score_chunk({"text": list(hyps)}, [list(r) for r in refs])
+        return [passage["text"].verdict for passage in scored]

@@ -104,6 +104,8 @@ class ChrF(SacreBleuMetric):
     name = "chrf"
     higher_is_better = True
     range = (0.0, 100.0)
+    margin = 1.0  # chrF++ points
+    order = 10
 
     def __init__(self) -> None:
         from sacrebleu.metrics import CHRF
@@ -117,6 +119,8 @@ class Bleu(SacreBleuMetric):
     name = "bleu"
     higher_is_better = True
     range = (0.0, 100.0)
+    margin = 1.0  # BLEU points
+    order = 20
 
     def __init__(self) -> None:
         from sacrebleu.metrics import BLEU
@@ -137,6 +141,8 @@ class Ter(SacreBleuMetric):
     name = "ter"
     higher_is_better = False
     range = (0.0, float("inf"))
+    margin = 1.0  # TER points; lower is better, so a rise is the drop
+    order = 30
     integer_stats = False  # the average reference length is fractional
     #: passages above this many words (hypothesis or any reference) are scored per aligned segment
     SEGMENT_ABOVE_WORDS = 250

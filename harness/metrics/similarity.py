@@ -6,18 +6,20 @@ first time a score is needed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .base import MeanMetric
+from .base import MeanMetric, Measurement, mean_rows
 from .embedding import MODEL_NAME, Embedder, load_embedder
 
 
 class EmbeddingMetric(MeanMetric):
-    """Base for metrics that read the shared embedder."""
+    """Base for metrics that read the shared embedder (similarities on -1..1)."""
 
-    uses_embedder = True
+    requires = ("embedder",)
+    range = (-1.0, 1.0)
+    margin = 0.01
 
     def __init__(self, embedder_factory: Callable[[], Embedder] | None = None):
         self._embedder_factory = embedder_factory or load_embedder
@@ -29,17 +31,15 @@ class EmbeddingMetric(MeanMetric):
             self._embedder = self._embedder_factory()
         return self._embedder
 
-    def use_embedder(self, embedder: Embedder) -> None:
-        """Share an already loaded embedder (the scorer passes its own)."""
-        self._embedder = embedder
+    def bind(self, resources) -> None:
+        """Use the scorer's shared embedder."""
+        self._embedder = resources.get("embedder")
 
 
 class Cosine(EmbeddingMetric):
     """Cosine of sentence embeddings, best over the references (-1..1, higher is better)."""
 
-    name = "cosine"
-    version = "1"
-    range = (-1.0, 1.0)
+    name, order = "cosine", 40
 
     def signature(self) -> str:
         return f"cosine|model:{MODEL_NAME}|pool:mean|refs:best|v:{self.version}"
@@ -59,15 +59,10 @@ class Cosine(EmbeddingMetric):
     def sentence_scores(self, hyps, refs) -> list[float]:
         return [score for score, _ in self.best(hyps, refs)]
 
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        embedder = self.embedder
-        return [
-            {
-                "best_reference": j,
-                "windowed": embedder.was_windowed(hyp),
-            }
-            for hyp, (_, j) in zip(hyps, self.best(hyps, refs))
-        ]
+    def measure(self, hyps, refs) -> Measurement:
+        best = self.best(hyps, refs)
+        details = [{"best_reference": j, "windowed": self.embedder.was_windowed(hyp)} for hyp, (_, j) in zip(hyps, best)]
+        return Measurement(mean_rows([score for score, _ in best], len(hyps)), details=details)
 
 
 class RoundTrip(Cosine):
@@ -81,9 +76,12 @@ class RoundTrip(Cosine):
 
     name = "roundtrip"
     needs = "source"
+    order = 80
 
     def signature(self) -> str:
         return f"roundtrip|model:{MODEL_NAME}|pool:mean|sim:cosine|v:{self.version}"
 
-    def details(self, hyps, refs) -> list[dict[str, Any]]:
-        return [{"windowed": self.embedder.was_windowed(hyp)} for hyp in hyps]
+    def measure(self, hyps, refs) -> Measurement:
+        scores = [score for score, _ in self.best(hyps, refs)]
+        return Measurement(mean_rows(scores, len(hyps)), details=[{"windowed": self.embedder.was_windowed(hyp)}
+                                                                 for hyp in hyps])

@@ -3,8 +3,10 @@
 ``report.html`` shows a run: corpus scores, verdict counts, a chart of every
 passage's meaning score per stage, the signature, a sortable table of
 passages, and one section per passage (stage texts diffed against the
-closest reference, the round trip's pivot text, the cleaners' edits, anchors
-kept and lost, verdicts with reasons, scores).
+closest reference, the round trip's pivot text, the cleaners' edits, the
+findings of every metric with where they are and why, verdicts with reasons,
+metric details, scores). The compare report (:mod:`.compare`) uses the same
+templates and escaping.
 
 Everything in it comes from untrusted text (transcripts, references, configs,
 model output), so it is rendered through Jinja2 templates with autoescaping
@@ -32,13 +34,15 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from ..findings import Finding, kind_order
+from ..metrics.base import MetricInfo, info_of, ordered_metrics
+from ..results import BANDS, CleanerEdit, PassageResult, RunHeader, Verdict
 from ..runstore import atomic_write
-from .markdown import BAND_MARK, arrow, fmt, ordered_metrics
-from .text import char_name, has_invisible, visible, word_diff
+from .markdown import BAND_MARK, SEVERITY_MARK
+from .text import char_name, fmt_number, has_invisible, visible, word_diff
 
-BANDS = ("preserved", "degraded", "lost")
 BAND_SYMBOL = {band: mark.split()[0] for band, mark in BAND_MARK.items()}
-DEFAULT_THRESHOLDS = {"preserved": 70.0, "lost": 40.0}
+OUTCOME_MARK = {"win": "↑ win", "tie": "= tie", "loss": "↓ loss"}
 # Up to this many passages the chart draws one group of bars per passage;
 # beyond it, a histogram of meaning scores per stage (still readable at 10,000).
 PER_PASSAGE_CHART_MAX = 60
@@ -93,13 +97,6 @@ def anchor_id(passage_id: str, prefix: str = "passage-") -> str:
     return prefix + slug
 
 
-def _number(value: Any) -> str:
-    """A score as the Markdown report shows it ("–" when missing, "n/a" for NaN)."""
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return fmt(value)
-    return str(value)
-
-
 def _sort_key(value: Any) -> str:
     """``data-sort`` value for a numeric cell; empty (sorted last) when missing."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -112,28 +109,21 @@ def _sort_key(value: Any) -> str:
 # --------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("harness.report", "templates"),
-        autoescape=True,
-        finalize=_shown,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(marked=marked, num=_number, sortkey=_sort_key, anchor=anchor_id)
-    env.globals.update(BAND_SYMBOL=BAND_SYMBOL, BANDS=BANDS, OUTCOME_MARK=OUTCOME_MARK, arrow=arrow)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True, finalize=_shown,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(marked=marked, num=fmt_number, sortkey=_sort_key, anchor=anchor_id)
+    env.globals.update(BAND_SYMBOL=BAND_SYMBOL, BANDS=BANDS, OUTCOME_MARK=OUTCOME_MARK, SEVERITY_MARK=SEVERITY_MARK)
     return env
 
 
 @lru_cache(maxsize=1)
-def _assets() -> dict[str, Any]:
+def assets() -> dict[str, Any]:
     """The inline stylesheet and script, and the CSP that allows exactly them."""
-    loader = _environment().loader
+    loader = environment().loader
     assert loader is not None
-    css = loader.get_source(_environment(), "report.css")[0]
-    script = loader.get_source(_environment(), "report.js")[0]
+    css = loader.get_source(environment(), "report.css")[0]
+    script = loader.get_source(environment(), "report.js")[0]
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
            "img-src data:; base-uri 'none'; form-action 'none'")
@@ -189,91 +179,61 @@ def closest_reference_diff(text: str, references: Sequence[str]) -> dict[str, An
 
 
 # --------------------------------------------------------------------------
-# Metric details, readably
+# Findings and metric details, readably
 # --------------------------------------------------------------------------
 
-_LOST_WORDS = ("lost", "missing", "dropped", "removed")
-_KEPT_WORDS = ("kept", "matched", "preserved", "found")
-_ADDED_WORDS = ("added", "injected", "foreign", "spans", "extra", "inserted", "off_topic")
-
-
-def _kind_of(label: str) -> str:
-    low = label.lower()
-    for kind, words in (("lost", _LOST_WORDS), ("added", _ADDED_WORDS), ("kept", _KEPT_WORDS)):
-        if any(word in low for word in words):
-            return kind
-    return "plain"
-
-
-# Keys left out of details: derivable from the kept/lost lists beside them
-# (anchors' "in_text", "required"), or the same for every passage (the model,
-# which the signature names).
-_REDUNDANT_BESIDE_CHIPS = {"in_text", "required"}
+# Keys left out of details: the same for every passage (the model, which the signature names).
 _SKIPPED_KEYS = {"model"}
-_CHIP_ORDER = ("lost", "added", "kept")  # problems first
 
 
-def _item_text(value: Any) -> str:
-    if isinstance(value, dict):
-        for key in ("text", "span", "anchor", "value", "token"):
-            if isinstance(value.get(key), str):
-                why = value.get("why") or value.get("reason")
-                return f"{value[key]} — {why}" if isinstance(why, str) and why else value[key]
-        return ", ".join(f"{k}={_plain_value(v)}" for k, v in sorted(value.items()))
-    return _plain_value(value)
+def finding_view(finding: Finding, references: Sequence[str]) -> dict[str, Any]:
+    """One finding as the page shows it: kind, which way, how serious, where, why."""
+    where = []
+    if finding.stage_span is not None:
+        where.append(("here", finding.stage_span.text))
+    if finding.reference_span is not None:
+        index = finding.reference_index
+        label = f"reference {index + 1}" if index is not None and len(references) > 1 else "reference"
+        where.append((label, finding.reference_span.text))
+    return {"kind": finding.kind, "change": finding.change, "severity": finding.severity, "label": finding.label,
+            "why": finding.why, "where": where, "source": finding.source}
+
+
+def findings_view(findings: Sequence[Finding], references: Sequence[str]) -> list[dict[str, Any]]:
+    """Findings, most serious first."""
+    return [finding_view(f, references) for f in sorted(findings, key=kind_order)]
 
 
 def _plain_value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
-        return _number(value)
+        return fmt_number(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(_item_text(v) for v in value)
+        return ", ".join(_plain_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain_value(v)}" for k, v in sorted(value.items()))
     return str(value)
 
 
-def _chip_item(label: str, chips: list[dict[str, str]]) -> dict[str, Any]:
-    return {"label": label, "chips": chips[:DETAIL_LIST_LIMIT], "more": max(0, len(chips) - DETAIL_LIST_LIMIT)}
-
-
 def detail_items(metric: str, detail: Any) -> list[dict[str, Any]]:
-    """A metric's per-passage details as labelled items for the page.
-
-    Lists whose key says what they are (kept/found, lost/missing,
-    added/injected/spans) become one row of chips per dict, marked ✖ lost,
-    + added, ✔ kept (e.g. one row per anchor kind); an ``anchor -> snippets``
-    ``context`` dict becomes a line of quotes; other nested dicts are
-    flattened into ``outer · inner`` labels; scalars are shown as text;
-    false flags and empty values are left out.
-    """
+    """A metric's per-passage details as labelled items for the page: a list
+    becomes a row of chips, nested dicts ``outer · inner`` labels, scalars
+    text; false flags and empty values are left out. (What a metric *found*
+    is in its findings, shown on their own.)"""
     items: list[dict[str, Any]] = []
-
-    def join(label: str, key: str) -> str:
-        return f"{label} · {key}" if label else str(key)
 
     def walk(label: str, value: Any) -> None:
         if value is None or value is False or value == "" or value == {} or value == []:
             return  # absent, or a flag that did not fire (e.g. "windowed": false)
         if isinstance(value, dict):
-            grouped = [k for k, v in value.items() if isinstance(v, (list, tuple)) and _kind_of(str(k)) != "plain"]
-            if grouped:
-                chips = [{"kind": kind, "text": _item_text(v)}
-                         for kind in _CHIP_ORDER for key in grouped if _kind_of(str(key)) == kind for v in value[key]]
-                items.append(_chip_item(label, chips))
             for key, inner in sorted(value.items(), key=lambda kv: str(kv[0])):
-                if key in grouped or key in _SKIPPED_KEYS or (grouped and key in _REDUNDANT_BESIDE_CHIPS):
-                    continue
-                if key == "context" and isinstance(inner, dict):
-                    quotes = [f"{k}: " + " … ".join(f"“…{_plain_value(q)}…”" for q in (v if isinstance(v, list) else [v]))
-                              for k, v in sorted(inner.items()) if v]
-                    if quotes:
-                        items.append({"label": join(label, "context"), "text": "; ".join(quotes)})
-                    continue
-                walk(join(label, str(key)), inner)
+                if key not in _SKIPPED_KEYS:
+                    walk(f"{label} · {key}" if label else str(key), inner)
         elif isinstance(value, (list, tuple)):
-            kind = _kind_of(label)
-            items.append(_chip_item(label, [{"kind": kind, "text": _item_text(v)} for v in value]))
+            chips = [_plain_value(v) for v in value]
+            items.append({"label": label, "chips": chips[:DETAIL_LIST_LIMIT],
+                          "more": max(0, len(chips) - DETAIL_LIST_LIMIT)})
         elif label == "best_reference" and isinstance(value, int) and not isinstance(value, bool):
             items.append({"label": "closest reference", "text": f"reference {value + 1}"})
         else:
@@ -287,26 +247,6 @@ def detail_items(metric: str, detail: Any) -> list[dict[str, Any]]:
 # View models
 # --------------------------------------------------------------------------
 
-def grouped_metrics(names: Iterable[str]) -> list[str]:
-    """Metrics in report order, each followed by its sub-scores
-    (``anchors`` then ``anchors.names_recall``, ...)."""
-    names = list(dict.fromkeys(names))
-    parents = ordered_metrics(dict.fromkeys(n.split(".", 1)[0] for n in names))
-    out = []
-    for parent in parents:
-        if parent in names:
-            out.append(parent)
-        out += sorted(n for n in names if n.startswith(parent + "."))
-    return out
-
-
-def _verdict(stage_data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    verdict = (stage_data or {}).get("verdict")
-    if not isinstance(verdict, dict) or verdict.get("band") not in BANDS:
-        return None
-    return verdict
-
-
 def _char_note(text: str) -> str:
     """Code points of a short edit made of punctuation or spaces (a curly quote
     replaced by a straight one looks the same on the page)."""
@@ -315,79 +255,79 @@ def _char_note(text: str) -> str:
     return ""
 
 
-def _edit_view(edit: Mapping[str, Any]) -> dict[str, Any]:
-    before, after = str(edit.get("before") or ""), str(edit.get("after") or "")
-    return {"cleaner": edit.get("cleaner", ""), "rule": edit.get("rule", ""), "before": before, "after": after,
-            "before_note": _char_note(before), "after_note": _char_note(after),
-            "start": edit.get("start", ""), "end": edit.get("end", "")}
+def _edit_view(edit: CleanerEdit) -> dict[str, Any]:
+    return {"cleaner": edit.cleaner, "rule": edit.rule, "before": edit.before, "after": edit.after,
+            "before_note": _char_note(edit.before), "after_note": _char_note(edit.after),
+            "start": edit.start, "end": edit.end}
 
 
-def _components(verdict: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
-    """The parts the meaning score combines (``verdict["components"]``), if recorded."""
-    components = (verdict or {}).get("components")
-    if not isinstance(components, dict):
-        return []
-    return [(str(k), v) for k, v in sorted(components.items())]
+def _verdict_view(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None or verdict.band not in BANDS:
+        return None
+    return {"band": verdict.band, "score": verdict.score, "reasons": verdict.reasons}
 
 
-def summary_row(record: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
+def score_rows(names: Iterable[str], infos: Mapping[str, MetricInfo],
+               value: Callable[[str], list[Any]]) -> list[dict[str, Any]]:
+    """Rows of a score table: each metric (in display order) with its arrow and values."""
+    return [{"metric": m, "arrow": info_of(m, infos).arrow, "values": value(m)} for m in ordered_metrics(names, infos)]
+
+
+def summary_row(record: PassageResult, stages: Sequence[str]) -> dict[str, Any]:
     """What the table and the chart need of one passage (kept for every passage)."""
     cells = []
     for stage in stages:
-        verdict = _verdict(record["stages"].get(stage))
-        cells.append({"stage": stage, "score": verdict.get("score") if verdict else None,
+        verdict = _verdict_view(record.stages[stage].verdict if stage in record.stages else None)
+        cells.append({"stage": stage, "score": verdict["score"] if verdict else None,
                       "band": verdict["band"] if verdict else None})
-    last = next((_verdict(record["stages"][s]) for s in reversed(stages) if s in record["stages"]), None)
-    error = record.get("error")
-    if error:
-        reason = "failed: " + str(error.get("message", ""))
+    last = record.last_verdict(stages)
+    if record.error is not None:
+        reason = "failed: " + record.error.message
     else:
-        reason = ((last or {}).get("reasons") or [""])[0]
+        reason = (last.reasons if last and last.reasons else [""])[0]
     reason = " ".join(str(reason).split())
     if len(reason) > REASON_CELL_LIMIT:
         reason = reason[:REASON_CELL_LIMIT - 1] + "…"
-    return {"id": record["id"], "anchor": anchor_id(record["id"]), "speaker": record.get("speaker"),
-            "cells": cells, "reason": reason, "failed": bool(error)}
+    return {"id": record.id, "anchor": anchor_id(record.id), "speaker": record.speaker,
+            "cells": cells, "reason": reason, "failed": record.error is not None}
 
 
-def passage_view(record: Mapping[str, Any], stages: Sequence[str]) -> dict[str, Any]:
+def passage_view(record: PassageResult, stages: Sequence[str], infos: Mapping[str, MetricInfo]) -> dict[str, Any]:
     """Everything one passage section shows (built one passage at a time)."""
-    references = [str(r) for r in record.get("references") or []]
-    present = [s for s in stages if s in record["stages"]]
+    references = list(record.references)
+    present = [s for s in stages if s in record.stages]
     closest_for: dict[int, list[str]] = {}
     stage_views = []
     for stage in present:
-        data = record["stages"][stage]
-        text = str(data.get("text", ""))
-        diff = closest_reference_diff(text, references)
+        data = record.stages[stage]
+        diff = closest_reference_diff(data.text, references)
         if diff is not None:
             closest_for.setdefault(diff["index"], []).append(stage)
         details = [{"metric": metric, "items": detail_items(metric, detail)}
-                   for metric, detail in sorted((data.get("details") or {}).items())]
+                   for metric, detail in sorted(data.details.items())]
+        verdict = _verdict_view(data.verdict)
         stage_views.append({
             "name": stage,
-            "text": text,
+            "text": data.text,
             "diff": diff,
-            "verdict": _verdict(data),
-            "edits": [_edit_view(e) for e in data.get("edits") or [] if isinstance(e, dict)]
-                     if stage == "cleaned" or "edits" in data else None,
-            "pivots": [hop for hop in (data.get("hops") or [])[:-1]],
-            "warnings": [str(w) for w in data.get("warnings") or []],
+            "verdict": verdict,
+            "findings": findings_view(data.findings, references),
+            "edits": [_edit_view(e) for e in data.edits] if data.edits is not None else None,
+            "pivots": [hop.to_json() for hop in data.round_trip.hops[:-1]] if data.round_trip else [],
+            "warnings": list(data.round_trip.warnings) if data.round_trip else [],
             "details": [d for d in details if d["items"]],
-            "components": _components(_verdict(data)),
+            "components": sorted(data.verdict.components.items()) if verdict else [],
         })
-    metrics = grouped_metrics(m for s in present for m in (record["stages"][s].get("scores") or {}))
-    score_rows = [{"metric": m, "values": [(record["stages"][s].get("scores") or {}).get(m) for s in present]}
-                  for m in metrics]
+    names = [m for s in present for m in record.stages[s].scores]
     return {
-        "id": record["id"],
-        "anchor": anchor_id(record["id"]),
-        "speaker": record.get("speaker"),
-        "error": record.get("error"),
+        "id": record.id,
+        "anchor": anchor_id(record.id),
+        "speaker": record.speaker,
+        "error": record.error.to_json() if record.error else None,
         "stages": stage_views,
         "present": present,
         "references": [{"text": ref, "closest_for": closest_for.get(i, [])} for i, ref in enumerate(references)],
-        "score_rows": score_rows,
+        "score_rows": score_rows(names, infos, lambda m: [record.stages[s].scores.get(m) for s in present]),
     }
 
 
@@ -410,15 +350,6 @@ def stage_styles(stages: Sequence[str]) -> list[dict[str, str]]:
         style.update(stage=stage, letter=(stage[:1].upper() or style["letter"]), index=str(i))
         styles.append(style)
     return styles
-
-
-def _thresholds(header: Mapping[str, Any]) -> dict[str, float]:
-    found = (((header.get("signature") or {}).get("metrics") or {}).get("thresholds") or {})
-    out = dict(DEFAULT_THRESHOLDS)
-    for band in out:
-        if isinstance(found.get(band), (int, float)):
-            out[band] = float(found[band])
-    return out
 
 
 def chart_model(rows: Sequence[Mapping[str, Any]], stages: Sequence[str], thresholds: Mapping[str, float]) -> dict[str, Any]:
@@ -465,7 +396,7 @@ def chart_model(rows: Sequence[Mapping[str, Any]], stages: Sequence[str], thresh
             h = plot_h * clipped / y_max
             if per_passage:
                 symbol = BAND_SYMBOL.get(band or "", "")
-                title = f"{group['label']} · {stages[i]}: {_number(value)} {symbol} {band or 'no verdict'}"
+                title = f"{group['label']} · {stages[i]}: {fmt_number(value)} {symbol} {band or 'no verdict'}"
             else:
                 title = f"{stages[i]}: {int(value)} passages scored {group['label']}"
             bars.append({"x": x, "y": top + plot_h - h, "w": bar_w - 1, "h": max(h, 0.5), "stage": i,
@@ -533,32 +464,31 @@ def _signature_rows(signature: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def overview(header: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    stages = list(header["stages"])
-    corpus = header.get("corpus") or {}
-    metrics = grouped_metrics(m for s in stages for m in corpus.get(s, {}))
-    summary = header.get("summary") or {}
+def overview(header: RunHeader, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    stages = list(header.stages)
+    corpus = header.corpus
+    summary = header.summary
     verdicts = []
     for stage in stages:
-        counts = (summary.get("verdicts") or {}).get(stage) or {}
+        counts = summary.verdicts.get(stage) or {}
         total = sum(int(counts.get(b, 0)) for b in BANDS)
         verdicts.append({"stage": stage, "total": total,
                          "counts": [(b, int(counts.get(b, 0)),
                                      100.0 * int(counts.get(b, 0)) / total if total else 0.0) for b in BANDS]})
-    signature = header.get("signature") or {}
+    names = [m for s in stages for m in corpus.get(s, {})]
     return {
-        "title": f"Meaning-preservation report — {signature.get('config_name') or 'run'}",
-        "config_name": signature.get("config_name"),
+        "title": f"Meaning-preservation report — {header.config_name or 'run'}",
+        "config_name": header.config_name,
         "stages": stages,
-        "summary": summary,
-        "corpus_rows": [{"metric": m, "values": [corpus.get(s, {}).get(m) for s in stages]} for m in metrics],
+        "summary": summary.to_json(),
+        "corpus_rows": score_rows(names, header.metrics, lambda m: [corpus.get(s, {}).get(m) for s in stages]),
         "verdicts": verdicts,
-        "signature_string": header.get("signature_string", ""),
-        "signature_rows": _signature_rows(signature),
-        "metric_signatures": sorted((header.get("metric_signatures") or {}).items()),
-        "failed": header.get("failed") or [],
-        "thresholds": _thresholds(header),
-        "chart": chart_model(rows, stages, _thresholds(header)),
+        "signature_string": header.signature_string,
+        "signature_rows": _signature_rows(header.signature),
+        "metric_signatures": sorted(header.metric_signatures.items()),
+        "failed": [f.to_json() for f in header.failed],
+        "thresholds": header.thresholds,
+        "chart": chart_model(rows, stages, header.thresholds),
         "rows": rows,
     }
 
@@ -567,171 +497,18 @@ def overview(header: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> di
 # Writers
 # --------------------------------------------------------------------------
 
-def render_run_html(header: Mapping[str, Any], records_factory: Callable[[], Iterable[Mapping[str, Any]]]) -> Iterator[str]:
+def render_run_html(header: RunHeader, records_factory: Callable[[], Iterable[PassageResult]]) -> Iterator[str]:
     """The run report as a stream of HTML chunks (two passes over the records:
     a summary row per passage first, then one section at a time)."""
-    stages = list(header["stages"])
+    stages = list(header.stages)
+    infos = header.metrics
     rows = [summary_row(record, stages) for record in records_factory()]
-    sections = (passage_view(record, stages) for record in records_factory())
-    template = _environment().get_template("run.html.j2")
-    return template.generate(page=overview(header, rows), passages=sections, assets=_assets())
+    sections = (passage_view(record, stages, infos) for record in records_factory())
+    template = environment().get_template("run.html.j2")
+    return template.generate(page=overview(header, rows), passages=sections, assets=assets())
 
 
-def write_run_html(path: Path, header: dict, records_factory: Callable[[], Iterator[dict]]) -> None:
-    """Write ``report.html`` for a run, atomically.
-
-    ``header`` is the run header (signature, stages, corpus, summary, failed,
-    metric_signatures); ``records_factory()`` returns a fresh iterator over
-    the passage records in passage order (it is called twice).
-    """
+def write_run_html(path: Path, header: RunHeader, records_factory: Callable[[], Iterable[PassageResult]]) -> None:
+    """Write ``report.html`` for a run, atomically; ``records_factory()`` returns
+    a fresh iterator over the passage records in passage order (it is called twice)."""
     atomic_write(Path(path), render_run_html(header, records_factory))
-
-
-# --------------------------------------------------------------------------
-# Comparison report (harness compare)
-# --------------------------------------------------------------------------
-
-OUTCOME_MARK = {"win": "↑ win", "tie": "= tie", "loss": "↓ loss"}
-
-
-def _significance_label(system: Mapping[str, Any]) -> tuple[str, str]:
-    """Words and a symbol for a paired test's outcome, and a CSS class."""
-    direction = system.get("direction")
-    if direction == "same":
-        return "= no difference", "muted"
-    mark = "▲ better" if direction == "better" else "▼ worse"
-    if system.get("significant"):
-        return f"{mark}, significant", "sig-better" if direction == "better" else "sig-worse"
-    return f"{mark}, not significant", "muted"
-
-
-def _significance_tables(comparison: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    from ..compare import fmt_ci, fmt_delta, fmt_p, fmt_score, row_digits, unchanged_stages
-
-    unchanged = unchanged_stages(comparison)
-    tables = []
-    for stage in comparison.get("stages", []):
-        if stage in unchanged:
-            continue
-        rows = []
-        for result in (r for r in comparison.get("results", []) if r["stage"] == stage):
-            digits = row_digits(result)
-            base = result["baseline"]
-            systems = []
-            for system in result["systems"]:
-                label, cls = _significance_label(system)
-                systems.append({
-                    "name": system["name"], "score": fmt_score(system["score"], digits),
-                    "ci": fmt_ci(system.get("ci"), digits), "delta": fmt_delta(system["delta"], digits),
-                    "delta_ci": fmt_ci(system.get("delta_ci"), digits), "p_bootstrap": fmt_p(system.get("p_bootstrap")),
-                    "p_ar": fmt_p(system.get("p_ar")), "label": label, "cls": cls,
-                })
-            rows.append({
-                "metric": result["metric"], "arrow": "↑" if result.get("higher_is_better", True) else "↓",
-                "n_passages": result.get("n_passages"),
-                "baseline": {"name": base["name"], "score": fmt_score(base["score"], digits),
-                             "ci": fmt_ci(base.get("ci"), digits)},
-                "systems": systems,
-            })
-        if rows:
-            tables.append({"stage": stage, "rows": rows})
-    return tables, unchanged
-
-
-def _run_stage(run: Mapping[str, Any], stage: str | None) -> str | None:
-    if stage is None:
-        return None
-    return run["stages"][-1] if stage == "final" else stage
-
-
-def _compare_passages(comparison: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """Per passage, each system's text, verdict and primary score at the focus
-    stage: every passage when the runs are given, else the disagreements."""
-    names = [s["name"] for s in comparison["systems"]]
-    focus = comparison.get("disagreements", {}).get("stage") or (comparison.get("stages") or [None])[-1]
-    metric = (comparison.get("settings") or {}).get("primary_metric")
-    outcome_of: dict[str, dict[str, str]] = {}
-    for outcome in comparison.get("outcomes", []):
-        if outcome["stage"] == focus:
-            outcome_of = {s["name"]: s.get("per_passage", {}) for s in outcome["systems"]}
-
-    passages: list[dict[str, Any]] = []
-    if runs is not None:
-        by_id = [{p["id"]: p for p in run["passages"]} for run in runs]
-        for record in runs[0]["passages"]:
-            pid = record["id"]
-            systems = []
-            for name, run, index in zip(names, runs, by_id):
-                other = index.get(pid) or {}
-                stage = _run_stage(run, focus)
-                entry = None if other.get("error") else (other.get("stages") or {}).get(stage)
-                systems.append({"name": name, "stage": stage, "text": (entry or {}).get("text"),
-                                "score": ((entry or {}).get("scores") or {}).get(metric),
-                                "verdict": _verdict(entry), "error": (other.get("error") or {}).get("message")})
-            passages.append({"id": pid, "references": list(record.get("references") or []), "systems": systems})
-    else:
-        for passage in comparison.get("disagreements", {}).get("passages", []):
-            systems = [{"name": s["name"], "stage": s.get("stage"), "text": s.get("text"), "score": s.get("score"),
-                        "verdict": {"band": s["band"], "score": s.get("score")} if s.get("band") in BANDS else None,
-                        "error": None} for s in passage["systems"]]
-            passages.append({"id": passage["id"], "references": list(passage.get("references") or []),
-                             "systems": systems})
-
-    for passage in passages:
-        passage["anchor"] = anchor_id(passage["id"])
-        refs = [str(r) for r in passage["references"]]
-        scores = [s["score"] for s in passage["systems"] if _sort_key(s["score"])]
-        passage["spread"] = max(scores) - min(scores) if len(scores) > 1 else None
-        closest: dict[int, list[str]] = {}
-        for k, system in enumerate(passage["systems"]):
-            system["baseline"] = k == 0
-            system["outcome"] = outcome_of.get(system["name"], {}).get(passage["id"]) if k else None
-            system["diff"] = closest_reference_diff(system["text"], refs) if system["text"] is not None else None
-            if system["diff"] is not None:
-                closest.setdefault(system["diff"]["index"], []).append(system["name"])
-        passage["references"] = [{"text": ref, "closest_for": closest.get(i, [])} for i, ref in enumerate(refs)]
-    return passages
-
-
-def compare_view(comparison: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    tables, unchanged = _significance_tables(comparison)
-    settings = comparison.get("settings") or {}
-    outcomes = []
-    for outcome in comparison.get("outcomes", []):
-        systems = []
-        for system in outcome["systems"]:
-            total = max(1, system["wins"] + system["ties"] + system["losses"])
-            systems.append({"name": system["name"], "counts": [
-                ("win", system["wins"], 100.0 * system["wins"] / total),
-                ("tie", system["ties"], 100.0 * system["ties"] / total),
-                ("loss", system["losses"], 100.0 * system["losses"] / total)]})
-        outcomes.append({"stage": outcome["stage"], "metric": outcome.get("metric"),
-                         "n_passages": outcome.get("n_passages"), "systems": systems})
-    names = [s["name"] for s in comparison["systems"]]
-    return {
-        "title": "System comparison — " + " vs ".join(names),
-        "baseline": comparison.get("baseline"),
-        "systems": comparison["systems"],
-        "data": comparison.get("data") or {},
-        "settings": settings,
-        "tables": tables,
-        "unchanged": unchanged,
-        "outcomes": outcomes,
-        "focus_stage": comparison.get("disagreements", {}).get("stage"),
-        "metric": settings.get("primary_metric"),
-        "all_passages": runs is not None,
-        "passages": _compare_passages(comparison, runs),
-        "notes": comparison.get("notes") or [],
-    }
-
-
-def write_compare_html(path: Path, comparison: dict, runs: Sequence[Mapping[str, Any]] | None = None) -> None:
-    """Write ``compare.html`` for a comparison (the dict of
-    :func:`harness.compare.compare_runs`), atomically.
-
-    With ``runs`` (the parsed ``results.json`` of each system, in the order of
-    ``comparison["systems"]``) every passage is shown side by side; without,
-    the passages where the systems disagree most.
-    """
-    template = _environment().get_template("compare.html.j2")
-    atomic_write(Path(path), template.generate(page=compare_view(comparison, runs), assets=_assets()))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import re
 import unicodedata
+from typing import Any
 
 # Characters that change how text *looks* without being seen: bidi overrides
 # and isolates, zero-width characters, other format (Cf) and control (Cc).
@@ -39,6 +41,14 @@ def md_code(text: str) -> str:
     return " ".join(visible(text).split()).replace("`", "ˋ").replace("|", "\\|")
 
 
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Untrusted text on one line, control characters shown, cut at ``limit``."""
+    shown = " ".join(visible(text or "").split())
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown
+
+
 def md_cell(text: str, limit: int | None = None) -> str:
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
@@ -70,3 +80,21 @@ def md_diff(before: str, after: str) -> str:
 
 def char_name(char: str) -> str:
     return unicodedata.name(char, f"U+{ord(char):04X}")
+
+
+def fmt_number(value: Any, digits: int | None = None, *, signed: bool = False, missing: str = "–") -> str:
+    """The one way reports write a number: ``missing`` for None, "n/a" for
+    NaN or infinity; ``digits`` decimals when given, else an integer as it
+    is and a float with 3 decimals on a 0..1 scale, 2 above; ``signed`` adds
+    the sign (differences)."""
+    if value is None:
+        return missing
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "n/a"
+    if digits is None:
+        if isinstance(value, int):
+            return f"{value:+d}" if signed else str(value)
+        digits = 3 if abs(value) <= 1.0 and value != 0 else 2
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"

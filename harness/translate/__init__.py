@@ -11,25 +11,34 @@ return a :class:`~harness.translate.base.Translator`.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..registry import Registry
-from .apertium import ApertiumTranslator
 from .base import DirectionChecked, Translator
-from .bergamot import BergamotTranslator
-from .cache import TranslationCache, default_cache_dir, open_cache
 from .config import NO_BACKEND, DirectionConfig, RetranslationConfig
-from .ct2 import CTranslate2Translator
-from .fingerprint import settings_digest
-from .hf import TransformersTranslator
-from .roundtrip import Hop, RoundTrip, RoundTripResult, RoundTripStats, Stage
 
-TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators")
-TRANSLATORS.register("bergamot", BergamotTranslator)
-TRANSLATORS.register("apertium", ApertiumTranslator)
-TRANSLATORS.register("transformers", TransformersTranslator)
-TRANSLATORS.register("ctranslate2", CTranslate2Translator)
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import TranslationCache
+    from .roundtrip import RoundTrip
+
+#: The built-in backends: name -> where the class lives (imported on first use,
+#: so importing this package or the run config loads no engine). This is the one
+#: registration of a built-in backend.
+BUILTIN_TRANSLATORS: dict[str, str] = {
+    "bergamot": "harness.translate.bergamot:BergamotTranslator",
+    "apertium": "harness.translate.apertium:ApertiumTranslator",
+    "transformers": "harness.translate.hf:TransformersTranslator",
+    "ctranslate2": "harness.translate.ct2:CTranslate2Translator",
+}
+TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators", declared=BUILTIN_TRANSLATORS)
+# What ``from harness.translate import X`` gives, imported when first asked for.
+_LAZY = {
+    "Hop": "roundtrip", "RoundTrip": "roundtrip", "RoundTripResult": "roundtrip", "RoundTripStats": "roundtrip",
+    "Stage": "roundtrip", "TranslationCache": "cache", "default_cache_dir": "cache", "open_cache": "cache",
+    "settings_digest": "fingerprint",
+}
 
 __all__ = [
     "TRANSLATORS",
@@ -48,9 +57,24 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register_builtins() -> None:
+    """Import and register the built-in backends (once, on first use)."""
+    for name, spec in BUILTIN_TRANSLATORS.items():
+        if name not in TRANSLATORS.builtin_names():
+            module, _, attribute = spec.partition(":")
+            TRANSLATORS.register(name, getattr(importlib.import_module(module), attribute))
+
+
 def build_translator(backend: str, options: dict[str, Any]) -> Translator:
     """Resolve ``backend`` (built-in, entry point or ``package.module:Class``) and
     construct it with ``options``."""
+    register_builtins()
     factory = TRANSLATORS.resolve(backend)
     try:
         translator = factory(**options)
@@ -72,6 +96,9 @@ def build_round_trip(config: RetranslationConfig, cache: TranslationCache | None
     Hops with the same backend and options share one translator (one loaded
     model, one thread pool).
     """
+    from .fingerprint import settings_digest
+    from .roundtrip import RoundTrip, Stage
+
     if config.backend == NO_BACKEND:
         return None
     shared: dict[tuple[str, str], Translator] = {}

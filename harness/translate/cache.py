@@ -112,7 +112,7 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class TranslationCache:
+class TranslationCache(contextlib.AbstractContextManager):
     """A persistent key -> translation store shared by processes."""
 
     def __init__(self, path: Path):
@@ -304,10 +304,7 @@ class TranslationCache:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "TranslationCache":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info) -> None:  # __enter__ (returns the cache): AbstractContextManager's
         self.close()
 
 

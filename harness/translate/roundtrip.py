@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import ModelError
+from ..results import Hop
 from .base import AnnotatingTranslator, DescribedTranslator, LengthLimited, Translator
 from .cache import CachedTranslation, CacheKey, TranslationCache
 from .config import RetranslationConfig
@@ -36,15 +37,6 @@ LENGTH_SPLIT_VERSION = "clause-word-1"
 
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:–—])\s+")
 _HAS_WORD = re.compile(r"\w")
-
-
-@dataclass
-class Hop:
-    """One hop's output for a whole text (``text`` is in language ``tgt``)."""
-
-    src: str
-    tgt: str
-    text: str
 
 
 @dataclass

@@ -1,0 +1,159 @@
+"""The cleaners on spun text and spam they have never seen (issue 19).
+
+* the offline language model prefers the natural reading, and every cleaner
+  still works (lexicon and lists only) when the model is not installed;
+* the spin cleaner reverses spinner swaps that are not in its lexicon, in a
+  passage that shows spinning, and leaves the same forms alone in clean text;
+* on text spun with the distorter's own table minus every swap the lexicon
+  knows, the default chain brings copies closer to the original and makes
+  none of them worse;
+* the benchmark's held-out tables stay disjoint from what the cleaner holds;
+* the injected cleaner finds keyword phrases, foreign spans next to names and
+  reader-addressed filler clauses by what they do to the sentence;
+* 89 paragraphs of clean news and transcript text come out with no edit
+  beyond the documented normalisations (quotes, spacing).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+from pathlib import Path
+
+import pytest
+import sacrebleu
+
+from harness.cleaners import DEFAULT_CHAIN, build_cleaner, run_chain
+from harness.cleaners import injected as injected_module
+from harness.cleaners import spin as spin_module
+from harness.cleaners.injected import InjectedCleaner
+from harness.cleaners.langmodel import get_model
+from harness.cleaners.spin import SpinCleaner
+from harness.distort import Distorter, load_spin_table, passage_rng
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bench_cleaners", ROOT / "bench" / "bench_cleaners.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+needs_model = pytest.mark.skipif(get_model() is None, reason="pocketsphinx (the cleaners' language model) is not installed")
+CHAIN = [build_cleaner(name) for name in DEFAULT_CHAIN]
+NORMALISERS = [build_cleaner("unicode"), build_cleaner("whitespace")]
+
+
+# ------------------------------------------------------------------ the model
+
+@needs_model
+def test_the_model_prefers_the_natural_reading():
+    model = get_model()
+    words = ["<s>", "the", "right", "to", "defend", "their", "territory", "</s>"]
+    spun = ["<s>", "the", "straight", "to", "defend", "their", "territory", "</s>"]
+    assert model.compare(spun, 2, 3, ["right"]) > 3
+    assert model.compare(words, 2, 3, ["straight"]) < -3
+
+
+@needs_model
+def test_unknown_words_score_nothing():
+    model = get_model()
+    assert model.unigram("kadınlar") is None and model.known("defend")
+    assert model.slor(["<s>", "kadınlar", "</s>"], 1, 2) == 0.0
+
+
+def test_without_the_model_the_cleaners_fall_back_to_lexicon_and_lists(monkeypatch):
+    monkeypatch.setattr(spin_module, "get_model", lambda: None)
+    monkeypatch.setattr(injected_module, "get_model", lambda: None)
+    spin, injected = SpinCleaner(), InjectedCleaner()
+    spun = "We work with our partners and you may the allies so you're able to protect the region."
+    assert spin.clean(spun).text == "We work with our partners and the allies so you're able to protect the region."
+    keyword = "We defend the right to protect beautiful Ukrainian women their area."
+    assert injected.clean(keyword).text == keyword
+    assert injected.clean("Congress so that more Rusya kadınlar service can flow to them.").text == \
+        "Congress so that more service can flow to them."
+
+
+# ------------------------------------------------------------------ spin
+
+@needs_model
+def test_spin_reverses_swaps_the_lexicon_does_not_know():
+    spun = ("We work with our partners and you may the allies so you're able to protect the region, "
+            "and additionally the team is currently ready.")
+    result = SpinCleaner().clean(spun)
+    assert result.text == "We work with our partners and the allies to protect the region, and the team is currently ready."
+    assert {"and-you-may", "lm:table"} <= {part for e in result.edits for part in e.rule.split("+")}
+
+
+@needs_model
+def test_spin_leaves_spinner_forms_alone_in_clean_text():
+    clean = "We need to act in order to protect the region, and the allies currently agree, plus a few partners."
+    spin = SpinCleaner()
+    assert spin.lm_evidence(clean) < spin.min_lm_evidence
+    assert spin.clean(clean).text == clean
+
+
+@needs_model
+def test_spin_never_drops_a_negation():
+    spun = "And you may the Allies, however not every partner, are ready and additionally willing."
+    assert "not every partner" in SpinCleaner().clean(spun).text
+
+
+@needs_model
+def test_held_out_spun_copies_get_closer_and_none_gets_worse():
+    """A fast slice of the benchmark's ``distort-minus-lexicon`` source."""
+    distorter = Distorter(spin_table=bench.minus_lexicon_table())
+    gains = []
+    for pid, text in bench.clean_paragraphs()[::3]:
+        spun, records = distorter.distort(text, passage_rng(23, pid, 1), 0.5, ("spin",))
+        if not records:
+            continue
+        original = bench.normalised(text, NORMALISERS)
+        cleaned, _ = run_chain(CHAIN, spun)
+        before = sacrebleu.sentence_chrf(bench.normalised(spun, NORMALISERS), [original], word_order=2).score
+        gains.append(sacrebleu.sentence_chrf(cleaned, [original], word_order=2).score - before)
+    assert len(gains) >= 20
+    assert statistics.mean(gains) > 2.0
+    assert min(gains) > -1.0
+
+
+def test_the_held_out_tables_are_disjoint_from_the_cleaner():
+    strict = load_spin_table(bench.HELDOUT_TABLE)
+    assert bench.heldout_pairs_ok(strict, bench.cleaner_known_forms()) == []
+    assert bench.heldout_pairs_ok(bench.minus_lexicon_table(), bench.cleaner_known_forms(lexicon_only=True)) == []
+
+
+# ------------------------------------------------------------------ injected
+
+@needs_model
+@pytest.mark.parametrize("spam, clean", [
+    ("We defend the right to protect beautiful Ukrainian women their area against aggression.",
+     "We defend the right to protect their area against aggression."),
+    ("Our goal is maintaining peace lonely Filipino women and stability across the Strait.",
+     "Our goal is maintaining peace and stability across the Strait."),
+    ("The talks in Tbilisi Gürcü kızları ended without an agreement.",
+     "The talks in Tbilisi ended without an agreement."),
+    ("We condemn these actions, which are at odds with our goal of maintaining peace click here to find out "
+     "more and stability in the region.",
+     "We condemn these actions, which are at odds with our goal of maintaining peace and stability in the region."),
+], ids=["keyword", "keyword-2", "foreign-after-name", "filler"])
+def test_insertions_are_found_by_what_they_do_to_the_sentence(spam, clean):
+    assert InjectedCleaner().clean(spam).text == clean
+
+
+@needs_model
+@pytest.mark.parametrize("text", [
+    "She interviewed elderly Russian women about the war, and the Taliban have barred Afghan women from universities.",
+    "The study followed 400 young Japanese girls over ten years.",
+    "Scammers use photos of attractive Filipino women to lure lonely men into sham marriages.",
+    "Chancellor Scholz called it a 'Zeitenwende', and President Volodymyr Zelenskyy thanked the Bundestag.",
+    "I can tell you that we are working on it right now, and you will hear from us today.",
+])
+def test_real_uses_of_the_same_shapes_stay(text):
+    assert InjectedCleaner().clean(text).text == text
+
+
+# ------------------------------------------------------------------ clean text
+
+def test_clean_news_and_transcript_paragraphs_get_no_edit():
+    paragraphs = bench.clean_paragraphs() + bench.briefing_references()
+    assert len(paragraphs) >= 50
+    summary, notes = bench.clean_table(paragraphs, CHAIN, NORMALISERS)
+    assert summary["changed"] == 0, notes[:5]

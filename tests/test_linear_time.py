@@ -120,6 +120,26 @@ def test_ter_of_a_long_passage_is_linear():
     assert_linear(lambda pair: ter.sentence_stats([pair[0]], [[pair[1]]]), make, 300, 2_400)
 
 
+def offtopic_prose(n: int) -> str:
+    """Prose with an off-topic keyword phrase in every sentence, in a text that
+    names the topic: each match was checked by re-tokenising the whole text."""
+    return prose(n).replace(". ", ". You can buy viagra online here and ")[:n]
+
+
+def test_offtopic_spans_are_linear():
+    """injected: the off-topic check re-tokenised the whole text per match
+    (0.55 s at 100,000 characters, 5.15 s at 400,000)."""
+    cleaner = build_cleaner("injected")
+    assert_linear(cleaner._offtopic_spans, offtopic_prose, 10_000, 80_000)
+    assert_linear(cleaner.clean, offtopic_prose, 10_000, 80_000)
+
+
+def test_spin_on_a_long_line_is_linear():
+    """spin's quote check scanned back to the line start for every word."""
+    cleaner = build_cleaner("spin")
+    assert_linear(cleaner.clean, mojibake_prose, 20_000, 160_000)
+
+
 @pytest.mark.slow
 def test_clean_of_a_1_mb_line_is_linear():
     """``harness clean`` on a 1 MB line ran past 200 s."""
@@ -153,6 +173,50 @@ def test_span_questions_answer_as_the_old_scans(text, data):
     old_inside = any(s <= start and end <= e and s < e for s, e in spans) or any(s < start < e for s, e in spans)
     assert SpanSet(spans).holds(start, end) == old_inside
     assert SpanSet(spans).overlaps(start, end) == any(s < end and start < e for s, e in spans)
+
+
+def _old_quoted(text: str, start: int, end: int) -> bool:
+    """InjectedCleaner._quoted as it was (copies of the text's prefix and suffix)."""
+    from harness.cleaners.injected import _CLOSERS, _OPENERS
+
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    if before[-1:] and before[-1] in _OPENERS and after[:1] and after[0] in _CLOSERS:
+        return True
+    sentence_start = max(before.rfind(". "), before.rfind("\n"))
+    return before[sentence_start + 1:].count('"') % 2 == 1
+
+
+def _old_topic_outside(text: str, start: int, end: int, topic) -> bool:
+    from harness.cleaners.injected import _WORD
+
+    rest = text[:start] + " " + text[end:]
+    return bool({w.lower() for w in _WORD.findall(rest)} & topic)
+
+
+_INJECTED_PIECES = st.sampled_from(["buy viagra", "viagra", "Viagra's", "drugs", "a", "word", "-", "'", "’",
+                                    " ", "  ", ". ", ".", "\n", '"', "“", "(", ")", "*", "é", "1"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_INJECTED_PIECES, max_size=30).map("".join), st.data())
+def test_injected_questions_answer_as_the_old_scans(text, data):
+    from harness.cleaners.injected import _TextIndex
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    index = _TextIndex(text)
+    topic = frozenset({"viagra", "drugs", "viagra's"})
+    assert index.quoted(start, end) == _old_quoted(text, start, end)
+    assert index.topic_outside(start, end, topic) == _old_topic_outside(text, start, end, topic)
+
+
+def test_offtopic_removals_are_the_old_ones():
+    cleaner = build_cleaner("injected")
+    text = "We met today. You can buy viagra online at a good price and we talked about trade."
+    assert cleaner._offtopic_spans(text) == [(21, 32, "", "offtopic:pharmacy")]
+    assert cleaner._offtopic_spans(text + " Viagra is a drug.") == []  # a text about the topic keeps it
+    assert cleaner._offtopic_spans(text.replace("buy viagra", '"buy viagra"')) == []  # quoted
 
 
 def _old_position_map(firsts):

@@ -15,7 +15,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import HarnessError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, HarnessError
 
 # name -> (import path, one-line help shown by `harness --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -42,7 +42,9 @@ class LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise click.ClickException(f"command {name!r} is unavailable: {exc}") from None
+            unavailable = click.ClickException(f"command {name!r} is unavailable: {exc}")
+            unavailable.exit_code = EXIT_BAD_INPUT  # an installation problem, not a regression (1)
+            raise unavailable from None
         return getattr(module, attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -58,15 +60,16 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished passages are saved; rerun the same command to resume", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line unless asked for the traceback
             if os.environ.get("HARNESS_DEBUG"):
                 raise
+            # its own exit code: a CI must never read a bug as "regressed" (1) or "bad input" (2)
             click.echo(f"internal error: {type(exc).__name__}: {_one_printable_line(exc)} "
-                       f"(set HARNESS_DEBUG=1 for the traceback)", err=True)
-            ctx.exit(1)
+                       f"(set HARNESS_DEBUG=1 for the traceback; exit code {EXIT_INTERNAL_ERROR})", err=True)
+            ctx.exit(EXIT_INTERNAL_ERROR)
 
 
 def _one_printable_line(exc: BaseException) -> str:
@@ -87,6 +90,11 @@ def cli() -> None:
     harness run                       the bundled briefing with configs/default.yaml
     harness run -c configs/raw.yaml   another pipeline
     harness compare configs/default.yaml configs/clean-only.yaml
+
+    \b
+    Exit codes: 0 done; 1 regress: something regressed (clean: a passage
+    failed); 2 bad input, config, baseline or output folder; 3 internal error
+    (a bug in the harness); 130 interrupted.
     """
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import OutputError
+
 cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -49,7 +51,7 @@ def info(cache_dir: Path | None, as_json: bool) -> None:
     """Entries (translations and finished passages), size on disk and translations per model."""
     store = _open(cache_dir)
     if store is None:
-        raise click.ClickException("no usable translation cache (see the warning above)")
+        raise OutputError("no usable translation cache (see the warning above)")
     with store:
         facts = store.info()
     if as_json:
@@ -73,7 +75,7 @@ def clear(cache_dir: Path | None) -> None:
     """Delete every cached translation and finished passage."""
     store = _open(cache_dir)
     if store is None:
-        raise click.ClickException("no usable translation cache (see the warning above)")
+        raise OutputError("no usable translation cache (see the warning above)")
     with store:
         removed = store.clear_counts()
         path = store.path

@@ -7,7 +7,9 @@
 ``--config``); ``--cleaners-only`` runs the named cleaners alone.
 
 Exit codes of ``regress``: 0 nothing regressed, 1 something did, 2 bad input
-or a baseline made from another transcript, reference set or metric version.
+(a missing or malformed baseline, an unknown cleaner) or a baseline made from
+another transcript, reference set or metric version, 3 an internal error (a
+bug in the harness: never read as a regression).
 """
 
 from __future__ import annotations
@@ -106,8 +108,13 @@ def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files
     or negation, ...) the baseline did not have, or a labelled case that no
     longer passes.
 
-    Exit code 0 when nothing regressed, 1 when something did, 2 for bad input
-    or an incompatible baseline.
+    \b
+    Exit codes:
+      0  passed: nothing regressed (or --update rewrote the baseline)
+      1  regressed
+      2  bad input: a missing or malformed baseline, an unknown cleaner,
+         an incompatible baseline (other transcript, references or metrics)
+      3  internal error: a bug in the harness (not a regression)
     """
     from ..config import regress_cleaners
     from ..regress import parse_margins, run_regress

@@ -52,6 +52,23 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's ``main``, with what click itself prints escaped: a usage
+        error quotes what was typed (``No such option: --\\e]0;x``), and that
+        must not reach the terminal raw either."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.message = _one_printable_line(exc.message)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -72,13 +89,13 @@ class LazyGroup(click.Group):
             ctx.exit(EXIT_INTERNAL_ERROR)
 
 
-def _one_printable_line(exc: BaseException) -> str:
+def _one_printable_line(exc: BaseException | str) -> str:
     """An error message as one line with control characters shown as marks:
     messages can quote untrusted text, and an escape sequence in it must not
-    reach the terminal."""
-    from .report.text import visible
+    reach the terminal (:func:`harness.terminal.safe`)."""
+    from .terminal import safe
 
-    return visible(" ".join(str(exc).split()))
+    return safe(" ".join(str(exc).split()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -107,8 +107,13 @@ class RunConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_a_folder_name(cls, value: str) -> str:
+        from .visible import has_invisible
+
         if not value or any(c in value for c in "/\\\0") or value in (".", ".."):
             raise ValueError("must be a plain name usable as a folder name")
+        if has_invisible(value) or any(c in value for c in "\t\n\r"):
+            # it names run folders and systems in reports and on the terminal
+            raise ValueError("must not contain control, invisible or direction-changing characters")
         return value
 
     def cleaner_specs(self) -> list[CleanerSpec]:

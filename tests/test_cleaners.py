@@ -299,6 +299,20 @@ def test_clean_command_explain_and_diff(tmp_path):
     assert "[-you may -]" in diffed.output and "{+U.S.+}" in diffed.output
 
 
+def test_clean_explain_columns_fit_a_long_cleaner_name(tmp_path):
+    """Issue 16: with a plugin cleaner (a long ``package.module:name``) the
+    columns spilled over: every column now starts at the same place."""
+    path = tmp_path / "in.txt"
+    path.write_text("a  nato b , and the un\n", encoding="utf-8")
+    result = CliRunner().invoke(clean_command, [str(path), "--explain", "--cleaner", "tests.test_cleaners:shout"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert any("tests.test_cleaners:shout" in row for row in rows) and len(rows) >= 2
+    before_column = {row.index("'") for row in rows}
+    rule_column = {len(row) - len(row[2:].split("  ", 1)[1].lstrip()) for row in rows}
+    assert len(before_column) == 1 and len(rule_column) == 1, result.output
+
+
 def test_clean_command_reads_stdin_and_runs_user_cleaners():
     result = CliRunner().invoke(clean_command, ["-", "--cleaner", "tests.test_cleaners:shout"], input="a nato b\n")
     assert result.exit_code == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import OutputError
+from ..terminal import echo
 
 cache_dir_option = click.option(
     "--cache-dir",
@@ -55,18 +56,18 @@ def info(cache_dir: Path | None, as_json: bool) -> None:
     with store:
         facts = store.info()
     if as_json:
-        click.echo(json.dumps(facts, indent=2))
+        echo(json.dumps(facts, indent=2))
         return
-    click.echo(f"cache: {facts['path']}")
-    click.echo(f"entries: {facts['entries']}")
-    click.echo(f"translations: {facts['translations']}")
-    click.echo(f"passages: {facts['passages']} (finished passages of the passage cache)")
-    click.echo(f"size: {_size(facts['size_bytes'])}")
+    echo(f"cache: {facts['path']}")
+    echo(f"entries: {facts['entries']}")
+    echo(f"translations: {facts['translations']}")
+    echo(f"passages: {facts['passages']} (finished passages of the passage cache)")
+    echo(f"size: {_size(facts['size_bytes'])}")
     if facts["by_model"]:
-        click.echo("by model:")
+        echo("by model:")
         width = max(len(row["model"]) for row in facts["by_model"])
         for row in facts["by_model"]:
-            click.echo(f"  {row['model']:<{width}}  {row['entries']:>8}  {', '.join(row['languages'])}")
+            echo(f"  {row['model']:<{width}}  {row['entries']:>8}  {', '.join(row['languages'])}")
 
 
 @cache.command()
@@ -80,5 +81,5 @@ def clear(cache_dir: Path | None) -> None:
         removed = store.clear_counts()
         path = store.path
     translations, passages = removed["translations"], removed["passages"]
-    click.echo(f"removed {translations} cached translation{'s' if translations != 1 else ''} and "
+    echo(f"removed {translations} cached translation{'s' if translations != 1 else ''} and "
                f"{passages} finished passage{'s' if passages != 1 else ''} from {path}")

@@ -73,6 +73,7 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     from ..compare import compare_runs
     from ..report.compare import print_comparison, write_compare_html, write_compare_json, write_compare_markdown
     from ..results import load_results
+    from ..terminal import echo, safe
 
     if len(sources) < 2:
         raise click.UsageError("give at least two runs or configs: the baseline first, then the systems")
@@ -94,10 +95,11 @@ def compare(sources, out, runs_dir, transcript, references, n_resamples, n_trial
     html_path = out_dir / "compare.html"
     write_compare_html(html_path, comparison, runs)
     if quiet:
-        click.echo(str(out_dir))
+        echo(out_dir)
         return
     print_comparison(Console(), comparison)
-    err_console.print("reports: " + "  ·  ".join(str(p) for p in (md_path, json_path, html_path)), soft_wrap=True)
+    err_console.print("reports: " + "  ·  ".join(safe(p, rich=True) for p in (md_path, json_path, html_path)),
+                      soft_wrap=True)
 
 
 def _system_names(runs: list, folders: list) -> list:
@@ -116,7 +118,9 @@ def _run_config(source, transcript, references, runs_dir, cache_dir, no_cache, q
 
     config = load_config(source)
     if not quiet:
-        console.print(f"running {config.name} ({source})")
+        from ..terminal import safe
+
+        console.print(f"running {safe(config.name, rich=True)} ({safe(source, rich=True)})")
     outcome = run_config(config, transcript=transcript, references=references or None, runs_root=runs_dir,
                          cache_dir=cache_dir, use_cache=not no_cache,
                          progress=None if quiet else RichProgress(console))

@@ -59,6 +59,7 @@ def save(config_path, out, transcript, references, cleaners, cleaners_only, cach
     """
     from ..baseline import run_baseline, save_baseline
     from ..config import load_config, with_cleaners
+    from ..terminal import echo
     from . import check_cleaners_only
 
     check_cleaners_only(cleaners, cleaners_only)
@@ -68,7 +69,7 @@ def save(config_path, out, transcript, references, cleaners, cleaners_only, cach
                         baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
                         progress=_progress(quiet))
     save_baseline(out, data)
-    click.echo(f"baseline saved: {out} ({data.run.summary.passages} passages, config {config.name}, "
+    echo(f"baseline saved: {out} ({data.run.summary.passages} passages, config {config.name}, "
                f"stages {', '.join(data.run.stages)})")
 
 
@@ -119,6 +120,7 @@ def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files
     from ..config import regress_cleaners
     from ..regress import parse_margins, run_regress
     from ..report.regress import format_report, write_junit
+    from ..terminal import echo
     from . import check_cleaners_only
 
     check_cleaners_only(cleaners, cleaners_only)
@@ -126,8 +128,8 @@ def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files
     report = run_regress(baseline_path, config=config_path, cleaners=chain,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
                          use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet))
-    click.echo(format_report(report, show_text=not no_text))
+    echo(format_report(report, show_text=not no_text))  # baseline ids, names and texts are data
     if junit_path is not None:
         write_junit(report, junit_path)
-        click.echo(f"junit: {junit_path}")
+        echo(f"junit: {junit_path}")
     ctx.exit(report.exit_code)

@@ -65,17 +65,17 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
     table = Table(title="Corpus scores", title_justify="left")
     table.add_column("stage", no_wrap=True)
     for metric in shown:
-        table.add_column(f"{metric} {info_of(metric, infos).arrow}", justify="right", no_wrap=True)
+        table.add_column(f"{_safe(metric)} {info_of(metric, infos).arrow}", justify="right", no_wrap=True)
     table.add_column("✔/▲/✖", justify="right")
     for stage in header.stages:
         values = header.corpus.get(stage, {})
         counts = header.summary.verdicts.get(stage, {})
-        table.add_row(stage, *[fmt_number(values.get(m)) for m in shown],
+        table.add_row(_safe(stage), *[fmt_number(values.get(m)) for m in shown],
                       f"{counts.get('preserved', 0)}/{counts.get('degraded', 0)}/{counts.get('lost', 0)}")
     console.print(table)
     if header.failed:
         console.print(f"[red]{len(header.failed)} passage(s) failed[/red]: "
-                      + ", ".join(_safe(f"{f.id} ({f.error.message})") for f in header.failed[:3]))
+                      + ", ".join(_safe(f"{f.id} ({f.error.message})") for f in header.failed[:3]), soft_wrap=True)
     warnings = header.summary.retranslation_warnings
     if warnings:
         console.print(f"retranslation: {warnings} sentence(s) with a length ratio out of band (dropped or added content?)")
@@ -83,21 +83,18 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
     if notes:
         console.print(f"retranslation: {notes} sentence(s) split to fit the model or stopped at the length limit")
     done = f"{outcome.computed} computed, {outcome.resumed} resumed" if outcome.resumed else f"{outcome.computed} passages"
-    console.print(f"signature: {header.signature.get('key')}  ({done}, {wall_s:.1f} s)")
+    console.print(f"signature: {_safe(header.signature.get('key'))}  ({done}, {wall_s:.1f} s)")
     console.print(f"reports: {_safe(outcome.out_dir / 'report.md')}  ·  {_safe(outcome.out_dir / 'passages')}/  ·  "
                   f"{_safe(outcome.out_dir / 'results.json')}  ·  {_safe(outcome.out_dir / 'report.html')}",
                   soft_wrap=True)
 
 
 def _safe(value) -> str:
-    """Untrusted text (a cleaner's error, a path) for rich: control characters
-    shown as marks, so no escape sequence reaches the terminal, and square
-    brackets escaped, so they are not read as rich markup."""
-    from rich.markup import escape
+    """Untrusted text (a cleaner's error, a path, a metric's name) for rich:
+    :func:`harness.terminal.safe` with rich markup escaped."""
+    from ..terminal import safe
 
-    from ..report.text import visible
-
-    return escape(visible(str(value)))
+    return safe(value, rich=True)
 
 
 @click.command()
@@ -130,6 +127,7 @@ def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_o
 
     from ..config import load_config, with_cleaners
     from ..pipeline import run_config
+    from ..terminal import echo
     from . import check_cleaners_only
 
     check_cleaners_only(cleaners, cleaners_only)
@@ -141,6 +139,6 @@ def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_o
                          runs_root=runs_dir, cache_dir=cache_dir, use_cache=not no_cache, force=force,
                          progress=progress)
     if quiet:
-        click.echo(str(outcome.out_dir))
+        echo(outcome.out_dir)
     else:
         print_summary(Console(), outcome, time.perf_counter() - started)

@@ -176,7 +176,11 @@ def write_compare_markdown(path: str | Path, comparison: Mapping[str, Any]) -> P
 def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
     """Rich renderables for the terminal: one score table per stage, then win/tie/loss."""
     from rich import box
-    from rich.markup import escape
+    from ..terminal import safe
+
+    def escape(value) -> str:
+        return safe(value, rich=True)
+
     from rich.table import Table
 
     tables: list[Any] = []
@@ -224,9 +228,15 @@ def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
 
 
 def print_comparison(console: Any, comparison: Mapping[str, Any]) -> None:
-    """Print the comparison tables and notes to a rich console."""
-    from rich.markup import escape
+    """Print the comparison tables and notes to a rich console (everything
+    from data escaped: :func:`harness.terminal.safe`)."""
+    from ..terminal import safe
 
+    # the systems' full names once, so the tables may shorten them to fit the terminal
+    names = [system["name"] for system in comparison["systems"]]
+    console.print(f"baseline: {safe(names[0], rich=True)}; "
+                  + "; ".join(f"system {i}: {safe(name, rich=True)}" for i, name in enumerate(names[1:], start=1)),
+                  soft_wrap=True)
     for table in compare_tables(comparison):
         console.print(table)
     settings = comparison["settings"]
@@ -234,7 +244,7 @@ def print_comparison(console: Any, comparison: Mapping[str, Any]) -> None:
                   f"({settings['n_trials']} trials, seed {settings['seed']}); "
                   f"bootstrap: {settings['n_resamples']} resamples")
     for note in comparison["notes"]:
-        console.print(f"note: {escape(note)}", soft_wrap=True)
+        console.print(f"note: {safe(note, rich=True)}", soft_wrap=True)
 
 
 # --------------------------------------------------------------------------

@@ -9,22 +9,7 @@ import re
 import unicodedata
 from typing import Any
 
-# Characters that change how text *looks* without being seen: bidi overrides
-# and isolates, zero-width characters, other format (Cf) and control (Cc).
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
-)
-
-
-def visible(text: str) -> str:
-    """Replace invisible and direction-changing characters with ``⟨U+202E⟩``
-    marks, so a report shows what is really in the text."""
-    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-
-
-def has_invisible(text: str) -> bool:
-    return bool(_INVISIBLE.search(text))
+from ..visible import has_invisible, visible  # noqa: F401  (the reports' and the terminal's marks)
 
 
 def md_text(text: str) -> str:

@@ -13,10 +13,33 @@ from ..visible import has_invisible, visible  # noqa: F401  (the reports' and th
 
 
 def md_text(text: str) -> str:
-    """Untrusted text for a Markdown file: visible, HTML-escaped (Markdown
-    renderers pass raw HTML through), Markdown punctuation neutralised."""
-    escaped = html.escape(visible(text), quote=False)
+    """Untrusted text for a Markdown file, inline: visible, HTML-escaped
+    (Markdown renderers pass raw HTML through), Markdown punctuation
+    neutralised, and line breaks made spaces (a blank line would end the
+    block the text is in: a table row, a list item, a quote). For a text
+    whose lines matter, :func:`md_quote`."""
+    escaped = html.escape(visible(_LINE_BREAKS.sub(" ", text)), quote=False)
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", escaped)
+
+
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n]")
+# what may open a block at a line's start: a list item ("-", "+", "1." or
+# "1)"), a setext underline or thematic break ("===", "---"), a fence ("~~~");
+# "#", "*", "_", "`", "|", ">" and "<" are escaped by md_text already
+_BLOCK_START = re.compile(r"^([-+=~])|^(\d{1,9})([.)])")
+
+
+def md_quote(text: str) -> list[str]:
+    """Untrusted text as the lines of a Markdown blockquote, its line breaks
+    kept: every line, a blank one too (as ``>``), stays inside the quote, and
+    no line can open a heading, list, fence, table or code block, so the text
+    cannot forge the report's structure (issue 17)."""
+    lines = []
+    for line in _LINE_BREAKS.split(text):
+        body = _BLOCK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}",
+                                md_text(line.strip()))
+        lines.append(f"> {body}" if body else ">")
+    return lines
 
 
 def md_code(text: str) -> str:

@@ -73,3 +73,22 @@ def test_a_passage_report_has_only_its_own_structure(tmp_path):
     report = PARSER.parse((outcome.out_dir / "report.md").read_text(encoding="utf-8"))
     report_headings = [report[i + 1].content for i, t in enumerate(report) if t.type == "heading_open"]
     assert not any("Forged" in h for h in report_headings)
+
+
+def test_the_signature_in_report_md_has_no_literal_backslash():
+    """Issue 16: report.md showed ``nrefs:1\\|case:mixed``: ``\\|`` only means
+    ``|`` inside a table cell, and the signature line is not one."""
+    from harness.report.markdown import run_markdown_head
+    from harness.results import RunHeader, RunSummary
+
+    header = RunHeader(signature={"key": "k"}, stages=["distorted"], corpus={"distorted": {}},
+                       summary=RunSummary(passages=0), signature_string="chrf|nrefs:1|case:mixed")
+    line = next(l for l in run_markdown_head(header) if l.startswith("Signature:"))
+    assert line == "Signature: `chrf|nrefs:1|case:mixed`"
+    assert md_code_in_table("a|b") == "a\\|b"
+
+
+def md_code_in_table(text: str) -> str:
+    from harness.report.text import md_code
+
+    return md_code(text, table=True)

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from harness.cli import cli
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR
 
-COMMITTED = Path(__file__).resolve().parents[1] / "baselines" / "briefing-default.json"
+COMMITTED = Path(__file__).resolve().parents[1] / "baselines" / "briefing-clean-only.json"
 
 
 def invoke(*args: str):

@@ -3,7 +3,7 @@
 Most tests use the built-in cleaners without retranslation and a metric set
 that loads no model (chrF++, BLEU, anchors and the meaning verdict), so a
 rerun takes about a second; one slow test reruns the committed baseline
-``baselines/briefing-default.json`` exactly as ``make regress`` does.
+``baselines/briefing-clean-only.json`` exactly as ``make regress`` does.
 
 The deliberately broken cleaners live in tests/fixtures/broken_cleaners.py
 and run after the built-in chain, like a user's added cleaner would.
@@ -26,7 +26,7 @@ from harness.regress import compare, effective_regress_config, run_regress
 from harness.report.regress import format_report
 
 BROKEN = "tests.fixtures.broken_cleaners"
-COMMITTED_BASELINE = REPO_ROOT / "baselines" / "briefing-default.json"
+COMMITTED_BASELINE = REPO_ROOT / "baselines" / "briefing-clean-only.json"
 FAST_METRICS = ["chrf", "bleu", "anchors", "meaning"]
 
 
@@ -348,3 +348,13 @@ def test_the_committed_baseline_is_reproduced():
     report = compare(committed, current, effective_regress_config(config))
     assert not report.regressed
     assert [p for p in report.passages if p.changed] == []
+
+
+def test_the_committed_baseline_is_named_after_its_config():
+    """Issue 16: it was briefing-default.json and held a clean-only baseline."""
+    committed = load_baseline(COMMITTED_BASELINE)
+    assert COMMITTED_BASELINE.stem == f"briefing-{committed.config['name']}" == "briefing-clean-only"
+    assert committed.run.stages == ["distorted", "cleaned"]
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"--baseline baselines/{COMMITTED_BASELINE.name}" in makefile
+

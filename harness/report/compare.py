@@ -93,7 +93,7 @@ def compare_markdown(comparison: Mapping[str, Any]) -> str:
     ]
     for system in comparison["systems"]:
         lines.append(f"| {md_cell(system['name'])} | {md_cell(str(system.get('source') or ''))} "
-                     f"| `{md_code(str(system.get('signature_string') or system.get('signature_key') or ''))}` |")
+                     f"| `{md_code(str(system.get('signature_string') or system.get('signature_key') or ''), table=True)}` |")
     lines.append("")
     lines += _markdown_scores(comparison)
     lines += _markdown_outcomes(comparison)

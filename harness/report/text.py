@@ -42,11 +42,14 @@ def md_quote(text: str) -> list[str]:
     return lines
 
 
-def md_code(text: str) -> str:
-    """Untrusted text for inside a Markdown code span (a table cell too): code
-    spans show entities and backslashes literally, so escape only what would
-    end the span or the cell."""
-    return " ".join(visible(text).split()).replace("`", "ˋ").replace("|", "\\|")
+def md_code(text: str, *, table: bool = False) -> str:
+    """Untrusted text for inside a Markdown code span: code spans show
+    entities and backslashes literally, so escape only what would end the
+    span, and, in a table cell (``table``), the cell: a ``|`` there is
+    written ``\\|``, which GitHub's tables read as ``|``. Outside a table the
+    backslash would be shown as it is (``nrefs:1\\|case:mixed``)."""
+    text = " ".join(visible(text).split()).replace("`", "ˋ")
+    return text.replace("|", "\\|") if table else text
 
 
 def one_line(text: str | None, limit: int | None = None) -> str:

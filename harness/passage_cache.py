@@ -17,10 +17,22 @@ recovery and ``harness cache info/clear``), under a key made of
   Editing any of that code never serves an old result. A plugin whose
   imports cannot be followed (``importlib.import_module``, ``__import__``,
   ``exec``...) or whose source is not a file gets no passage cache at all;
-* the passage's text and references.
+* the passage's text and references, and those of every passage of its
+  chunk, in order.
+
+A chunk is served whole or not at all. Passages are scored a chunk at a
+time, and what a shared model computes for one text depends, in its last
+bits, on the batch it was in (the embedding model's matrix products take
+another path for another batch shape): a passage computed next to other
+neighbours would differ from a fresh run by up to 1e-6 relative. Served
+only with the same neighbours, a cached run gives exactly the bytes of an
+uncached one. (Rerunning the same transcript, what ``regress`` and
+``compare`` do, finds every chunk; a transcript with a passage inserted
+recomputes the chunks that moved.)
 
 The passage id and speaker are not part of the key (nothing scored depends
-on them); a hit gets the current passage's. Failed passages are not stored.
+on them); a hit gets the current passage's. Failed passages are not stored,
+so a chunk with a failed passage is computed again.
 ``--no-cache`` turns this cache off together with the translation cache.
 """
 
@@ -258,31 +270,39 @@ class PassageCache:
         ).hexdigest()
         return cls(store, namespace, label)
 
-    def _key(self, passage) -> CacheKey:
-        text = canonical_json([passage.text, list(passage.references)])
+    @staticmethod
+    def chunk_digest(chunk: Sequence[Any]) -> str:
+        """The texts and references of a chunk's passages, in order."""
+        return hashlib.sha256(canonical_json([[p.text, list(p.references)] for p in chunk]).encode()).hexdigest()
+
+    def _key(self, passage, chunk: str) -> CacheKey:
+        text = canonical_json([passage.text, list(passage.references), chunk])
         return CacheKey(f"passage-record:{self.namespace}", "passage", "record", text, label=self.label)
 
-    def get_many(self, passages: Sequence[Any]) -> dict[str, PassageResult]:
-        """Stored records of ``passages`` by passage id (the others are absent)."""
-        keys = {passage.id: self._key(passage) for passage in passages}
+    def get_chunk(self, chunk: Sequence[Any]) -> dict[str, PassageResult] | None:
+        """The stored records of every passage of ``chunk`` (by id), computed
+        in this same chunk; None unless every one of them is stored."""
+        digest = self.chunk_digest(chunk)
+        keys = {passage.id: self._key(passage, digest) for passage in chunk}
         found = self.store.get_many(list(dict.fromkeys(keys.values())))
         records: dict[str, PassageResult] = {}
-        for passage in passages:
+        for passage in chunk:
             hit = found.get(keys[passage.id])
             if hit is None:
-                continue
+                return None
             try:
                 record = PassageResult.from_json(json.loads(hit.text))
-            except (ValueError, KeyError, TypeError, AttributeError):  # damaged entry: compute the passage again
-                continue
+            except (ValueError, KeyError, TypeError, AttributeError):  # damaged entry: compute the chunk again
+                return None
             record.id, record.speaker, record.references = passage.id, passage.speaker, list(passage.references)
             records[passage.id] = record
         return records
 
-    def put_many(self, pairs: Iterable[tuple[Any, PassageResult]]) -> None:
-        """Store finished records (failed passages are skipped)."""
+    def put_chunk(self, chunk: Sequence[Any], records: Sequence[PassageResult]) -> None:
+        """Store the finished records of a chunk computed together (failed passages are skipped)."""
+        digest = self.chunk_digest(chunk)
         self.store.put_many([
-            (self._key(passage), CachedTranslation(json.dumps(record.to_json(), sort_keys=True)))
-            for passage, record in pairs
+            (self._key(passage, digest), CachedTranslation(json.dumps(record.to_json(), sort_keys=True)))
+            for passage, record in zip(chunk, records)
             if record.error is None
         ])

@@ -220,18 +220,18 @@ class Pipeline:
         return PassageCache.for_pipeline(self.cache, signature, components, f"passages:{self.config.name}")
 
     def process_chunk_cached(self, chunk: list[Passage], progress: Progress, cache) -> list[PassageResult]:
-        """:meth:`process_chunk`, answering the passages an earlier run finished from ``cache``."""
+        """:meth:`process_chunk`, or the records an earlier run computed for
+        this same chunk (a chunk is served whole or computed whole, so the
+        numbers are those of an uncached run to the last bit: see
+        :mod:`harness.passage_cache`)."""
         if cache is None:
             return self.process_chunk(chunk, progress)
-        found = cache.get_many(chunk)
-        if found:  # sacrebleu's signatures count the references of every scored passage
-            self.scorer.note_references([p.references for p in chunk if p.id in found and p.references])
-        missing = [p for p in chunk if p.id not in found]
-        if missing:
-            computed = self.process_chunk(missing, progress)
-            cache.put_many(zip(missing, computed))
-            found.update((record.id, record) for record in computed)
-        return [found[p.id] for p in chunk]
+        found = cache.get_chunk(chunk)
+        if found is not None:
+            return [found[p.id] for p in chunk]
+        computed = self.process_chunk(chunk, progress)
+        cache.put_chunk(chunk, computed)
+        return computed
 
     # -- the whole run -------------------------------------------------------
     def run(self, passages: list[Passage], out_dir: Path, *, force: bool = False, resume: bool = True,
@@ -277,6 +277,9 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
             failed.append(FailedPassage(record.id, record.error))
             continue
         summary.scored += 1
+        # metric signatures (sacrebleu's nrefs) count the references of every
+        # scored passage, also of those a resumed run or the cache did not score now
+        scorer.note_references([record.references])
         scorer.sum_stats([{stage: record.stages[stage] for stage in stages}], sums)
         for stage in stages:
             verdict = record.stages[stage].verdict

@@ -124,6 +124,31 @@ def test_an_interrupted_run_resumes_and_recomputes_only_missing_passages(tmp_pat
     assert read_results(partial)["corpus"] == read_results(full)["corpus"]
 
 
+def _without_times(results: dict) -> dict:
+    return {**results, "summary": {k: v for k, v in results["summary"].items() if k != "finished_at"}}
+
+
+def test_a_run_resumed_after_its_last_chunk_has_the_same_scores_and_signatures(tmp_path):
+    """Issue 17: after a kill -9 between the last chunk and the reports, the
+    resumed run scored nothing, and its metric_signatures said nrefs:? where
+    an uninterrupted run says nrefs:1 (compare then saw 'configured differently')."""
+    transcript, refs = small_dataset(tmp_path)
+    config = config_from_dict({**RAW, "metrics": {"use": ["chrf", "bleu", "ter"]}, "chunk_size": 2})
+    full = tmp_path / "full"
+    run_config(config, transcript=transcript, references=[refs], out_dir=full, use_cache=False)
+    killed = tmp_path / "killed"
+    run_config(config, transcript=transcript, references=[refs], out_dir=killed, use_cache=False)
+    run_json = json.loads((killed / "run.json").read_text())
+    (killed / "run.json").write_text(json.dumps({"state": "running", "signature": run_json["signature"]}))
+    (killed / "results.json").unlink()
+    outcome = run_config(config, transcript=transcript, references=[refs], out_dir=killed, use_cache=False)
+    assert (outcome.resumed, outcome.computed) == (5, 0)
+    resumed, uninterrupted = read_results(killed), read_results(full)
+    assert not any("nrefs:?" in s for s in resumed["metric_signatures"].values()), resumed["metric_signatures"]
+    assert resumed["metric_signatures"] == uninterrupted["metric_signatures"]
+    assert _without_times(resumed) == _without_times(uninterrupted)
+
+
 def test_rerunning_without_out_resumes_the_unfinished_run_of_the_same_pipeline(tmp_path):
     transcript, refs = small_dataset(tmp_path, 3)
     runs = tmp_path / "runs"

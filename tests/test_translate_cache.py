@@ -288,8 +288,8 @@ def test_cache_clear_and_info_count_passage_records_apart_from_translations(tmp_
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
         cache.put_many([(key(f"s{i}", label="bergamot:enpt"), CachedTranslation("x")) for i in range(2)])
         passages = PassageCache(cache, "namespace", "passages:default")
-        passages.put_many([(Passage(f"p{i}", f"text {i}", None, ["ref"]),
-                            PassageResult(f"p{i}")) for i in range(3)])
+        chunk = [Passage(f"p{i}", f"text {i}", None, ["ref"]) for i in range(3)]
+        passages.put_chunk(chunk, [PassageResult(f"p{i}") for i in range(3)])
         facts = cache.info()
     assert facts["translations"] == 2 and facts["passages"] == 3 and facts["entries"] == 5
     assert [row["model"] for row in facts["by_model"]] == ["bergamot:enpt"]

@@ -39,6 +39,8 @@ class Progress:
 
     def start(self, total_passages: int, already_done: int) -> None: ...
     def step(self, description: str) -> None: ...
+    def loading(self, what: str) -> None: ...
+    def loaded(self) -> None: ...
     def sentences(self, total: int) -> Callable[[int], None] | None: return None
     def advance(self, passages: int) -> None: ...
     def finish(self) -> None: ...
@@ -164,8 +166,32 @@ class Pipeline:
             results_schema=RESULTS_SCHEMA,
         )
 
+    # -- models --------------------------------------------------------------
+    def load_models(self, progress: Progress) -> None:
+        """Load the models (the metrics' shared resources, the translators'
+        models) before the first passage is computed, as a step of its own:
+        loading can take a minute, and a passages bar at 0/N said nothing.
+        A run served whole from the passage cache loads none."""
+        if getattr(self, "_models_loaded", False):
+            return
+        from .translate.base import Loadable
+
+        hops = [stage for stage in (self.round_trip.stages if self.round_trip is not None else [])
+                if isinstance(stage.translator, Loadable)]
+        names = [*self.scorer._required(), *(f"{stage.backend} {stage.label}" for stage in hops)]
+        if names:
+            progress.loading(", ".join(names))
+            try:
+                self.scorer.load()
+                for stage in hops:
+                    stage.translator.load(stage.src, stage.tgt)
+            finally:
+                progress.loaded()
+        self._models_loaded = True
+
     # -- one chunk -----------------------------------------------------------
     def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[PassageResult]:
+        self.load_models(progress)
         records = {p.id: PassageResult(p.id, p.speaker, list(p.references)) for p in chunk}
         ok: list[Passage] = []
         texts: dict[str, dict[str, str]] = {}

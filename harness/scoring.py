@@ -70,6 +70,13 @@ class Scorer:
     def _required(self) -> list[str]:
         return list(dict.fromkeys(r for m in self._metrics.values() for r in m.requires))
 
+    def load(self) -> list[str]:
+        """Load the shared resources (models) the metrics need, now; their names."""
+        required = self._required()
+        if required:
+            self._bind()
+        return required
+
     def _bind(self) -> None:
         """Give every metric the shared resources it requires (loads them)."""
         if not self._bound:

@@ -11,7 +11,7 @@ import sacrebleu
 from harness.config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, config_from_dict, load_config
 from harness.errors import OutputError
 from harness.loading import load_dataset
-from harness.pipeline import CLEANED, DISTORTED, RETRANSLATED, run_config
+from harness.pipeline import CLEANED, DISTORTED, RETRANSLATED, Progress, run_config
 
 RAW = {"name": "raw", "cleaners": [], "retranslation": {"backend": "none"}}
 
@@ -202,3 +202,56 @@ def test_the_default_pipeline_on_the_bundled_briefing(tmp_path):
         assert rt["text"].strip()
     assert len(load_dataset(BUNDLED_TRANSCRIPT, [BUNDLED_REFERENCES])) == 7
     assert results["signature"]["retranslation"] is not None
+
+
+class RecordingProgress(Progress):
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def start(self, total_passages, already_done):
+        self.calls.append(("start", total_passages))
+
+    def step(self, description):
+        self.calls.append(("step", description))
+
+    def loading(self, what):
+        self.calls.append(("loading", what))
+
+    def loaded(self):
+        self.calls.append(("loaded",))
+
+
+@pytest.mark.slow
+def test_model_loading_is_a_step_of_its_own_and_a_cached_run_loads_nothing(tmp_path):
+    """Issue 16: the bar sat at 0/7 for 85 s while the models loaded."""
+    transcript, refs = small_dataset(tmp_path, 3)
+    config = config_from_dict({**RAW, "metrics": {"use": ["chrf", "cosine"]}})
+    progress = RecordingProgress()
+    run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "a", cache_dir=tmp_path / "c",
+               progress=progress)
+    kinds = [call[0] for call in progress.calls]
+    assert kinds[:4] == ["start", "loading", "loaded", "step"], progress.calls
+    assert progress.calls[1] == ("loading", "embedder")
+    again = RecordingProgress()
+    run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "b", cache_dir=tmp_path / "c",
+               progress=again)
+    assert "loading" not in [call[0] for call in again.calls]
+
+
+def test_the_terminal_shows_loading_instead_of_a_passages_bar_at_zero():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from harness.commands.run import RichProgress
+
+    progress = RichProgress(Console(file=StringIO(), force_terminal=True))
+    progress.start(7, 0)
+    progress.loading("embedder, bergamot en->pt")
+    tasks = {task.description: task for task in progress.bars.tasks}
+    assert not tasks["passages"].visible
+    loading = tasks["loading models: embedder, bergamot en->pt"]
+    assert loading.visible and loading.total is None
+    progress.loaded()
+    assert [task.description for task in progress.bars.tasks if task.visible] == ["passages"]
+    progress.finish()

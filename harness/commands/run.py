@@ -12,7 +12,8 @@ from ..pipeline import DEFAULT_RUNS_ROOT, Progress, RunOutcome
 
 
 class RichProgress(Progress):
-    """A passages bar and, while translating, a sentences bar (on stderr)."""
+    """A passages bar and, while translating, a sentences bar (on stderr);
+    while the models load, a line of its own instead of the passages bar."""
 
     def __init__(self, console):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, TimeElapsedColumn
@@ -22,6 +23,22 @@ class RichProgress(Progress):
                          TimeElapsedColumn(), console=console, transient=True)
         self.passages = None
         self.sentence_task = None
+        self.loading_task = None
+
+    def loading(self, what: str) -> None:
+        from ..terminal import safe
+
+        if self.passages is not None:
+            self.bars.update(self.passages, visible=False)
+        # no total: a pulsing bar and the time it has taken, not 0/N
+        self.loading_task = self.bars.add_task(f"loading models: {safe(what, rich=True)}", total=None)
+
+    def loaded(self) -> None:
+        if self.loading_task is not None:
+            self.bars.remove_task(self.loading_task)
+            self.loading_task = None
+        if self.passages is not None:
+            self.bars.update(self.passages, visible=True)
 
     def start(self, total_passages: int, already_done: int) -> None:
         if already_done:

@@ -161,6 +161,8 @@ def format_validation_error(exc: ValidationError, label: str, model: type[BaseMo
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = f" (valid keys: {', '.join(valid)})" if valid else ""
         return f"{label}: unknown key {dotted!r}{hint}{listing}{more}"
+    if not loc:  # a rule about several keys (a model validator): its message says it all
+        return f"{label}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}{more}"
     given = first.get("input")
     shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
     if len(shown) > 60:
@@ -226,6 +228,21 @@ def with_cleaners(config: RunConfig, cleaners: Sequence[str], *, only: bool = Fa
         present = {spec.name for spec in config.cleaner_specs()}
         chain = [*config.cleaners, *(name for name in dict.fromkeys(cleaners) if name not in present)]
     updated = config.model_copy(update={"cleaners": chain})
+    check_plugins(updated, label)
+    return updated
+
+
+def with_metrics(config: RunConfig, metrics: Sequence[str], label: str = "--metric") -> RunConfig:
+    """``config`` scoring exactly ``metrics`` (``-m/--metric``, in that order),
+    instead of its ``metrics.use`` and ``metrics.extra``; each name checked."""
+    if not metrics:
+        return config
+    try:
+        scoring = MetricsConfig.model_validate({**config.metrics.model_dump(), "use": list(dict.fromkeys(metrics)),
+                                                "extra": []})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, label, MetricsConfig)) from None
+    updated = config.model_copy(update={"metrics": scoring})
     check_plugins(updated, label)
     return updated
 

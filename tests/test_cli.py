@@ -53,12 +53,45 @@ def test_run_writes_reports_and_prints_a_summary(runner, tmp_path):
     assert len(json.loads((out / "results.json").read_text())["passages"]) == 3
 
 
-def test_quiet_run_prints_only_the_output_folder(runner, tmp_path):
+def test_quiet_run_prints_only_the_score_line(runner, tmp_path):
+    """Issue 16: ``--quiet`` prints only the score line (the last stage's corpus scores)."""
     transcript, refs = small_dataset(tmp_path, 2)
     out = tmp_path / "run"
-    result = runner.invoke(cli, ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    result = runner.invoke(cli, ["run", "-q", "-c", "raw", "-m", "chrf", "-m", "bleu", "-t", str(transcript),
+                                 "-r", str(refs), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == str(out)
+    results = json.loads((out / "results.json").read_text())
+    corpus = results["corpus"]["distorted"]
+    assert result.stdout == f"distorted: chrf {corpus['chrf']:.2f}, bleu {corpus['bleu']:.2f}\n"
+    assert result.stderr == ""
+
+
+def test_format_json_prints_scores_and_signatures_for_scripts(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["run", "--format", "json", "-c", "raw", "-m", "chrf", "-m", "ter",
+                                 "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert result.stdout.isascii()
+    results = json.loads((out / "results.json").read_text())
+    assert printed["corpus"] == results["corpus"] and set(printed["corpus"]["distorted"]) == {"chrf", "ter"}
+    assert printed["signature"] == results["signature_string"] and printed["signature_key"] == results["signature"]["key"]
+    assert printed["metric_signatures"] == results["metric_signatures"]
+    assert printed["out_dir"] == str(out) and printed["passages"] == 2
+
+
+def test_metric_option_chooses_the_metrics_without_a_config(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    args = ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs)]
+    result = runner.invoke(cli, [*args, "-m", "bleu", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((tmp_path / "a" / "results.json").read_text())["metric_signatures"]) == \
+        ["bleu", "bleu.sentence"]
+    unknown = runner.invoke(cli, [*args, "-m", "blue", "-o", str(tmp_path / "b")])
+    assert unknown.exit_code == 2 and "error: --metric: unknown metric 'blue'; did you mean 'bleu'?" in unknown.stderr
+    alone = runner.invoke(cli, [*args, "-m", "meaning", "-o", str(tmp_path / "c")])
+    assert alone.exit_code == 2 and "meaning score combines" in alone.stderr and "internal error" not in alone.stderr
 
 
 def error_line(result) -> str:

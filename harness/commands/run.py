@@ -106,6 +106,46 @@ def print_summary(console, outcome: RunOutcome, wall_s: float) -> None:
                   soft_wrap=True)
 
 
+def headline_metrics(header) -> list[str]:
+    """The run's metrics without their sub-scores (``anchors.numbers_recall``), in display order."""
+    from ..metrics.base import ordered_metrics
+
+    return [m for m in ordered_metrics((m for s in header.stages for m in header.corpus.get(s, {})), header.metrics)
+            if "." not in m]
+
+
+def score_line(header) -> str:
+    """``--quiet``: the last stage's corpus scores on one line,
+    ``retranslated: meaning 97.34, chrf 56.08, bleu 28.05, ...``."""
+    from ..report.text import fmt_number
+
+    stage = header.stages[-1]
+    values = header.corpus.get(stage, {})
+    return f"{stage}: " + ", ".join(f"{m} {fmt_number(values[m])}" for m in headline_metrics(header) if m in values)
+
+
+def json_summary(outcome: RunOutcome) -> str:
+    """``--format json``: corpus scores, verdict counts and signatures (strict
+    JSON, ASCII only: no character of the data reaches the terminal raw)."""
+    from ..runstore import strict_json_dumps
+
+    header = outcome.header
+    summary = header.summary
+    return strict_json_dumps({
+        "config": header.signature.get("config_name"),
+        "stages": list(header.stages),
+        "corpus": header.corpus,
+        "verdicts": summary.verdicts,
+        "passages": summary.passages, "scored": summary.scored, "failed": summary.failed,
+        "signature": header.signature_string,
+        "signature_key": header.signature.get("key"),
+        "metric_signatures": header.metric_signatures,
+        "transcript_sha256": header.signature.get("transcript_sha256"),
+        "references_sha256": header.signature.get("references_sha256"),
+        "out_dir": str(outcome.out_dir),
+    }, indent=2, ensure_ascii=True)
+
+
 def _safe(value) -> str:
     """Untrusted text (a cleaner's error, a path, a metric's name) for rich:
     :func:`harness.terminal.safe` with rich markup escaped."""
@@ -133,29 +173,43 @@ def _safe(value) -> str:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
 @click.option("--no-cache", is_flag=True,
               help="Do not read or write the translation cache or the passage cache (finished passages).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary table; print only the output folder.")
-def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_only, force, cache_dir, no_cache, quiet):
+@click.option("-m", "--metric", "metrics", multiple=True, metavar="NAME",
+              help="Score with this metric (repeatable, in order) instead of the config's: a built-in "
+                   "(chrf, bleu, ter, cosine, bertscore, anchors, injected, roundtrip, meaning) or a plugin.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: print the corpus scores, verdict counts, signatures and the output folder as JSON "
+                   "on standard output (for scripts; progress stays on standard error).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars or summary table; print only the score line (the last stage's corpus scores).")
+def run(config_path, transcript, references, out, runs_dir, cleaners, cleaners_only, force, cache_dir, no_cache,
+        metrics, output_format, quiet):
     """Evaluate a transcript: clean, retranslate, score and report every passage.
 
     With no options, evaluates the bundled briefing with the shipped config 'default'.
     An interrupted run resumes when the same command is run again.
+
+    \b
+    harness run -c raw -t hyps.txt -r refs.txt -m chrf -m bleu -q    score system output
+    harness run -t - -r refs.txt --format json < hyps.txt             JSON for a script
     """
     from rich.console import Console
 
-    from ..config import load_config, with_cleaners
+    from ..config import load_config, with_cleaners, with_metrics
     from ..pipeline import run_config
     from ..terminal import echo
     from . import check_cleaners_only
 
     check_cleaners_only(cleaners, cleaners_only)
-    config = with_cleaners(load_config(config_path), cleaners, only=cleaners_only)
+    config = with_metrics(with_cleaners(load_config(config_path), cleaners, only=cleaners_only), metrics)
     console = Console(stderr=True)
     progress = None if quiet else RichProgress(console)
     started = time.perf_counter()
     outcome = run_config(config, transcript=transcript, references=references or None, out_dir=out,
                          runs_root=runs_dir, cache_dir=cache_dir, use_cache=not no_cache, force=force,
                          progress=progress)
-    if quiet:
-        echo(outcome.out_dir)
+    if output_format == "json":
+        click.echo(json_summary(outcome))
+    elif quiet:
+        echo(score_line(outcome.header))
     else:
         print_summary(Console(), outcome, time.perf_counter() - started)

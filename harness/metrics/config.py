@@ -135,3 +135,11 @@ class MetricsConfig(_Strict):
     def metric_names(self) -> list[str]:
         """Every metric to run, in order, without duplicates."""
         return list(dict.fromkeys([*self.use, *self.extra]))
+
+    @model_validator(mode="after")
+    def _meaning_has_a_component(self) -> "MetricsConfig":
+        names = self.metric_names
+        if "meaning" in names and not any(c in names for c in MEANING_COMPONENTS):
+            raise ValueError(f"the meaning score combines {', '.join(MEANING_COMPONENTS)}: run at least one of "
+                             f"them with it (e.g. use: [chrf, cosine, meaning], or -m chrf -m meaning)")
+        return self

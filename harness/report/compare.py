@@ -37,6 +37,15 @@ def fmt_ci(ci: Optional[Mapping[str, float]], digits: int = 2, joiner: str = ", 
     return f"[{low}{joiner}{high}]" if joiner == ", " else f"{low}{joiner}{high}"
 
 
+def fmt_delta_ci(ci: Optional[Mapping[str, float]], digits: int = 2, joiner: str = ", ") -> str:
+    """A difference's interval, signed: ``[+0.52, +3.61]``."""
+    if not ci:
+        return ""
+    low = fmt_number(ci.get("lower"), digits, signed=True, missing="n/a")
+    high = fmt_number(ci.get("upper"), digits, signed=True, missing="n/a")
+    return f"[{low}{joiner}{high}]" if joiner == ", " else f"{low}{joiner}{high}"
+
+
 def unchanged_stages(comparison: Mapping[str, Any]) -> list[str]:
     """Stages where every system scores exactly as the baseline on every
     metric (typically the shared input): shown as one line, not a table."""
@@ -49,9 +58,10 @@ def unchanged_stages(comparison: Mapping[str, Any]) -> list[str]:
 
 
 def significance_mark(system: Mapping[str, Any]) -> str:
-    """▲ better / ▼ worse, with * when significant (AR p < alpha)."""
+    """▲ better / ▼ worse, with * when significant (AR p < alpha) and † where
+    the difference interval disagrees with that decision (borderline)."""
     arrow = {"better": "▲", "worse": "▼"}.get(system.get("direction", ""), "=")
-    return arrow + ("*" if system.get("significant") else "")
+    return arrow + ("*" if system.get("significant") else "") + ("" if system.get("interval_agrees", True) else "†")
 
 
 def _arrow(row: Mapping[str, Any]) -> str:
@@ -78,22 +88,35 @@ def write_compare_json(path: str | Path, comparison: Mapping[str, Any]) -> Path:
 def compare_markdown(comparison: Mapping[str, Any]) -> str:
     """``compare.md``: settings, score tables per stage, win/tie/loss, disagreements."""
     settings = comparison["settings"]
+    data = comparison["data"]
+    hypotheses = bool(data.get("hypotheses"))
+    what = (f"system outputs scored against the same references {data['references_sha256'][:12]}" if hypotheses
+            else f"transcript {str(data.get('transcript_sha256'))[:12]}, references {data['references_sha256'][:12]}")
+    level = f"{100 * (1 - settings['alpha']):g} %"
     lines = [
         "# Comparison", "",
         f"Baseline: **{md_text(comparison['baseline'])}**; systems: "
         + ", ".join(f"**{md_text(s['name'])}**" for s in comparison["systems"][1:]) + ".", "",
-        f"{comparison['data']['n_passages']} passages (transcript {comparison['data']['transcript_sha256'][:12]}, "
-        f"references {comparison['data']['references_sha256'][:12]}). "
-        f"Paired bootstrap: {settings['n_resamples']} resamples; approximate randomization: "
+        f"{data['n_passages']} passages ({what}). "
+        f"Paired bootstrap: {settings['n_resamples']} resamples; approximate randomization (AR): "
         f"{settings['n_trials']} trials; seed {settings['seed']}. "
-        f"`*` = significant (AR p < {settings['alpha']}); ▲/▼ = better/worse than the baseline. "
-        "Intervals are 95 % bootstrap percentile intervals. p-values are per comparison, "
-        "not corrected for the number of comparisons.", "",
-        "| system | source | signature |", "|---|---|---|",
+        f"**Approximate randomization decides**: `*` = significant (AR p < {settings['alpha']}); "
+        f"▲/▼ = better/worse than the baseline. Δ 95 % CI is the paired bootstrap's {level} percentile "
+        "interval of the difference; `†` marks a row where it excludes 0 and AR does not find the difference "
+        "significant, or the other way round (borderline: AR decides). Score intervals are bootstrap percentile "
+        "intervals. p-values are per comparison, not corrected for the number of comparisons.", "",
     ]
-    for system in comparison["systems"]:
-        lines.append(f"| {md_cell(system['name'])} | {md_cell(str(system.get('source') or ''))} "
-                     f"| `{md_code(str(system.get('signature_string') or system.get('signature_key') or ''), table=True)}` |")
+    if hypotheses:
+        lines += ["| system | output file | sha256 | signature |", "|---|---|---|---|"]
+        for system in comparison["systems"]:
+            lines.append(f"| {md_cell(system['name'])} | {md_cell(str(system.get('hypothesis_file') or ''))} "
+                         f"| `{md_code(str(system.get('hypothesis_sha256') or ''), table=True)}` "
+                         f"| `{md_code(str(system.get('signature_string') or ''), table=True)}` |")
+    else:
+        lines += ["| system | source | signature |", "|---|---|---|"]
+        for system in comparison["systems"]:
+            lines.append(f"| {md_cell(system['name'])} | {md_cell(str(system.get('source') or ''))} "
+                         f"| `{md_code(str(system.get('signature_string') or system.get('signature_key') or ''), table=True)}` |")
     lines.append("")
     lines += _markdown_scores(comparison)
     lines += _markdown_outcomes(comparison)
@@ -114,15 +137,16 @@ def _markdown_scores(comparison: Mapping[str, Any]) -> list[str]:
         if stage in unchanged:
             lines += ["Every system scores exactly as the baseline here, on every metric (p = 1).", ""]
             continue
-        lines += ["| metric | system | score | 95 % CI | Δ | p (bootstrap) | p (AR) | |",
-                  "|---|---|---:|---|---:|---:|---:|---|"]
+        lines += ["| metric | system | score | 95 % CI | Δ | Δ 95 % CI | p (bootstrap) | p (AR) | |",
+                  "|---|---|---:|---|---:|---|---:|---:|---|"]
         for row in rows:
             base, digits = row["baseline"], row_digits(row)
             lines.append(f"| {md_text(row['metric'])} {_arrow(row)} | {md_cell(base['name'])} (baseline) "
-                         f"| {fmt_number(base['score'], digits, missing='n/a')} | {fmt_ci(base['ci'], digits)} | | | | |")
+                         f"| {fmt_number(base['score'], digits, missing='n/a')} | {fmt_ci(base['ci'], digits)} | | | | | |")
             for system in row["systems"]:
                 lines.append(f"| | {md_cell(system['name'])} | {fmt_number(system['score'], digits, missing='n/a')} "
                              f"| {fmt_ci(system['ci'], digits)} | {fmt_number(system['delta'], digits, signed=True, missing='n/a')} "
+                             f"| {fmt_delta_ci(system.get('delta_ci'), digits)} "
                              f"| {fmt_p(system['p_bootstrap'])} | {fmt_p(system['p_ar'])} | {significance_mark(system)} |")
         lines.append("")
     return lines
@@ -173,42 +197,49 @@ def write_compare_markdown(path: str | Path, comparison: Mapping[str, Any]) -> P
 # The terminal
 # --------------------------------------------------------------------------
 
-def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
-    """Rich renderables for the terminal: one score table per stage, then win/tie/loss."""
+#: the width the terminal tables fit (system names are shortened to fit; the
+#: full names are printed once above the tables)
+TERMINAL_WIDTH = 80
+
+
+def compare_tables(comparison: Mapping[str, Any], width: int = TERMINAL_WIDTH) -> list[Any]:
+    """Rich renderables for the terminal: one score table per stage, then
+    win/tie/loss; each fits ``width`` columns. A row: the score, Δ with its
+    paired bootstrap interval, the AR p-value (which decides) and the mark;
+    the scores' own intervals and the bootstrap p are in compare.md."""
     from rich import box
+    from rich.table import Table
+
     from ..terminal import safe
 
     def escape(value) -> str:
         return safe(value, rich=True)
 
-    from rich.table import Table
-
     tables: list[Any] = []
     unchanged = unchanged_stages(comparison)
+    name_width = _name_width(comparison, width)
     for stage in comparison["stages"]:
         rows = [r for r in comparison["results"] if r["stage"] == stage]
         if not rows or stage in unchanged:
             continue
         table = Table(title=f"stage: {escape(stage)}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for header, justify in [("metric", "left"), ("system", "left"), ("score", "right"), ("95% CI", "left"),
-                                ("Δ", "right"), ("", "left"), ("p (bs)", "right"), ("p (AR)", "right")]:
+        for header, justify in [("metric", "left"), ("system", "left"), ("score", "right"), ("Δ", "right"),
+                                ("Δ 95% CI", "left"), ("p (AR)", "right"), ("", "left")]:
             if header == "system":
-                table.add_column(header, justify=justify, overflow="fold", min_width=10)
+                table.add_column(header, justify=justify, no_wrap=True, overflow="ellipsis", max_width=name_width)
             else:
                 table.add_column(header, justify=justify, no_wrap=True)
         for row in rows:
             base, digits = row["baseline"], row_digits(row)
             table.add_row(f"{escape(row['metric'])} {_arrow(row)}", escape(base["name"]),
-                          fmt_number(base["score"], digits, missing="n/a"), fmt_ci(base["ci"], digits, "–"),
-                          "base", "", "", "")
+                          fmt_number(base["score"], digits, missing="n/a"), "base", "", "", "")
             for system in row["systems"]:
                 mark = significance_mark(system)
                 style = ("green" if system["direction"] == "better" else "red") if system["significant"] else ""
                 table.add_row("", escape(system["name"]), fmt_number(system["score"], digits, missing="n/a"),
-                              fmt_ci(system["ci"], digits, "–"),
                               fmt_number(system["delta"], digits, signed=True, missing="n/a"),
-                              f"[{style}]{mark}[/{style}]" if style else mark,
-                              fmt_p(system["p_bootstrap"]), fmt_p(system["p_ar"]))
+                              fmt_delta_ci(system.get("delta_ci"), digits, "…"),
+                              fmt_p(system["p_ar"]), f"[{style}]{mark}[/{style}]" if style else mark)
             table.add_section()
         tables.append(table)
     if unchanged:
@@ -218,13 +249,26 @@ def compare_tables(comparison: Mapping[str, Any]) -> list[Any]:
         table = Table(title=f"win / tie / loss vs baseline ({escape(comparison['settings']['primary_metric'])})",
                       title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for header in ("stage", "system", "wins", "ties", "losses"):
-            table.add_column(header, justify="left" if header in ("stage", "system") else "right")
+            if header == "system":
+                table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=name_width + 20)
+            else:
+                table.add_column(header, justify="left" if header == "stage" else "right", no_wrap=True)
         for outcome in comparison["outcomes"]:
             for system in outcome["systems"]:
                 table.add_row(escape(outcome["stage"]), escape(system["name"]), str(system["wins"]),
                               str(system["ties"]), str(system["losses"]))
         tables.append(table)
     return tables
+
+
+def _name_width(comparison: Mapping[str, Any], width: int) -> int:
+    """Room left for the system column once the other columns of a score row
+    (metric, score, Δ, its interval, p, mark) take what they need."""
+    metric = max([6, *(len(r["metric"]) + 2 for r in comparison["results"])])
+    digits = max([2, *(row_digits(r) for r in comparison["results"])])
+    number = 6 + digits  # -100.00 / +0.008
+    needed = metric + number + number + (2 * number + 3) + 6 + 3 + 2 * 6  # + padding between 7 columns
+    return max(8, width - needed)
 
 
 def print_comparison(console: Any, comparison: Mapping[str, Any]) -> None:
@@ -237,12 +281,13 @@ def print_comparison(console: Any, comparison: Mapping[str, Any]) -> None:
     console.print(f"baseline: {safe(names[0], rich=True)}; "
                   + "; ".join(f"system {i}: {safe(name, rich=True)}" for i, name in enumerate(names[1:], start=1)),
                   soft_wrap=True)
-    for table in compare_tables(comparison):
+    for table in compare_tables(comparison, console.width or TERMINAL_WIDTH):
         console.print(table)
     settings = comparison["settings"]
-    console.print(f"* significant: approximate randomization p < {settings['alpha']} "
-                  f"({settings['n_trials']} trials, seed {settings['seed']}); "
-                  f"bootstrap: {settings['n_resamples']} resamples")
+    console.print(f"* significant: approximate randomization decides, p < {settings['alpha']} "
+                  f"({settings['n_trials']} trials, seed {settings['seed']}); Δ 95% CI: paired bootstrap "
+                  f"({settings['n_resamples']} resamples); † the interval disagrees with that decision (borderline)",
+                  soft_wrap=True)
     for note in comparison["notes"]:
         console.print(f"note: {safe(note, rich=True)}", soft_wrap=True)
 
@@ -257,9 +302,10 @@ def _significance_label(system: Mapping[str, Any]) -> tuple[str, str]:
     if direction == "same":
         return "= no difference", "muted"
     mark = "▲ better" if direction == "better" else "▼ worse"
+    borderline = "" if system.get("interval_agrees", True) else " († the Δ interval disagrees: borderline)"
     if system.get("significant"):
-        return f"{mark}, significant", "sig-better" if direction == "better" else "sig-worse"
-    return f"{mark}, not significant", "muted"
+        return f"{mark}, significant{borderline}", "sig-better" if direction == "better" else "sig-worse"
+    return f"{mark}, not significant{borderline}", "muted"
 
 
 def _significance_tables(comparison: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -279,7 +325,7 @@ def _significance_tables(comparison: Mapping[str, Any]) -> tuple[list[dict[str, 
                     "name": system["name"], "score": fmt_number(system["score"], digits, missing="n/a"),
                     "ci": fmt_ci(system.get("ci"), digits),
                     "delta": fmt_number(system["delta"], digits, signed=True, missing="n/a"),
-                    "delta_ci": fmt_ci(system.get("delta_ci"), digits), "p_bootstrap": fmt_p(system.get("p_bootstrap")),
+                    "delta_ci": fmt_delta_ci(system.get("delta_ci"), digits), "p_bootstrap": fmt_p(system.get("p_bootstrap")),
                     "p_ar": fmt_p(system.get("p_ar")), "label": label, "cls": cls,
                 })
             rows.append({"metric": result["metric"], "arrow": _arrow(result), "n_passages": result.get("n_passages"),

@@ -11,7 +11,8 @@ from ..jsonvalues import plain
 from ..paired import stage_of
 from ..results import BANDS, RunResults
 from ..runstore import atomic_write, atomic_write_json, atomic_write_text
-from .html import anchor_id, assets, closest_reference_diff, environment, findings_view, _sort_key
+from .html import (anchor_id, assets, closest_reference_diff, environment, findings_view, highlight,
+                   reference_spans, stage_spans, _sort_key)
 from .text import fmt_number, md_cell, md_code, md_text
 
 
@@ -362,15 +363,20 @@ def _compare_passages(comparison: Mapping[str, Any], runs: Sequence[RunResults] 
                                 "score": data.scores.get(metric) if data else None,
                                 "verdict": {"band": verdict.band, "score": verdict.score} if verdict else None,
                                 "findings": findings_view(data.findings, record.references) if data else [],
+                                "finding_records": list(data.findings) if data else [],
                                 "error": other.error.message if other is not None and other.error else None})
             passages.append({"id": record.id, "references": list(record.references), "systems": systems})
     else:
         for passage in comparison.get("disagreements", {}).get("passages", []):
-            systems = [{"name": s["name"], "stage": s.get("stage"), "text": s.get("text"), "score": s.get("score"),
-                        "verdict": {"band": s["band"], "score": s.get("score")} if s.get("band") in BANDS else None,
-                        "findings": findings_view([Finding.from_json(f) for f in s.get("findings") or []],
-                                                  passage.get("references") or []),
-                        "error": None} for s in passage["systems"]]
+            systems = []
+            for s in passage["systems"]:
+                records = [Finding.from_json(f) for f in s.get("findings") or []]
+                systems.append({"name": s["name"], "stage": s.get("stage"), "text": s.get("text"),
+                                "score": s.get("score"),
+                                "verdict": {"band": s["band"], "score": s.get("score")} if s.get("band") in BANDS
+                                else None,
+                                "findings": findings_view(records, passage.get("references") or []),
+                                "finding_records": records, "error": None})
             passages.append({"id": passage["id"], "references": list(passage.get("references") or []),
                              "systems": systems})
 
@@ -380,13 +386,21 @@ def _compare_passages(comparison: Mapping[str, Any], runs: Sequence[RunResults] 
         scores = [s["score"] for s in passage["systems"] if _sort_key(s["score"])]
         passage["spread"] = max(scores) - min(scores) if len(scores) > 1 else None
         closest: dict[int, list[str]] = {}
+        baseline_text = passage["systems"][0]["text"] if passage["systems"] else None
         for k, system in enumerate(passage["systems"]):
             system["baseline"] = k == 0
             system["outcome"] = outcome_of.get(system["name"], {}).get(passage["id"]) if k else None
-            system["diff"] = closest_reference_diff(system["text"], refs) if system["text"] is not None else None
-            if system["diff"] is not None:
-                closest.setdefault(system["diff"]["index"], []).append(system["name"])
-        passage["references"] = [{"text": ref, "closest_for": closest.get(i, [])} for i, ref in enumerate(refs)]
+            diff = closest_reference_diff(system["text"], refs) if system["text"] is not None else None
+            if diff is not None:
+                closest.setdefault(diff["index"], []).append(system["name"])
+            # the findings where they are, and (after the baseline) what differs from the baseline's text
+            system["shown"] = highlight(system["text"], stage_spans(system["finding_records"]),
+                                        baseline_text if k and baseline_text is not None else None) \
+                if system["text"] is not None else None
+        found = [(s["name"], s.pop("finding_records")) for s in passage["systems"]]
+        passage["references"] = [{"text": ref, "closest_for": closest.get(i, []),
+                                  "shown": highlight(ref, reference_spans(found, i, len(refs)))}
+                                 for i, ref in enumerate(refs)]
     return passages
 
 

@@ -21,7 +21,8 @@ from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, Harne
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.commands.run:run", "Evaluate a transcript: clean, retranslate, score, report."),
     "clean": ("harness.commands.clean:clean", "Clean text with the built-in or your own cleaners."),
-    "compare": ("harness.commands.compare:compare", "Compare configs or saved runs with significance tests."),
+    "compare": ("harness.commands.compare:compare",
+                "Compare configs, saved runs or system output files (-i) with significance tests."),
     "baseline": ("harness.commands.regress:baseline", "Save a baseline for the regression gate."),
     "regress": ("harness.commands.regress:regress", "Fail when meaning drops against a baseline."),
     "distort": ("harness.commands.distort:distort", "Generate spun copies of clean text with known damage."),

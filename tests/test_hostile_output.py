@@ -15,7 +15,6 @@ import json
 import re
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

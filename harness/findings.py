@@ -116,6 +116,25 @@ class Finding:
         )
 
 
+#: how a reason starts, per (kind, change); '*' stands for any change
+HEADLINES: dict[tuple[str, str], str] = {
+    ("negation", "added"): "negation added",
+    ("negation", "lost"): "negation dropped",
+    ("antonym", "*"): "opposite meaning",
+    ("quantifier", "*"): "quantity changed",
+    ("role", "*"): "roles swapped",
+    ("entity", "*"): "another participant",
+    ("modality", "*"): "modality changed",
+    ("dropped", "*"): "content dropped",
+    ("added", "*"): "content added",
+}
+
+
+def headline(kind: str, change: str) -> str:
+    """The words a reason of this kind starts with ("negation added", "roles swapped")."""
+    return HEADLINES.get((kind, change)) or HEADLINES.get((kind, "*")) or kind
+
+
 def kind_order(finding: Finding) -> tuple[int, int]:
     """Sort key: most serious severity first, then the order of :data:`KINDS`."""
     return (SEVERITIES.index(finding.severity), list(KINDS).index(finding.kind))

@@ -91,7 +91,7 @@ def test_metric_option_chooses_the_metrics_without_a_config(runner, tmp_path):
     unknown = runner.invoke(cli, [*args, "-m", "blue", "-o", str(tmp_path / "b")])
     assert unknown.exit_code == 2 and "error: --metric: unknown metric 'blue'; did you mean 'bleu'?" in unknown.stderr
     alone = runner.invoke(cli, [*args, "-m", "meaning", "-o", str(tmp_path / "c")])
-    assert alone.exit_code == 2 and "meaning score combines" in alone.stderr and "internal error" not in alone.stderr
+    assert alone.exit_code == 0 and "internal error" not in alone.stderr, alone.output
 
 
 def error_line(result) -> str:

@@ -41,7 +41,8 @@ def cleaners():
 def anchored(cleaners) -> Calibration:
     """numbers and negation, 3 copies of every bundled reference, scored without the embedding model."""
     clean, references = bundled_sample()
-    scorer = Scorer(MetricsConfig(use=("chrf", "anchors", "meaning")))
+    scorer = Scorer(MetricsConfig(use=("chrf", "anchors", "meaning"),
+                                  anchors={"kinds": ["numbers", "names", "negations"]}))
     return calibrate(clean, references, scorer, cleaners, kinds=["numbers", "negation"], copies=3, seed=0)
 
 

@@ -79,7 +79,7 @@ def test_one_counts_as_a_number_with_a_unit_and_otherwise_only_against_a_digit_o
 def test_same_amount_written_differently_matches():
     dollars, words, plain = (extract_numbers(t)[0].key for t in ("$44 billion", "forty-four billion", "44,000,000,000"))
     assert numbers_match(dollars, words) and numbers_match(words, plain)
-    assert dollars == (Decimal("44E+9"), "USD")
+    assert dollars == (Decimal("44E+9"), "USD", None)  # value, unit, length of time (none)
     assert not numbers_match(dollars, extract_numbers("€44 billion")[0].key)  # different currency
     assert not numbers_match(dollars, extract_numbers("$4 billion")[0].key)
 

@@ -12,6 +12,13 @@ Writes ``harness/data/wordnet/``:
 * ``synsets.tsv.gz``: one synset a line, ``pos<TAB>offset<TAB>word:rank ...``
   where ``rank`` is the synset's sense number for that word (1 = the word's
   most frequent sense), for synonym candidates;
+* ``hypernyms.tsv.gz``: ``pos<TAB>offset<TAB>hypernym offsets``, each noun and
+  verb synset's hypernyms (instance hypernyms too), for "is a kind of";
+* ``derivations.tsv``: ``word<TAB>related``, WordNet's derivationally related
+  forms ("support" / "supportive", "aggression" / "aggress"), both directions;
+* ``pertainyms.tsv``: ``adjective<TAB>noun``, adjectives "of or relating to" a
+  noun ("nigerian" -> "nigeria", "roman" -> "rome"), and nouns derived from a
+  place name ("nigerian" -> "nigeria"), for names written as adjectives;
 * ``LICENSE``: the WordNet 3.0 licence, as the data requires.
 
 Usage: ``python tools/extract_wordnet.py [--wordnet-dir /usr/share/wordnet]``
@@ -61,8 +68,10 @@ def parse_data(wordnet: Path, pos_name: str):
         pointers = []
         for k in range(p_cnt):
             symbol, target, target_pos, source_target = data[i + 1 + 4 * k: i + 5 + 4 * k]
-            if symbol == "!":
-                pointers.append((target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
+            if symbol in ("!", "+", "\\"):
+                pointers.append((symbol, target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
+            elif symbol in ("@", "@i") and source_target == "0000":
+                pointers.append(("@", target, target_pos, 0, 0))
         yield offset, ss_type, words, pointers
 
 
@@ -73,32 +82,55 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
 
     synsets: dict[tuple[str, str], list[str]] = {}
-    pending_antonyms = []
+    pending = []
     synset_rows = []
+    hypernyms: dict[tuple[str, str], list[str]] = {}
     for pos, pos_name in POS_FILES.items():
         ranks = sense_ranks(args.wordnet_dir, pos_name)
         for offset, ss_type, words, pointers in parse_data(args.wordnet_dir, pos_name):
             synsets[(pos, offset)] = words
             ranked = [f"{lemma(w)}:{ranks.get((lemma(w), offset), 99)}" for w in words]
             synset_rows.append(f"{pos}\t{offset}\t{' '.join(r.replace(' ', '_') for r in ranked)}")
-            for target, target_pos, source_n, target_n in pointers:
-                pending_antonyms.append((pos, words[source_n - 1], {"s": "a"}.get(target_pos, target_pos), target, target_n))
+            for symbol, target, target_pos, source_n, target_n in pointers:
+                if symbol == "@":
+                    hypernyms.setdefault((pos, offset), []).append(target)
+                    continue
+                pending.append((symbol, pos, words[source_n - 1], {"s": "a"}.get(target_pos, target_pos), target, target_n))
 
     pairs = set()
-    for pos, word, target_pos, target, target_n in pending_antonyms:
-        antonym = synsets[(target_pos, target)][target_n - 1]
-        a, b = lemma(word), lemma(antonym)
-        if a != b:
+    derived = set()
+    pertains = set()
+    for symbol, pos, word, target_pos, target, target_n in pending:
+        other = synsets[(target_pos, target)][target_n - 1]
+        a, b = lemma(word), lemma(other)
+        if a == b:
+            continue
+        if symbol == "!":
             pairs.add((pos, a, b))
             pairs.add((pos, b, a))
+        elif symbol == "\\":
+            if pos == "a" and word[:1].isupper() and other[:1].isupper():
+                pertains.add((a, b))
+        else:
+            derived.add((a, b))
+            derived.add((b, a))
     header = "# WordNet 3.0 direct antonyms (see LICENSE): pos, word, antonym\n"
     (OUT / "antonyms.tsv").write_text(header + "".join(f"{p}\t{a}\t{b}\n" for p, a, b in sorted(pairs)),
                                       encoding="utf-8")
     with gzip.GzipFile(OUT / "synsets.tsv.gz", "wb", mtime=0) as out:  # mtime 0: byte-identical reruns
         out.write(("# WordNet 3.0 synsets (see LICENSE): pos, offset, word:sense_rank (spaces as _)\n"
                    + "\n".join(synset_rows) + "\n").encode("utf-8"))
+    with gzip.GzipFile(OUT / "hypernyms.tsv.gz", "wb", mtime=0) as out:
+        out.write(("# WordNet 3.0 hypernyms (see LICENSE): pos, offset, hypernym offsets\n"
+                   + "".join(f"{p}\t{o}\t{' '.join(h)}\n" for (p, o), h in sorted(hypernyms.items()))).encode("utf-8"))
+    (OUT / "derivations.tsv").write_text(
+        "# WordNet 3.0 derivationally related forms (see LICENSE): word, related\n"
+        + "".join(f"{a}\t{b}\n" for a, b in sorted(derived)), encoding="utf-8")
+    (OUT / "pertainyms.tsv").write_text(
+        "# WordNet 3.0 pertainyms of capitalised adjectives (see LICENSE): adjective, noun\n"
+        + "".join(f"{a}\t{b}\n" for a, b in sorted(pertains)), encoding="utf-8")
     (OUT / "LICENSE").write_text(LICENSE_SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
-    print(f"{len(pairs)} antonym pairs, {len(synset_rows)} synsets -> {OUT}")
+    print(f"{len(pairs)} antonym pairs, {len(derived)} derivations, {len(synset_rows)} synsets -> {OUT}")
 
 
 if __name__ == "__main__":

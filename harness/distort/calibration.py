@@ -32,7 +32,7 @@ from . import KINDS, default_distorter, passage_rng
 RATES: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5)
 STAGES: tuple[str, ...] = ("distorted", "cleaned")
 #: The metrics the meaning score reads (BLEU, TER and round-trip do not enter it).
-CALIBRATION_METRICS: tuple[str, ...] = ("chrf", "cosine", "bertscore", "anchors", "injected", "meaning")
+CALIBRATION_METRICS: tuple[str, ...] = ("chrf", "cosine", "bertscore", "anchors", "injected", "semantic", "meaning")
 #: Verdict reasons that name damage of these kinds.
 FLAG_PREFIXES: dict[str, str] = {"numbers": "number ", "negation": "negation "}
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -68,6 +68,9 @@ class MetricInfo:
     requires: tuple[str, ...] = ()
     #: runs after the others, on their scores and findings (the meaning score)
     combines: bool = False
+    #: sub-scores whose direction differs from the metric's: key -> higher_is_better
+    #: (``semantic.missing``: words missing, lower is better)
+    sub_directions: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def arrow(self) -> str:
@@ -84,6 +87,7 @@ class MetricInfo:
             "needs": self.needs,
             "requires": list(self.requires),
             "combines": self.combines,
+            "sub_directions": dict(self.sub_directions),
         }
 
     @classmethod
@@ -101,12 +105,22 @@ class MetricInfo:
             needs=str(data.get("needs", "references")),
             requires=tuple(data.get("requires") or ()),
             combines=bool(data.get("combines", False)),
+            sub_directions={str(k): bool(v) for k, v in (data.get("sub_directions") or {}).items()},
         )
 
 
 def info_of(name: str, infos: Mapping[str, MetricInfo]) -> MetricInfo:
-    """The description of ``name``; a sub-score ``metric.key`` is described by its metric."""
-    return infos.get(name) or infos.get(name.split(".", 1)[0]) or MetricInfo(name)
+    """The description of ``name``; a sub-score ``metric.key`` is described by its
+    metric, in the direction the metric declares for that key."""
+    if name in infos:
+        return infos[name]
+    parent, _, key = name.partition(".")
+    info = infos.get(parent)
+    if info is None:
+        return MetricInfo(name)
+    if key in info.sub_directions:
+        return replace(info, higher_is_better=info.sub_directions[key])
+    return info
 
 
 def ordered_metrics(names: Iterable[str], infos: Mapping[str, MetricInfo]) -> list[str]:
@@ -168,6 +182,8 @@ class Metric:
     order: int = DEFAULT_ORDER
     requires: tuple[str, ...] = ()
     combines: bool = False
+    #: sub-scores whose direction differs from the metric's (key -> higher_is_better)
+    sub_directions: Mapping[str, bool] = {}
 
     @classmethod
     def from_config(cls, config: Any) -> "Metric":
@@ -181,7 +197,7 @@ class Metric:
             range=(float(self.range[0]), float(self.range[1])),
             margin=None if self.margin is None else float(self.margin), order=int(self.order),
             description=first_paragraph(self.documented()), needs=self.needs, requires=tuple(self.requires),
-            combines=bool(self.combines),
+            combines=bool(self.combines), sub_directions=dict(self.sub_directions),
         )
 
     def documented(self) -> Any:

@@ -13,6 +13,7 @@ BUILTIN_METRICS: dict[str, str] = {
     "bertscore": "harness.metrics.bertscore:BertScore",
     "anchors": "harness.metrics.anchors:Anchors",
     "injected": "harness.metrics.injected:Injected",
+    "semantic": "harness.metrics.semantic:Semantic",
     "roundtrip": "harness.metrics.similarity:RoundTrip",
     "meaning": "harness.metrics.meaning:Meaning",
 }

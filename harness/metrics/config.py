@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .catalog import BUILTIN_METRICS
 
 #: the metrics the meaning score combines (its ``weights`` name them)
-MEANING_COMPONENTS: tuple[str, ...] = ("cosine", "bertscore", "chrf", "anchors")
 
 
 class _Strict(BaseModel):
@@ -23,7 +22,10 @@ class _Strict(BaseModel):
 class AnchorOptions(_Strict):
     """What counts as an anchor and when a reference anchor is required."""
 
-    kinds: tuple[Literal["numbers", "names", "negations"], ...] = ("numbers", "names", "negations")
+    #: negations are compared by the ``semantic`` metric (polarity of aligned
+    #: clauses, negation words checked against it); add "negations" here to
+    #: use the anchors' word-scope rule instead, e.g. without spaCy
+    kinds: tuple[Literal["numbers", "names", "negations"], ...] = ("numbers", "names")
     #: a reference anchor is *required* (counted in recall) when at least this
     #: share of the passage's references contain it; 0.5 = a majority. Anchors
     #: in fewer references are optional: keeping them is not rewarded, losing
@@ -51,8 +53,9 @@ class InjectedOptions(_Strict):
     off_topic: bool = True
     #: a run of at least this many content words found in no reference is an
     #: off-topic candidate (single unknown words are usually spinner synonyms:
-    #: distortion, not injection)
-    off_topic_min_run: int = Field(2, ge=1)
+    #: distortion, not injection; two-word runs are as often a changed claim,
+    #: "quieter than normal", as spam)
+    off_topic_min_run: int = Field(3, ge=1)
     #: ...and is off topic if removing it raises the best cosine with the references this much
     off_topic_min_gain: float = Field(0.06, ge=0, le=2)
     #: ...and the run on its own has a cosine below this with every reference
@@ -75,43 +78,16 @@ class Thresholds(_Strict):
 class MeaningOptions(_Strict):
     """How the meaning score combines the metrics (see docs/metrics.md)."""
 
-    #: weights of the similarity part; each component is first mapped to 0..1
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {"cosine": 0.45, "bertscore": 0.2, "chrf": 0.15, "anchors": 0.2}
-    )
-    #: cosine at or below this maps to 0, at or above ``cosine_ceiling`` to 1
-    cosine_floor: float = Field(0.3, ge=-1, lt=1)
-    cosine_ceiling: float = Field(0.9, gt=-1, le=1)
-    #: BERTScore F1 (MiniLM token embeddings) floor/ceiling, same idea
-    bertscore_floor: float = Field(0.3, ge=-1, lt=1)
-    bertscore_ceiling: float = Field(0.8, gt=-1, le=1)
-    #: chrF++ at or above this maps to 1 (paraphrases rarely exceed it)
-    chrf_ceiling: float = Field(60.0, gt=0, le=100)
-    #: points subtracted per lost or added hard anchor (number, negation)
-    hard_anchor_penalty: float = Field(12.0, ge=0, le=100)
-    #: points subtracted per lost name
-    name_penalty: float = Field(8.0, ge=0, le=100)
-    #: points subtracted per name the text writes only in lower case (a small loss: the
-    #: name is there, but a reader or a translator may not see that it is one)
-    lowered_name_penalty: float = Field(2.0, ge=0, le=100)
-    #: the score is multiplied by (1 - injected share * injected_weight)
-    injected_weight: float = Field(2.0, ge=0)
-    #: a lost or added number or negation, a lost name, or injected content caps the band at 'degraded'
-    hard_anchor_caps_band: bool = True
-    #: cosine below this caps the band at 'lost' (the passage says something else)
+    #: the fitted weights: a JSON file written by ``bench/calibrate_meaning.py --write``
+    #: (None: the bundled ``harness/data/meaning_weights.json``, fitted on expert judgments)
+    calibration: str | None = None
+    #: a major finding (a changed number, a flipped claim, a swapped role, ...) caps the band at 'degraded'
+    major_finding_caps_band: bool = True
+    #: a passage whose cosine with every reference is below this, and whose
+    #: content the text mostly lacks (``unrelated_recall``), says something else: 'lost'
     unrelated_cosine: float = Field(0.35, ge=-1, le=1)
+    unrelated_recall: float = Field(0.3, ge=0, le=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
-
-    @field_validator("weights")
-    @classmethod
-    def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = set(MEANING_COMPONENTS)
-        unknown = set(weights) - known
-        if unknown:
-            raise ValueError(f"meaning.weights: unknown component(s) {sorted(unknown)}; known: {sorted(known)}")
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-            raise ValueError("meaning.weights must be non-negative and not all zero")
-        return weights
 
 
 class MetricsConfig(_Strict):
@@ -135,11 +111,3 @@ class MetricsConfig(_Strict):
     def metric_names(self) -> list[str]:
         """Every metric to run, in order, without duplicates."""
         return list(dict.fromkeys([*self.use, *self.extra]))
-
-    @model_validator(mode="after")
-    def _meaning_has_a_component(self) -> "MetricsConfig":
-        names = self.metric_names
-        if "meaning" in names and not any(c in names for c in MEANING_COMPONENTS):
-            raise ValueError(f"the meaning score combines {', '.join(MEANING_COMPONENTS)}: run at least one of "
-                             f"them with it (e.g. use: [chrf, cosine, meaning], or -m chrf -m meaning)")
-        return self

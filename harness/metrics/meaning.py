@@ -1,64 +1,126 @@
 """One meaning score (0..100) per passage and stage, a verdict band, and its reasons.
 
-The score combines what the other metrics measured (docs/metrics.md has the
-rationale and the calibration):
+The score is an expected MQM *penalty* turned into 0..100
+(``docs/metrics.md`` has the rationale, ``bench/calibrate_meaning.py`` the
+calibration on expert judgments of real translations):
 
-1. **similarity** (weighted mean, each part first mapped to 0..1):
-   cosine ``(cos - floor) / (ceiling - floor)``, BERTScore F1 the same way,
-   chrF++ ``chrf / chrf_ceiling``, and the anchors F1 as it is;
-2. **minus penalties**: ``hard_anchor_penalty`` points per number or negation
-   lost or added, ``name_penalty`` per name lost, ``lowered_name_penalty`` per
-   name written only in lower case;
-3. **times** ``1 - injected_weight x injected share`` (spam dilutes meaning).
+    penalty = softplus(bias + sum_i w_i * standardised feature_i)   similarity and content
+              + sum over findings of their kind's points              typed meaning changes
+    meaning = 100 * exp(-penalty / scale)
+
+The continuous features are chrF++, BERTScore-style F1, cosine, the
+semantic comparison's uncovered content (words the closest reference has
+and the text lacks, words the text has and no reference covers) and its
+recall and precision, and the injected share. Each *major* finding costs its
+kind's points (at least one MQM Major error, 5 points); minor findings cost
+the minor points. The weights are data (``harness/data/meaning_weights.json``),
+fitted on expert MQM judgments and cross-validated by document; a config may
+name another fitted file (``metrics.meaning.calibration``).
 
 The band follows from the score and the thresholds (``preserved`` >= 70 >
-``degraded`` >= 40 > ``lost`` by default), then caps apply: any *major*
-finding (a lost or added number or negation, a lost name, injected content,
-or a major finding of a kind added later) caps the band at ``degraded``; a
-cosine below ``unrelated_cosine`` makes it ``lost`` (the passage says
-something else). The reasons are the findings' own ``why``, in
-:func:`~harness.findings.kind_order`: "unrelated" first, then the major
-findings ("number $44 billion missing", "negation dropped: 'not …
-supportive' (… is not particularly supportive …)", "injected: 'Rusya
-kadД±nlar' (language tr; mojibake (kadınlar))"), then what else drove the
-band, then minor findings and notes ("name United States lowered ('united
-states')"). A new kind of finding needs nothing here to appear in the
-reasons; it costs points only once :meth:`Meaning.penalised` knows it.
+``degraded`` >= 40 > ``lost`` by default), then caps apply: any major
+finding caps the band at ``degraded``; a text that shares almost nothing
+with its references (cosine below ``unrelated_cosine`` and semantic recall
+below ``unrelated_recall``) is ``lost``. The reasons are the findings' own
+``why``, most serious first (:func:`~harness.findings.kind_order`), then what
+else drove the band, then the minor findings and notes.
 
-Components that were not computed (a metric left out of the config) drop out
-of the weighted mean; the rest are renormalised.
+Features of metrics that were not computed (left out of the config) are
+assumed to agree with the ones that were (:func:`impute`): a text identical
+to its reference still scores 100 with chrF++ alone.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import math
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from ..findings import Finding, kind_order
+import numpy as np
+
+from ..errors import ConfigError
+from ..findings import KINDS, Finding, kind_order
 from .base import CombiningMetric
-from .config import MEANING_COMPONENTS as COMPONENTS
-from .config import MeaningOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Verdict
+    from .meaning_fit import Fitted
+
+#: continuous features, in the order of the fitted weights
+CONTINUOUS_FEATURES: tuple[str, ...] = ("chrf", "bertscore", "bertscore.precision", "cosine", "semantic.missing",
+                                        "semantic.added")
+#: the continuous features of a text identical to its reference: its penalty is 0
+PERFECT: dict[str, float] = {"chrf": 1.0, "bertscore": 1.0, "bertscore.precision": 1.0, "cosine": 1.0,
+                             "semantic.missing": 0.0, "semantic.added": 0.0}
+#: finding counts: major findings of each kind, then all minor findings
+COUNT_FEATURES: tuple[str, ...] = tuple(f"major:{kind}" for kind in KINDS) + ("minor",)
+FEATURES: tuple[str, ...] = CONTINUOUS_FEATURES + COUNT_FEATURES
+#: the metrics the meaning score reads
+COMPONENTS = ("chrf", "bertscore", "cosine", "semantic", "injected")
 
 
-def _clip01(x: float) -> float:
-    return min(1.0, max(0.0, x))
+def features(scores: Mapping[str, float], findings: Sequence[Finding]) -> list[float]:
+    """The feature vector of one passage (NaN where a metric was not computed)."""
+    row = []
+    for name in CONTINUOUS_FEATURES:
+        value = scores.get(name)
+        if value is None:
+            row.append(math.nan)
+        else:
+            row.append(float(value) / 100.0 if name == "chrf" else float(value))
+    counts = {name: 0.0 for name in COUNT_FEATURES}
+    for finding in findings:
+        if finding.severity == "major":
+            counts[f"major:{finding.kind}"] += 1.0
+        elif finding.severity == "minor":
+            counts["minor"] += 1.0
+    return row + [counts[name] for name in COUNT_FEATURES]
+
+
+BUNDLED_CALIBRATION = "meaning_weights.json"
+
+
+@lru_cache(maxsize=8)
+def calibration(path: str | None = None) -> "Fitted":
+    """The fitted weights: the bundled file, or the one a config names."""
+    from .meaning_fit import Fitted
+
+    import json
+
+    try:
+        if path is None:
+            text = resources.files("harness").joinpath("data", BUNDLED_CALIBRATION).read_text(encoding="utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        fitted = Fitted.from_json(json.loads(text))
+    except FileNotFoundError:
+        raise ConfigError(f"meaning.calibration: {path}: no such file") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"meaning.calibration: {path or BUNDLED_CALIBRATION}: not a meaning weights file ({exc})") from None
+    expected = (list(CONTINUOUS_FEATURES), list(COUNT_FEATURES))
+    if (fitted.continuous, fitted.counts) != expected:
+        raise ConfigError(f"meaning.calibration: {path or BUNDLED_CALIBRATION}: fitted for other features "
+                          f"({', '.join(fitted.continuous + fitted.counts)}); refit it with bench/calibrate_meaning.py")
+    return fitted
 
 
 class Meaning(CombiningMetric):
-    """Meaning preserved, 0..100 (higher is better): similarity to the references
-    minus penalties for lost anchors, diluted by injected content."""
+    """Meaning preserved, 0..100 (higher is better): 100 * exp(-expected MQM
+    penalty / 10), the penalty from similarity, content coverage and the
+    typed meaning changes found, with weights fitted on expert judgments."""
 
     name = "meaning"
-    version = "2"
+    version = "3"
     higher_is_better = True
     range = (0.0, 100.0)
     margin = 2.0  # meaning score points
     order = 0
 
     def __init__(self, options=None):
+        from .config import MeaningOptions
+
         self.options = options or MeaningOptions()
         self._config = None
 
@@ -68,63 +130,37 @@ class Meaning(CombiningMetric):
         meaning._config = config
         return meaning
 
+    @property
+    def fitted(self) -> "Fitted":
+        return calibration(self.options.calibration)
+
     def signature(self) -> str:
         o = self.options
-        weights = "+".join(f"{k}{v:g}" for k, v in sorted(o.weights.items()))
-        return (
-            f"meaning|w:{weights}|cos:{o.cosine_floor:g}-{o.cosine_ceiling:g}|bs:{o.bertscore_floor:g}-{o.bertscore_ceiling:g}"
-            f"|chrf:{o.chrf_ceiling:g}|pen:{o.hard_anchor_penalty:g}/{o.name_penalty:g}/{o.lowered_name_penalty:g}"
-            f"|inj:{o.injected_weight:g}"
-            f"|bands:{o.thresholds.lost:g}/{o.thresholds.preserved:g}|v:{self.version}"
-        )
+        fitted = self.fitted
+        digest = hash_weights(fitted)
+        return (f"meaning|weights:{digest}|scale:{fitted.scale:g}|caps:{'yes' if o.major_finding_caps_band else 'no'}"
+                f"|unrelated:{o.unrelated_cosine:g}/{o.unrelated_recall:g}"
+                f"|bands:{o.thresholds.lost:g}/{o.thresholds.preserved:g}|v:{self.version}")
 
     # --- the combination ----------------------------------------------------------
-    def components(self, scores: Mapping[str, float]) -> dict[str, float]:
-        """Each available component mapped to 0..1."""
-        o = self.options
-        out: dict[str, float] = {}
-        if "cosine" in scores:
-            out["cosine"] = _clip01((scores["cosine"] - o.cosine_floor) / (o.cosine_ceiling - o.cosine_floor))
-        if "bertscore" in scores:
-            out["bertscore"] = _clip01((scores["bertscore"] - o.bertscore_floor) / (o.bertscore_ceiling - o.bertscore_floor))
-        if "chrf" in scores:
-            out["chrf"] = _clip01(scores["chrf"] / o.chrf_ceiling)
-        if "anchors" in scores:
-            out["anchors"] = _clip01(scores["anchors"])
-        return out
-
-    @staticmethod
-    def penalised(finding: Finding) -> str | None:
-        """Which penalty a finding costs: ``hard`` (a number or negation lost or
-        added), ``name`` (a name lost), ``lowered`` (a name written only in lower
-        case); None for the other kinds (not penalised yet)."""
-        if finding.kind in ("number", "negation") and finding.change in ("lost", "added"):
-            return "hard"
-        if finding.kind == "name":
-            return {"lost": "name", "changed": "lowered"}.get(finding.change)
-        return None
+    def penalty_parts(self, scores: Mapping[str, float], findings: Sequence[Finding]) -> dict[str, float]:
+        """The penalty in MQM points: ``similarity`` (the continuous part) and ``findings``."""
+        fitted = self.fitted
+        row = np.asarray(features(scores, findings), dtype=float)
+        n = len(fitted.continuous)
+        row[:n] = impute(row[:n], np.asarray(fitted.mean), np.asarray(fitted.perfect))
+        findings_part = float(row[n:] @ np.asarray(fitted.points))
+        total = float(fitted.penalty(row[None, :])[0])
+        return {"similarity": total - findings_part, "findings": findings_part}
 
     def combine(self, scores: Mapping[str, float], findings: Sequence[Finding]) -> "Verdict":
-        """The verdict of one passage from its other metrics' scores and findings.
-
-        Reasons: "unrelated" first, then every major finding (in
-        :func:`~harness.findings.kind_order`), then what else drove the band,
-        then the minor findings and notes.
-        """
+        """The verdict of one passage from its other metrics' scores and findings."""
         from ..results import Verdict
 
         o = self.options
-        parts = self.components(scores)
-        weights = {k: w for k, w in o.weights.items() if k in parts and w > 0}
-        if not weights:
-            raise ValueError("the meaning score needs at least one of: " + ", ".join(COMPONENTS))
-        similarity = sum(parts[k] * w for k, w in weights.items()) / sum(weights.values())
-        score = 100.0 * similarity
-        counts = Counter(self.penalised(f) for f in findings)
-        score -= (o.hard_anchor_penalty * counts["hard"] + o.name_penalty * counts["name"]
-                  + o.lowered_name_penalty * counts["lowered"])
-        score *= 1.0 - min(1.0, float(scores.get("injected", 0.0)) * o.injected_weight)
-        score = max(0.0, min(100.0, score))
+        parts = self.penalty_parts(scores, findings)
+        penalty = parts["similarity"] + parts["findings"]
+        score = max(0.0, min(100.0, 100.0 * math.exp(-penalty / self.fitted.scale)))
 
         ordered = sorted(findings, key=kind_order)
         major = [f.why for f in ordered if f.severity == "major"]
@@ -132,40 +168,41 @@ class Meaning(CombiningMetric):
         t = o.thresholds
         band = "preserved" if score >= t.preserved else "lost" if score < t.lost else "degraded"
         reasons: list[str] = []
-        cosine = scores.get("cosine")
-        unrelated = cosine is not None and cosine < o.unrelated_cosine
+        cosine, recall = scores.get("cosine"), scores.get("semantic.recall")
+        unrelated = (cosine is not None and cosine < o.unrelated_cosine
+                     and (recall is None or recall < o.unrelated_recall))
         if unrelated:
             band = "lost"
-            reasons.append(f"unrelated to the references (cosine {cosine:.2f})")
-        if o.hard_anchor_caps_band and major and band == "preserved":
+            reasons.append(f"unrelated to the references (cosine {cosine:.2f}"
+                           + (f", {recall:.0%} of their content found)" if recall is not None else ")"))
+        if o.major_finding_caps_band and major and band == "preserved":
             band = "degraded"
         reasons += major
-        if band != "preserved" and not reasons:
-            reasons.append(self._weakest(scores, parts))
-        elif band != "preserved" and cosine is not None and cosine < o.cosine_ceiling - 0.15 and not unrelated:
-            reasons.append(f"low similarity to the references (cosine {cosine:.2f})")
-        if band == "preserved" and not reasons:
-            reasons.append(self._summary(scores))
-        reasons += lesser
+        if band != "preserved" and not major and not unrelated:
+            reasons.append(self._weakest(scores))
         if not reasons:
             reasons.append(self._summary(scores))
-        return Verdict(float(score), band, reasons, parts)
+        reasons += lesser
+        return Verdict(float(score), band, reasons, {"penalty": penalty, **parts})
 
     @staticmethod
-    def _weakest(scores: Mapping[str, float], parts: Mapping[str, float]) -> str:
-        weakest = min(parts, key=parts.get)
-        value = scores[weakest]
-        shown = f"{value:.2f}" if weakest in ("cosine", "bertscore", "anchors") else f"{value:.1f}"
-        label = {"cosine": "cosine", "bertscore": "BERTScore F1", "chrf": "chrF++", "anchors": "anchors F1"}[weakest]
-        return f"low similarity to the references ({label} {shown})"
+    def _weakest(scores: Mapping[str, float]) -> str:
+        bits = []
+        if "semantic.missing" in scores and scores["semantic.missing"] >= 1.0:
+            bits.append(f"{scores['semantic.missing']:.1f} words of the reference's content not found")
+        if "semantic.added" in scores and scores["semantic.added"] >= 1.0:
+            bits.append(f"{scores['semantic.added']:.1f} words in no reference")
+        if "cosine" in scores:
+            bits.append(f"cosine {scores['cosine']:.2f}")
+        return "low similarity to the references" + (f" ({'; '.join(bits)})" if bits else "")
 
     @staticmethod
     def _summary(scores: Mapping[str, float]) -> str:
         bits = []
         if "cosine" in scores:
             bits.append(f"cosine {scores['cosine']:.2f}")
-        if "anchors" in scores:
-            bits.append("all anchors kept" if scores["anchors"] >= 1.0 else f"anchors F1 {scores['anchors']:.2f}")
+        if "semantic.recall" in scores:
+            bits.append(f"{scores['semantic.recall']:.0%} of the reference's content found")
         return "meaning kept" + (f" ({', '.join(bits)})" if bits else "")
 
     # --- standalone use (outside the Scorer) -----------------------------------------
@@ -179,6 +216,28 @@ class Meaning(CombiningMetric):
 
         config = self._config or MetricsConfig(meaning=self.options)
         scorer = Scorer(config.model_copy(update={"use": ("chrf", "cosine", "bertscore", "anchors", "injected",
-                                                          "meaning"), "extra": ()}))
+                                                          "semantic", "meaning"), "extra": ()}))
         scored = scorer.score_chunk({"text": list(hyps)}, [list(r) for r in refs])
         return [passage["text"].verdict for passage in scored]
+
+
+def impute(values: np.ndarray, mean: np.ndarray, perfect: np.ndarray) -> np.ndarray:
+    """Features of metrics that were not computed, assumed to agree with those that
+    were: each at the same relative place between its calibration mean and its
+    value for an identical text (all at the mean when none was computed)."""
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    span = perfect - mean
+    known = ~missing & (span != 0)
+    place = float(np.mean((values[known] - mean[known]) / span[known])) if known.any() else 0.0
+    return np.where(missing, mean + place * span, values)
+
+
+def hash_weights(fitted: "Fitted") -> str:
+    """A short hash of the fitted weights (the signature names them)."""
+    import hashlib
+    import json
+
+    payload = json.dumps({k: v for k, v in fitted.to_json().items() if k != "provenance"}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]

@@ -47,6 +47,15 @@ def _load_embedder(config) -> Any:
 register_resource("embedder", _load_embedder)
 
 
+def _load_parser(config) -> Any:
+    from ..nlp import ParseCache
+
+    return ParseCache()
+
+
+register_resource("nlp", _load_parser)
+
+
 class Resources:
     """The shared resources of one scorer (``config`` is its metrics config)."""
 

@@ -1,0 +1,64 @@
+"""Per-kind detection and false alarms of the semantic comparison on the labelled
+meaning-change set (``tests/data/meaning_changes/``), for the docs and closing notes.
+
+Usage: ``python bench/meaning_changes.py [dev|test ...] [--misses] [--export DIR]``
+
+``--export DIR`` writes each split as a transcript (every paraphrase and
+change a passage, its kind in the id) and its references, for
+``harness run -t DIR/dev.transcript.jsonl -r DIR/dev.references.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.semantic.labelled import evaluate, load_items  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "meaning_changes"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("splits", nargs="*", default=["dev", "test"])
+    parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
+    parser.add_argument("--export", type=Path, help="write the splits as transcript and references for harness run")
+    args = parser.parse_args()
+    if args.export:
+        export(args.splits, args.export)
+        return
+    for split in args.splits:
+        start = time.time()
+        result = evaluate(load_items(DATA / f"{split}.yaml"))
+        print(f"\n## {split} ({time.time() - start:.0f} s)\n")
+        print(result.table())
+        print()
+        print(result.separation_table())
+        if args.misses:
+            for item, kind, text, reasons in result.misses:
+                print(f"- {item} [{kind}] {text}\n    {reasons}")
+
+
+def export(splits: list[str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in splits:
+        transcript, references = [], []
+        for item in load_items(DATA / f"{split}.yaml"):
+            texts = [("paraphrase", t) for t in item["paraphrases"]] + [(c["kind"], c["text"]) for c in item["changes"]]
+            for n, (kind, text) in enumerate(texts, start=1):
+                pid = f"{item['id']}-{n}-{kind}"
+                transcript.append(json.dumps({"id": pid, "text": text}))
+                references.append(json.dumps({"id": pid, "references": item["references"]}))
+        (folder / f"{split}.transcript.jsonl").write_text("\n".join(transcript) + "\n", encoding="utf-8")
+        (folder / f"{split}.references.jsonl").write_text("\n".join(references) + "\n", encoding="utf-8")
+        print(f"{folder / split}.transcript.jsonl, {folder / split}.references.jsonl: {len(transcript)} passages")
+
+
+if __name__ == "__main__":
+    main()

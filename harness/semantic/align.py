@@ -1,0 +1,143 @@
+"""Word-level alignment of a text with a reference through MiniLM token embeddings.
+
+The embedder (:mod:`harness.metrics.embedding`) gives one contextual vector per
+word piece; a spaCy word gets the mean of the vectors of the pieces it covers
+(matched by character offsets). A word of one text is *covered* by the other
+text to the degree of its best cosine with the other text's words, or fully
+when the other text has the same lemma, a synonym or a derived form.
+
+The uncovered *mass* (sum over content words of how far each falls short of
+being covered) counts meaning that one side has and the other lacks: the
+reference's uncovered mass is what the text dropped or changed, the text's is
+what it added or changed. Unlike a ratio it grows with the amount of missing
+content, as an error count does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from . import lexicon
+
+CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"})
+#: a word whose best cosine reaches this is fully covered
+COVERED_COSINE = 0.75
+#: ... and one at or below this not at all (linear in between)
+UNCOVERED_COSINE = 0.35
+
+
+def is_content(token) -> bool:
+    return token.pos_ in CONTENT_POS and not token.is_stop and not token.is_punct and any(c.isalnum() for c in token.text)
+
+
+def word_vectors(embedder, doc) -> np.ndarray | None:
+    """One unit vector per spaCy token of ``doc`` (zeros where no word piece
+    covers it), or None if the word pieces cannot be matched to the text."""
+    text = doc.text
+    if not text.strip():
+        return None
+    pieces = embedder.token_embeddings(text)
+    windows = embedder._windows(text) if embedder.was_windowed(text) else [text]
+    tokenizer = embedder.model.tokenizer
+    offsets: list[tuple[int, int]] = []
+    position = 0
+    for window in windows:
+        start = text.find(window, position)
+        if start < 0:
+            return None
+        encoded = tokenizer(window, add_special_tokens=False, return_offsets_mapping=True,
+                            truncation=True, max_length=embedder.max_tokens - 2)
+        offsets.extend((start + a, start + b) for a, b in encoded["offset_mapping"])
+        position = start + len(window)
+    if len(offsets) != len(pieces.vectors):
+        return None
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    out = np.zeros((len(doc), pieces.vectors.shape[1]), dtype=np.float32)
+    for token in doc:
+        lo, hi = token.idx, token.idx + len(token.text)
+        mask = (starts < hi) & (ends > lo)
+        if mask.any():
+            vector = pieces.vectors[mask].mean(axis=0)
+            norm = np.linalg.norm(vector)
+            if norm > 0:
+                out[token.i] = vector / norm
+    return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How well each content word of ``doc`` is covered by the other text."""
+
+    doc: object
+    #: token index -> coverage in 0..1
+    coverage: dict
+    #: token index -> index of the best-matching token of the other text (or -1)
+    match: dict
+    #: token indices matched by lemma, synonym or derived form (not only by embedding)
+    lexical: frozenset = frozenset()
+    #: token index -> best cosine with a word of the other text (1.0 for lexical matches)
+    cosine: dict = None
+    #: the word vectors of ``doc`` and of the other text (None without the embedder)
+    vectors: object = None
+    other_vectors: object = None
+
+    @property
+    def uncovered_mass(self) -> float:
+        return float(sum(1.0 - c for c in self.coverage.values()))
+
+    def uncovered(self, below: float = 0.5) -> list:
+        return [self.doc[i] for i, c in self.coverage.items() if c < below]
+
+
+def _lexical_match(token, other_doc, other_lemmas: set) -> int:
+    lemma = token.lemma_.lower()
+    if lemma in other_lemmas or token.lower_ in other_lemmas:
+        for t in other_doc:
+            if t.lemma_.lower() == lemma or t.lower_ == token.lower_:
+                return t.i
+    for t in other_doc:
+        if is_content(t) and lexicon.related(lemma, t.lemma_.lower()):
+            return t.i
+    return -1
+
+
+def coverage(doc, doc_vectors, other_doc, other_vectors) -> Coverage:
+    """Coverage of ``doc``'s content words by ``other_doc`` (vectors may be None:
+    then only lemmas, synonyms and derived forms count)."""
+    other_lemmas = {t.lemma_.lower() for t in other_doc} | {t.lower_ for t in other_doc}
+    candidates = [t.i for t in other_doc if not t.is_punct]
+    result, match, lexical_hits, cosines = {}, {}, set(), {}
+    for token in doc:
+        if not is_content(token):
+            continue
+        lexical = _lexical_match(token, other_doc, other_lemmas)
+        if lexical >= 0:
+            result[token.i], match[token.i], cosines[token.i] = 1.0, lexical, 1.0
+            lexical_hits.add(token.i)
+            continue
+        best, best_j = 0.0, -1
+        if doc_vectors is not None and other_vectors is not None and candidates:
+            sims = other_vectors[candidates] @ doc_vectors[token.i]
+            k = int(np.argmax(sims))
+            best, best_j = float(sims[k]), candidates[k]
+        value = (best - UNCOVERED_COSINE) / (COVERED_COSINE - UNCOVERED_COSINE)
+        result[token.i], match[token.i], cosines[token.i] = float(min(1.0, max(0.0, value))), best_j, best
+    return Coverage(doc, result, match, frozenset(lexical_hits), cosines, doc_vectors, other_vectors)
+
+
+def best_coverage(doc, doc_vectors, others: Sequence[tuple[object, np.ndarray | None]]) -> Coverage:
+    """Per word, the best coverage by any of ``others`` (several references)."""
+    covers = [coverage(doc, doc_vectors, other, vectors) for other, vectors in others]
+    if len(covers) == 1:
+        return covers[0]
+    merged, match, lexical, cosines = {}, {}, set(), {}
+    for i in covers[0].coverage:
+        k = max(range(len(covers)), key=lambda c: covers[c].coverage[i])
+        merged[i], match[i], cosines[i] = covers[k].coverage[i], covers[k].match[i], covers[k].cosine[i]
+        if any(i in c.lexical for c in covers):
+            lexical.add(i)
+    return Coverage(doc, merged, match, frozenset(lexical), cosines, doc_vectors)

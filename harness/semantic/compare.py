@@ -1,0 +1,654 @@
+"""Compare a text with its references and name what changed in meaning.
+
+For each reference, the frames of the text (:mod:`harness.semantic.frames`)
+are aligned with the reference's frames by predicate: the same lemma, a
+synonym or a derived form ("support" / "supportive") aligns as *same*, an
+opposite ("increase" / "decrease") as *opposite*, a converse ("sold" /
+"bought") as *converse*; arguments that match break ties. Then each kind of
+change has one detector:
+
+* ``antonym`` / ``quantifier``: an opposite word where the aligned frame or
+  phrase has the other pole, with the same polarity ("did not fail" and
+  "succeeded" agree); comparatives, superlatives, quantifiers, frequency
+  adverbs and the bounds of a number ("more than" / "less than") are
+  ``quantifier`` changes;
+* ``negation``: aligned frames of the same predicate with opposite polarity,
+  polarity read through negative predicates ("is reluctant to support" says
+  what "is not supportive" says);
+* ``role``: the agent of one is the patient of the other and vice versa;
+* ``entity``: the same role filled by another name;
+* ``modality``: another modal class (will / might / must ...), an intention
+  instead of a fact ("is considering opening" / "will open"), or future
+  against past;
+* ``dropped`` / ``added``: a clause or phrase of content words that the text
+  does not cover (and every other reference does), or that no reference
+  covers.
+
+With several references a change counts when no reference says what the
+text says: a finding against one reference is withdrawn when another
+reference agrees with the text at that place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..findings import Finding, Span, headline
+from . import lexicon
+from . import quantities
+from .content import compare_content
+from .frames import Argument, Frame, frames_of, same_entity
+
+SOURCE = "semantic"
+#: content words: what "dropped" and "added" count
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"}
+#: predicates that carry no content of their own ("be", "say", "have" ...)
+_LIGHT_PREDICATES = {"be", "have", "do", "say", "tell", "make", "get", "go", "take", "give", "come", "put",
+                     "see", "know", "think", "let", "seem", "become", "keep", "mean", "use"}
+_COMPARATIVE_TAGS = {"JJR", "JJS", "RBR", "RBS"}
+
+
+def _tokens_span(tokens: Iterable) -> Span | None:
+    tokens = [t for t in tokens if t is not None]
+    if not tokens:
+        return None
+    start = min(t.idx for t in tokens)
+    end = max(t.idx + len(t.text) for t in tokens)
+    return Span(start, end, tokens[0].doc.text[start:end])
+
+
+@dataclass
+class _Pair:
+    hyp: Frame
+    ref: Frame
+    relation: str  # 'same' | 'opposite' | 'converse'
+    matched_arguments: int
+
+
+@dataclass
+class _Comparison:
+    """The text against one reference."""
+
+    hyp_doc: object
+    ref_doc: object
+    reference_index: int
+    pairs: list[_Pair] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    hyp_frames: list = field(default_factory=list)
+    ref_frames: list = field(default_factory=list)
+    #: id(finding) -> index of the text's token it is about (a predicate or a modifier)
+    anchors: dict = field(default_factory=dict)
+
+    def add(self, finding: Finding, anchor) -> None:
+        self.findings.append(finding)
+        self.anchors[id(finding)] = anchor.i
+
+
+# --------------------------------------------------------------------------
+# word and argument matching
+# --------------------------------------------------------------------------
+def _lemma(token) -> str:
+    return token.lemma_.lower()
+
+
+def _pos(token) -> str | None:
+    return lexicon.WORDNET_POS.get(token.pos_)
+
+
+def _same_word(a, b) -> bool:
+    la, lb = _lemma(a), _lemma(b)
+    if la == lb or a.lower_ == b.lower_:
+        return True
+    return lexicon.related(la, lb)
+
+
+def _arguments_match(a: Argument, b: Argument) -> bool:
+    if a.entity and b.entity:
+        return same_entity(a.entity, b.entity)
+    if a.pronoun or b.pronoun:
+        return False
+    return a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma)
+
+
+def _relation(h: Frame, r: Frame) -> str | None:
+    if h.lemma == r.lemma or lexicon.related(h.lemma, r.lemma):
+        return "same"
+    h_forms = [h.lemma, *h.alternatives] + ([h.lemma.split()[0]] if " " in h.lemma else [])
+    r_forms = [r.lemma, *r.alternatives] + ([r.lemma.split()[0]] if " " in r.lemma else [])
+    pos = _pos(h.predicate) if _pos(h.predicate) == _pos(r.predicate) else None
+    for a in h_forms:
+        for b in r_forms:
+            if lexicon.converse(a, b):
+                return "converse"
+            if lexicon.opposite(a, b, pos if (a, b) == (h.lemma, r.lemma) else None):
+                return "opposite"
+    for a in h_forms:
+        for b in r_forms:
+            if a == b or lexicon.same_pole(a, b):
+                return "similar"  # "boost" / "raise": aligned, compared like the same predicate
+    return None
+
+
+def _matched_arguments(h: Frame, r: Frame) -> int:
+    return sum(1 for a in h.arguments if any(_arguments_match(a, b) for b in r.arguments))
+
+
+def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pair]:
+    """One-to-one alignment of the text's frames with a reference's."""
+    candidates = []
+    for h in hyp_frames:
+        for r in ref_frames:
+            relation = _relation(h, r)
+            if relation is None:
+                continue
+            matched = _matched_arguments(h, r)
+            if relation not in ("same", "similar") and matched == 0 and (h.arguments or r.arguments):
+                continue  # an opposite word elsewhere in the text is not a change of this claim
+            weight = {"same": 2.0, "similar": 1.8, "converse": 1.5, "opposite": 1.5}[relation]
+            candidates.append((weight + 0.5 * matched, -abs(h.predicate.i / len(h.predicate.doc)
+                                                             - r.predicate.i / len(r.predicate.doc)), h, r, relation, matched))
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    used_h, used_r, pairs = set(), set(), []
+    for _, _, h, r, relation, matched in candidates:
+        if id(h) in used_h or id(r) in used_r:
+            continue
+        used_h.add(id(h))
+        used_r.add(id(r))
+        pairs.append(_Pair(h, r, relation, matched))
+    return pairs
+
+
+# --------------------------------------------------------------------------
+# detectors over aligned frames
+# --------------------------------------------------------------------------
+def _finding(kind: str, change: str, label: str, why: str, comparison: _Comparison, stage_tokens=(),
+             ref_tokens=(), severity: str = "major") -> Finding:
+    why = f"{headline(kind, change)}: {why}"
+    return Finding(kind=kind, change=change, severity=severity, label=label, why=why, source=SOURCE,
+                   stage_span=_tokens_span(stage_tokens), reference_span=_tokens_span(ref_tokens),
+                   reference_index=comparison.reference_index if ref_tokens else None)
+
+
+def _is_comparative(token) -> bool:
+    lemma = _lemma(token)
+    return (token.tag_ in _COMPARATIVE_TAGS or lemma in lexicon.classes("quantifiers")
+            or lemma in lexicon.classes("frequency") or lemma in ("more", "less", "fewer"))
+
+
+def _opposite_kind(a, b) -> str:
+    return "quantifier" if _is_comparative(a) or _is_comparative(b) else "antonym"
+
+
+def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation == "opposite" and h.negated == r.negated:
+        kind = _opposite_kind(h.predicate, r.predicate)
+        comparison.add(_finding(
+            kind, "changed", f"{r.lemma} -> {h.lemma}",
+            f"'{h.predicate.text}' where the reference says '{r.predicate.text}'"
+            + (" (both negated)" if h.negated else ""),
+            comparison, [h.predicate], [r.predicate]), h.predicate)
+    if pair.relation == "converse" and h.negated == r.negated:
+        # "A sold X to B" / "B bought X from A" agree; "A sold" / "A bought" do not
+        h_agents, r_agents = h.by_role("agent"), r.by_role("agent")
+        if any(_arguments_match(a, b) for a in h_agents for b in r_agents):
+            comparison.add(_finding(
+                "antonym", "changed", f"{r.lemma} -> {h.lemma}",
+                f"'{h.predicate.text}' where the reference says '{r.predicate.text}', with the same subject",
+                comparison, [h.predicate], [r.predicate]), h.predicate)
+
+
+def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar") or h.negated == r.negated:
+        return
+    plain = r if h.negated else h
+    if _says_not(plain.predicate):
+        return  # "won't change" / "will be frozen": the other side says "not" with its verb
+    if h.negated:
+        comparison.add(_finding(
+            "negation", "added", f"not {h.lemma}",
+            f"'{_phrase(h)}' is negated; the reference says '{_phrase(r)}'",
+            comparison, [h.predicate, *h.negators], [r.predicate]), h.predicate)
+    else:
+        comparison.add(_finding(
+            "negation", "lost", f"not {r.lemma}",
+            f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
+            comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
+
+
+def _phrase(frame: Frame) -> str:
+    tokens = [frame.predicate, *frame.negators, *frame.modality_tokens]
+    tokens = [t for t in tokens if t is not None and t.doc is frame.predicate.doc]
+    if not tokens:
+        return frame.predicate.text
+    span = _tokens_span(tokens)
+    return span.text if span and len(span.text) <= 60 else frame.predicate.text
+
+
+#: modal classes too ambiguous to compare: "would" (reported speech, conditionals,
+#: hypotheticals) and "can" (ability, permission or possibility)
+_UNCOMPARED_MODALITY = {"would", "can"}
+
+
+def modality_level(modality: str | None) -> str:
+    """'fact', 'planned', 'probable', 'possible', 'attempt', 'directive' or
+    'unrealised' (the lexicon's ``modality_levels``)."""
+    name = "asserted" if modality is None else modality.replace("intend:", "")
+    return lexicon.classes("modality_levels").get(name, "fact")
+
+
+def _sentence_hedges(frame: Frame) -> set[str]:
+    """Levels of the hedging adverbs anywhere in the frame's sentence."""
+    modals = lexicon.classes("modals")
+    return {modality_level(modals[t.lower_]) for t in frame.sentence if t.pos_ == "ADV" and t.lower_ in modals}
+
+
+def _modality_equivalent(h: Frame, r: Frame) -> bool:
+    if h.modality in _UNCOMPARED_MODALITY or r.modality in _UNCOMPARED_MODALITY:
+        return True
+    a, b = modality_level(h.modality), modality_level(r.modality)
+    if a == b:
+        return True
+    # an adverb ("probably") may sit on another clause of the sentence in the other wording
+    if h.modality_from_adverb and a in _sentence_hedges(r):
+        return True
+    if r.modality_from_adverb and b in _sentence_hedges(h):
+        return True
+    return False
+
+
+def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    changes = []
+    if not _modality_equivalent(h, r):
+        changes.append(f"{_modality_name(r.modality)} -> {_modality_name(h.modality)}")
+    if {h.tense, r.tense} == {"future", "past"}:
+        changes.append(f"{r.tense} -> {h.tense}")
+    if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:
+        changes.append("'no longer' " + ("added" if "no_longer" in h.aspect else "dropped"))
+    if {_completion(h), _completion(r)} == {"done", "ongoing"} and not _communication(h) and not _communication(r):
+        changes.append(f"{_completion(r)} -> {_completion(h)}")
+    if changes:
+        comparison.add(_finding(
+            "modality", "changed", f"{h.lemma}: {'; '.join(changes)}",
+            f"'{_phrase(h)}' where the reference says '{_phrase(r)}' ({'; '.join(changes)})",
+            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens]), h.predicate)
+
+
+def _communication(frame: Frame) -> bool:
+    """Saying, urging, warning: "are urging" and "have urged" report the same act."""
+    base = frame.lemma.split()[0]
+    return lexicon.classes("intention_verbs").get(base) in ("directive", "belief") or base in _SPEECH_VERBS
+
+
+_SPEECH_VERBS = {"say", "tell", "announce", "state", "report", "claim", "argue", "insist", "explain", "add", "note",
+                 "describe", "suggest", "hint", "signal", "confirm", "deny"}
+
+
+def _completion(frame: Frame) -> str | None:
+    """'done' (past or perfect), 'ongoing' (present progressive) or None."""
+    if "progressive" in frame.aspect and frame.tense == "present":
+        return "ongoing"
+    if "perfect" in frame.aspect or frame.tense == "past":
+        return "done"
+    return None
+
+
+def _modality_name(modality: str | None) -> str:
+    if modality is None:
+        return "asserted"
+    return modality.replace("intend:", "")
+
+
+_CORE_ROLES = ("agent", "patient", "recipient")
+
+
+def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
+    """The doer and another participant swapped ("the company sued the regulator"
+    / "the regulator sued the company", "sold by A to B" / "sold by B to A");
+    True if it found one (the entity check then stays quiet)."""
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar"):
+        return False
+
+    def named(frame, agent: bool):
+        return [a for a in frame.arguments if not a.pronoun and (a.role == "agent") == agent]
+
+    h_agents, h_others = named(h, True), named(h, False)
+    r_agents, r_others = named(r, True), named(r, False)
+    crossed_1 = [(a, b) for a in h_agents for b in r_others if _arguments_match(a, b)]
+    crossed_2 = [(a, b) for a in h_others for b in r_agents if _arguments_match(a, b)]
+    kept = any(_arguments_match(a, b) for a in h_agents for b in r_agents)
+    if not (crossed_1 and crossed_2) or kept:
+        return False
+    h_agent, r_other = crossed_1[0]
+    h_other, r_agent = crossed_2[0]
+    label = f"{h.lemma}: {r_agent.lemma} / {r_other.lemma} swapped"
+    comparison.add(_finding(
+        "role", "changed", label,
+        f"'{h_agent.text}' does what '{h_other.text}' does in the reference ('{h.predicate.text}')",
+        comparison, [h.predicate, h_agent.head], [r.predicate, r_other.head]), h.predicate)
+    return True
+
+
+def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar"):
+        return
+    for role in {a.role for a in r.arguments}:
+        r_names = [a for a in r.by_role(role) if a.entity]
+        h_names = [a for a in h.by_role(role) if a.entity]
+        if not r_names or not h_names:
+            continue
+        for a in h_names:
+            if any(same_entity(a.entity, b.entity) for b in r_names):
+                continue
+            missing = [b for b in r_names if not any(same_entity(b.entity, x.entity) for x in h_names)]
+            if not missing:
+                continue
+            b = missing[0]
+            comparison.add(_finding(
+                "entity", "changed", f"{h.lemma} {role}: {b.entity} -> {a.entity}",
+                f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'",
+                comparison, [a.head], [b.head]), h.predicate)
+
+
+def _role_name(role: str) -> str:
+    return {"agent": "subject", "patient": "object"}.get(role, role.replace("prep:", "'") + "' phrase"
+                                                          if role.startswith("prep:") else role)
+
+
+def detect_argument_modifiers(pair: _Pair, comparison: _Comparison) -> None:
+    """Quantifiers and opposite adjectives on the same argument ("all members" /
+    "some members", "a safe route" / "a dangerous route")."""
+    h, r = pair.hyp, pair.ref
+    for a in h.arguments:
+        for b in r.arguments:
+            if not _arguments_match(a, b) or a.role != b.role:
+                continue
+            if a.quantifier and b.quantifier and a.quantifier != b.quantifier and \
+                    {a.quantifier, b.quantifier} != {"none", "none"}:
+                if "none" in (a.quantifier, b.quantifier):
+                    continue  # "no members": a negation, reported by the polarity check
+                comparison.add(_finding(
+                    "quantifier", "changed", f"{b.quantifier} -> {a.quantifier} {a.lemma}",
+                    f"'{a.quantifier_token.text} {a.text}' where the reference says '{b.quantifier_token.text} {b.text}'",
+                    comparison, [a.quantifier_token, a.head], [b.quantifier_token, b.head]), a.quantifier_token)
+
+
+# --------------------------------------------------------------------------
+# detectors over words (outside aligned predicates)
+# --------------------------------------------------------------------------
+def _frame_of(token, frames_by_token: dict) -> Frame | None:
+    """The frame whose clause a token is in."""
+    seen = 0
+    while seen < 40:
+        if token.i in frames_by_token:
+            return frames_by_token[token.i]
+        if token.head.i == token.i:
+            return None
+        token = token.head
+        seen += 1
+    return None
+
+
+def _modifier_context(token) -> set[str]:
+    """Lemmas a modifier is about: its head, or the subject of "be" for a
+    predicative adjective ("the route is safe")."""
+    context = {_lemma(token.head)}
+    if token.dep_ in ("acomp", "attr") and token.head.pos_ in ("AUX", "VERB"):
+        context.update(_lemma(c) for c in token.head.children if c.dep_ in ("nsubj", "nsubjpass"))
+    return context - _LIGHT_PREDICATES - {"be"}
+
+
+def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_frames: dict,
+                              reported: set) -> None:
+    """Opposite adjectives and adverbs on the same thing ("a safe route" /
+    "a dangerous route", "higher prices" / "lower prices")."""
+    hyp_words = {_lemma(t) for t in comparison.hyp_doc}
+    ref_words = {_lemma(t) for t in comparison.ref_doc}
+    for a in comparison.hyp_doc:
+        if a.pos_ not in ("ADJ", "ADV", "NOUN", "VERB") or a.i in reported or _lemma(a) in ref_words:
+            continue
+        if a.i in hyp_frames:
+            continue  # predicates: compared through the frame alignment
+        a_context = _modifier_context(a)
+        for b in comparison.ref_doc:
+            if b.pos_ != a.pos_ and {a.pos_, b.pos_} != {"ADJ", "ADV"}:
+                continue
+            if _lemma(b) in hyp_words or b.i in ref_frames:
+                continue
+            if not lexicon.opposite(_lemma(a), _lemma(b), _pos(a) if _pos(a) == _pos(b) else None):
+                continue
+            b_context = _modifier_context(b)
+            if not any(x == y or lexicon.related(x, y) for x in a_context for y in b_context
+                       if x not in _LIGHT_PREDICATES):
+                continue
+            fa, fb = _frame_of(a, hyp_frames), _frame_of(b, ref_frames)
+            if fa is not None and fb is not None and fa.negated != fb.negated:
+                continue
+            kind = _opposite_kind(a, b)
+            comparison.add(_finding(
+                kind, "changed", f"{_lemma(b)} -> {_lemma(a)}",
+                f"'{a.text}' where the reference says '{b.text}'",
+                comparison, [a], [b]), a)
+            reported.add(a.i)
+            break
+
+
+def detect_number_bounds(comparison: _Comparison) -> None:
+    """"more than $44 billion" / "less than $44 billion", "at most one" / "at least one"."""
+    ref_bounds = {b.value: b for b in quantities.number_bounds(comparison.ref_doc)}
+    for bound in quantities.number_bounds(comparison.hyp_doc):
+        match = ref_bounds.get(bound.value)
+        if match is None or not quantities.contradicting(bound.klass, match.klass):
+            continue
+        hyp_text = " ".join(t.text for t in bound.tokens)
+        ref_text = " ".join(t.text for t in match.tokens)
+        comparison.add(_finding(
+            "quantifier", "changed", f"{match.klass} -> {bound.klass} {bound.value}",
+            f"'{hyp_text} {bound.number.text}' where the reference says '{ref_text} {match.number.text}'",
+            comparison, [*bound.tokens, bound.number], [*match.tokens, match.number]), bound.tokens[0])
+
+
+def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) -> None:
+    """A quantifier, degree or frequency class the text has and no reference has,
+    where a reference has another class of the same scale ("most of the shops" /
+    "all the shops", "slightly smaller" / "much smaller")."""
+    hyp_mentions = quantities.quantifier_mentions(hyp_doc)
+    ref_mentions = [quantities.quantifier_mentions(d) for d in ref_docs]
+    for hyp, ref, j in quantities.changed_classes(hyp_mentions, ref_mentions):
+        if any(t.i in reported for t in hyp.tokens):
+            continue
+        findings.append(Finding(
+            kind="quantifier", change="changed", severity="major", label=f"{ref.klass} -> {hyp.klass}",
+            why=f"{headline('quantifier', 'changed')}: '{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
+            stage_span=_tokens_span(hyp.tokens), reference_span=_tokens_span(ref.tokens), reference_index=j))
+
+
+# --------------------------------------------------------------------------
+# the whole comparison
+# --------------------------------------------------------------------------
+def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_frames=None) -> _Comparison:
+    """The text against one reference: aligned frames and the changes found."""
+    hyp_frames = frames_of(hyp_doc) if hyp_frames is None else hyp_frames
+    ref_frames = frames_of(ref_doc) if ref_frames is None else ref_frames
+    comparison = _Comparison(hyp_doc, ref_doc, reference_index, hyp_frames=hyp_frames, ref_frames=ref_frames)
+    comparison.pairs = align(hyp_frames, ref_frames)
+    for pair in comparison.pairs:
+        detect_opposites(pair, comparison)
+        detect_negation(pair, comparison)
+        detect_modality(pair, comparison)
+        if not detect_roles(pair, comparison):
+            detect_entities(pair, comparison)
+        detect_argument_modifiers(pair, comparison)
+    reported = {f.stage_span.start for f in comparison.findings if f.stage_span}
+    reported_tokens = {t.i for t in hyp_doc if t.idx in reported}
+    detect_opposite_modifiers(comparison, {f.predicate.i: f for f in hyp_frames},
+                              {f.predicate.i: f for f in ref_frames}, reported_tokens)
+    detect_number_bounds(comparison)
+    return comparison
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` found: the findings and the uncovered masses the
+    meaning score reads (see :class:`.content.ContentResult`)."""
+
+    findings: list[Finding]
+    missing_mass: float = 0.0
+    extra_mass: float = 0.0
+    reference_words: int = 0
+    text_words: int = 0
+
+
+def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
+    """Every meaning change of the text relative to its references.
+
+    ``vectors(doc)`` gives a doc's word vectors (:func:`.align.word_vectors`);
+    without it only lemmas, synonyms and derived forms align words.
+    """
+    if not ref_docs:
+        return Comparison([])
+    vectors = vectors or (lambda doc: None)
+    hyp_frames = frames_of(hyp_doc)
+    all_ref_frames = [frames_of(d) for d in ref_docs]
+    comparisons = [compare_one(hyp_doc, d, j, hyp_frames, all_ref_frames[j]) for j, d in enumerate(ref_docs)]
+
+    findings: list[Finding] = []
+    seen: set = set()
+    for comparison in comparisons:
+        for finding in comparison.findings:
+            if _supported_elsewhere(finding, comparison, comparisons):
+                continue
+            key = (finding.kind, finding.stage_span.start if finding.stage_span else finding.label)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(finding)
+
+    findings += cue_negations(hyp_doc, ref_docs, comparisons, findings)
+    reported = {t.i for f in findings if f.stage_span for t in hyp_doc
+                if f.stage_span.start <= t.idx < f.stage_span.end}
+    detect_quantifier_classes(hyp_doc, ref_docs, findings, reported)
+    content = compare_content(hyp_doc, vectors(hyp_doc), hyp_frames, [(d, vectors(d)) for d in ref_docs],
+                              all_ref_frames)
+    # a word already explained by a typed change is not also "added" or "replaced"
+    explained = {t.i for f in findings if f.stage_span for t in hyp_doc
+                 if f.stage_span.start <= t.idx < f.stage_span.end}
+    for finding in content.findings:
+        span = finding.stage_span
+        if span is not None and any(span.start <= hyp_doc[i].idx < span.end for i in explained):
+            continue
+        findings.append(finding)
+    return Comparison(findings, content.missing_mass, content.extra_mass, content.reference_words, content.text_words)
+
+
+def _token_at(doc, offset: int):
+    for token in doc:
+        if token.idx <= offset < token.idx + len(token.text):
+            return token
+    return None
+
+
+def _frames_of_cue(token, frames) -> list[Frame]:
+    """The frames a negation word acts on: those it negates, else the clause it is in."""
+    own = [f for f in frames if any(n is not None and n.i == token.i for n in f.negators)]
+    if own:
+        return own
+    by_token = {f.predicate.i: f for f in frames}
+    frame = _frame_of(token, by_token)
+    return [frame] if frame is not None else []
+
+
+def _says_not(token) -> bool:
+    """A word that says "not" without a negation word ("freeze", "refuse", "unaware")."""
+    lemma = _lemma(token)
+    words = lexicon.classes_list("negative_lexicon")
+    return lemma in words or token.lower_ in words or (
+        token.pos_ in ("ADJ", "VERB", "ADV") and lexicon.negated_by_prefix(lemma))
+
+
+def _lexical_negatives(doc) -> int:
+    """Words that say "not" without a negation word: "refuse", "freeze",
+    "unchanged", and un-/in-/dis- words opposite to their stem ("unaware")."""
+    return sum(1 for token in doc if _says_not(token))
+
+
+def _consistent(pair: _Pair) -> bool:
+    """The aligned frames say the same thing about polarity ("did not fail" / "succeeded")."""
+    if pair.relation in ("same", "similar"):
+        return pair.hyp.negated == pair.ref.negated
+    return pair.hyp.negated != pair.ref.negated
+
+
+def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: Sequence[Finding]) -> list[Finding]:
+    """Negation words that one side has and the other lacks (the anchors metric's
+    scope matching), kept unless the frame alignment shows the polarity agrees
+    ("won't be allowed" / "banned", "is reluctant" / "is not in favour"), and
+    unless a frame-level negation finding already reports them."""
+    from ..metrics.anchors import compare_negations
+
+    report = compare_negations(hyp_doc.text, [d.text for d in ref_docs], share=0.5)
+    hyp_lexical = _lexical_negatives(hyp_doc)
+    reported_spans = [f.stage_span for f in found if f.kind == "negation" and f.stage_span] + \
+                     [f.reference_span for f in found if f.kind == "negation" and f.reference_span]
+    out = []
+    for finding in report.findings:
+        if finding.change == "added":
+            token = _token_at(hyp_doc, finding.stage_span.start)
+            frames = _frames_of_cue(token, frames_of_doc(comparisons, hyp=True)) if token is not None else []
+            pairs = [p for c in comparisons for p in c.pairs if any(p.hyp is f for f in frames)]
+        else:
+            j = finding.reference_index
+            token = _token_at(ref_docs[j], finding.reference_span.start)
+            frames = _frames_of_cue(token, frames_of_doc(comparisons, hyp=False, index=j)) if token is not None else []
+            pairs = [p for p in comparisons[j].pairs if any(p.ref is f for f in frames)]
+        if pairs and all(_consistent(p) for p in pairs):
+            continue
+        other_lexical = [_lexical_negatives(d) for d in ref_docs]
+        if finding.change == "added" and max(other_lexical) > hyp_lexical:
+            continue  # the reference says it without a negation word ("freeze" for "won't change")
+        if finding.change == "lost" and hyp_lexical > other_lexical[finding.reference_index]:
+            continue
+        span = finding.stage_span or finding.reference_span
+        if any(r.start <= span.start < r.end or span.start <= r.start < span.end for r in reported_spans):
+            continue
+        out.append(Finding(kind="negation", change=finding.change, severity="major", label=finding.label,
+                           why=finding.why, source=SOURCE, stage_span=finding.stage_span,
+                           reference_span=finding.reference_span, reference_index=finding.reference_index))
+    return out
+
+
+def frames_of_doc(comparisons: Sequence[_Comparison], hyp: bool, index: int = 0) -> list[Frame]:
+    """The frames of the text (``hyp``) or of reference ``index``, as the comparisons hold them."""
+    comparison = comparisons[0] if hyp else comparisons[index]
+    return comparison.hyp_frames if hyp else comparison.ref_frames
+
+
+def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons: Sequence[_Comparison]) -> bool:
+    """Another reference says what the text says here: it aligns the same word
+    of the text and finds no change of this kind there, or it has the text's
+    own word."""
+    anchor = comparison.anchors.get(id(finding))
+    if anchor is None:
+        return False
+    word = _lemma(comparison.hyp_doc[anchor])
+    for other in comparisons:
+        if other is comparison:
+            continue
+        same_place = [f for f in other.findings if other.anchors.get(id(f)) == anchor and f.kind == finding.kind]
+        if same_place:
+            continue
+        if any(p.hyp.predicate.i == anchor for p in other.pairs):
+            return True
+        if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
+            return True
+    return False
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

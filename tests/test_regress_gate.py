@@ -360,3 +360,22 @@ def test_the_committed_baseline_is_named_after_its_config():
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     assert f"--baseline baselines/{COMMITTED_BASELINE.name}" in makefile
 
+
+
+@pytest.mark.slow
+def test_a_cleaner_that_changes_meaning_without_numbers_names_or_negations_fails(tmp_path):
+    """A word swapped for its opposite ("more" -> "less") keeps every number,
+    name and negation: the gate fails on what the semantic comparison finds."""
+    config = tmp_path / "gate-semantic.yaml"
+    chain = [str(c) for c in load_config("clean-only").cleaners]
+    config.write_text(json.dumps({"name": "gate-semantic", "cleaners": chain, "retranslation": {"backend": "none"},
+                                  "metrics": {"use": ["chrf", "anchors", "semantic", "meaning"]}}))
+    path = tmp_path / "baseline.json"
+    save_baseline(path, run_baseline(load_config(config), baseline_dir=tmp_path))
+
+    broken = run_regress(path, cleaners=[*chain, f"{BROKEN}:swap_opposites"])
+    assert broken.exit_code == 1
+    assert "passage p03 (cleaned): quantity changed: 'less' where the reference says 'more' (not in the baseline)" \
+        in broken.reasons()
+    assert not any(r.metric in ("chrf", "anchors") for r in broken.corpus_regressions)  # the words barely moved
+    assert run_regress(path, cleaners=[*chain, f"{BROKEN}:reword_once"]).exit_code == 0

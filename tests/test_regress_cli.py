@@ -73,7 +73,7 @@ MALFORMED = {
         (lambda d: json.dumps(d).replace('"inputs": {', '"inputs": {"x": ' + "[" * 900 + "]" * 900 + ", ", 1),
          "nested more than"),
     "a passage twice": (lambda d: (d["passages"].append(copy.deepcopy(d["passages"][0])), d)[1], "appears twice"),
-    "a finding without a kind": (lambda d: (_first_stage(d)["findings"].append({"change": "lost"}), d)[1],
+    "a finding without a kind": (lambda d: (_first_stage(d)["findings"].insert(0, {"change": "lost"}), d)[1],
                                  "findings[0].kind"),
     "a span that is not one": (lambda d: (_first_stage(d)["findings"].append(
         {"kind": "number", "change": "lost", "severity": "major", "label": "3", "why": "x",

@@ -20,6 +20,7 @@ reproduces the file exactly.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -220,9 +221,14 @@ def load_baseline(path: Path) -> Baseline:
     except OSError as exc:
         raise InputError(f"baseline {path}: cannot read ({exc.strerror or exc})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _Malformed as exc:
+        raise InputError(f"baseline {path}: {exc}") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(f"baseline {path}: is not valid JSON ({exc})") from None
+    if _depth(data) > MAX_DEPTH:
+        raise InputError(f"baseline {path}: nested more than {MAX_DEPTH} levels deep (a baseline is about 8); "
+                         f"not a file that harness baseline save wrote")
     if not isinstance(data, dict) or "format" not in data:
         raise InputError(f"baseline {path}: not a harness baseline (no 'format' field)")
     if data["format"] != BASELINE_FORMAT:
@@ -238,9 +244,193 @@ def load_baseline(path: Path) -> Baseline:
                 or not isinstance(passage.get("stages"), dict):
             raise InputError(f"baseline {path}: passage #{i + 1} has no id or stages")
     try:
+        check_baseline_json(data)
+    except _Malformed as exc:
+        raise InputError(f"baseline {path}: {exc}; not a file that harness baseline save wrote") from None
+    try:
         return Baseline.from_json(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise InputError(f"baseline {path}: a malformed record ({type(exc).__name__}: {exc})") from None
+
+
+# --------------------------------------------------------------------------
+# Checking a baseline file's structure
+# --------------------------------------------------------------------------
+
+#: no baseline is nested this deep (a passage's findings are about 8 levels down)
+MAX_DEPTH = 64
+
+
+class _Malformed(ValueError):
+    """A value of a baseline file that ``baseline save`` never writes."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise _Malformed(f"holds {name}, which is not JSON (baseline save writes a non-finite number as null)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Malformed(f"holds the number {text[:40]}, which is not finite")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _expect(value: Any, where: str, kind: str, *, optional: bool = False) -> Any:
+    """``value`` if it is of ``kind`` (object, list, string, number, integer), else :class:`_Malformed`."""
+    if value is None and optional:
+        return value
+    ok = {"object": isinstance(value, dict), "list": isinstance(value, list), "string": isinstance(value, str),
+          "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "integer": isinstance(value, int) and not isinstance(value, bool)}[kind]
+    if kind == "number" and ok:
+        try:
+            ok = math.isfinite(float(value))
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise _Malformed(f"{where}: the number {str(value)[:40]} is not finite")
+    if not ok:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise _Malformed(f"{where}: expected {article} {kind}{' or null' if optional else ''}, "
+                         f"got {_type_name(value)}")
+    return value
+
+
+def _strings(value: Any, where: str, *, optional: bool = False) -> None:
+    if _expect(value, where, "list", optional=optional) is not None:
+        for i, item in enumerate(value):
+            _expect(item, f"{where}[{i}]", "string")
+
+
+def _numbers(mapping: Any, where: str, *, nullable: bool = True) -> None:
+    """An object of name -> number (null allowed: a non-finite score is written as null)."""
+    for key, value in _expect(mapping, where, "object").items():
+        _expect(value, f"{where}.{key}", "number", optional=nullable)
+
+
+def _check_span(span: Any, where: str) -> None:
+    if _expect(span, where, "object", optional=True) is None:
+        return
+    start = _expect(span.get("start"), f"{where}.start", "integer")
+    end = _expect(span.get("end"), f"{where}.end", "integer")
+    _expect(span.get("text"), f"{where}.text", "string")
+    if not 0 <= start <= end:
+        raise _Malformed(f"{where}: start {start} and end {end} are not a span")
+
+
+def _check_stage(stage: Any, where: str) -> None:
+    from .results import BANDS
+
+    _expect(stage, where, "object")
+    _expect(stage.get("text"), f"{where}.text", "string")
+    _numbers(stage.get("scores") or {}, f"{where}.scores")
+    for name, row in _expect(stage.get("stats") or {}, f"{where}.stats", "object").items():
+        for i, value in enumerate(_expect(row, f"{where}.stats.{name}", "list")):
+            _expect(value, f"{where}.stats.{name}[{i}]", "number", optional=True)
+    for i, finding in enumerate(_expect(stage.get("findings") or [], f"{where}.findings", "list")):
+        at = f"{where}.findings[{i}]"
+        _expect(finding, at, "object")
+        for key in ("kind", "change", "severity", "label", "why"):
+            _expect(finding.get(key), f"{at}.{key}", "string")
+        _expect(finding.get("source", ""), f"{at}.source", "string")
+        _check_span(finding.get("stage_span"), f"{at}.stage_span")
+        _check_span(finding.get("reference_span"), f"{at}.reference_span")
+        index = _expect(finding.get("reference_index"), f"{at}.reference_index", "integer", optional=True)
+        if index is not None and index < 0:
+            raise _Malformed(f"{at}.reference_index: {index} is negative")
+    _expect(stage.get("details") or {}, f"{where}.details", "object")
+    verdict = _expect(stage.get("verdict"), f"{where}.verdict", "object", optional=True)
+    if verdict is not None:
+        band = verdict.get("band")
+        if band not in BANDS:
+            raise _Malformed(f"{where}.verdict.band: expected one of {', '.join(BANDS)}, got "
+                             f"{band if isinstance(band, str) else _type_name(band)}"[:200])
+        _expect(verdict.get("score"), f"{where}.verdict.score", "number", optional=True)
+        _strings(verdict.get("reasons") or [], f"{where}.verdict.reasons")
+        _numbers(verdict.get("components") or {}, f"{where}.verdict.components")
+    if stage.get("edits") is not None:
+        for i, edit in enumerate(_expect(stage["edits"], f"{where}.edits", "list")):
+            _expect(edit, f"{where}.edits[{i}]", "object")
+
+
+def check_baseline_json(data: Mapping[str, Any]) -> None:
+    """Check every field a baseline's reader uses for its type, so that a
+    hand-edited or hostile file is refused in one line (:class:`_Malformed`)
+    instead of failing somewhere in the gate: verdicts with a known band,
+    finite numbers, spans, one record per passage, stages the run has."""
+    from .loading import is_valid_id
+
+    _expect(data.get("inputs") or {}, "inputs", "object")
+    inputs = data.get("inputs") or {}
+    _expect(inputs.get("transcript"), "inputs.transcript", "string", optional=True)
+    _strings(inputs.get("references"), "inputs.references", optional=True)
+    signature = data["signature"]
+    for key in ("transcript_sha256", "references_sha256", "config_name"):
+        _expect(signature.get(key), f"signature.{key}", "string", optional=True)
+    metrics = _expect(signature.get("metrics") or {}, "signature.metrics", "object")
+    for name, info in _expect(metrics.get("metrics") or {}, "signature.metrics.metrics", "object").items():
+        _expect(info, f"signature.metrics.metrics.{name}", "object")
+    signatures = _expect(metrics.get("signatures"), "signature.metrics.signatures", "object", optional=True)
+    for name, value in (signatures or {}).items():
+        _expect(value, f"signature.metrics.signatures.{name}", "string")
+    _expect(metrics.get("embedding_model"), "signature.metrics.embedding_model", "object", optional=True)
+    for i, cleaner in enumerate(_expect(signature.get("cleaners") or [], "signature.cleaners", "list")):
+        _expect(cleaner, f"signature.cleaners[{i}]", "object")
+    for name, value in _expect(data.get("metric_signatures") or {}, "metric_signatures", "object").items():
+        _expect(value, f"metric_signatures.{name}", "string")
+    stages = data["stages"]
+    _strings(stages, "stages")
+    if not stages or len(set(stages)) != len(stages):
+        raise _Malformed("stages: expected the run's stages, each once")
+    for stage, scores in data["corpus"].items():
+        _numbers(scores, f"corpus.{stage}")
+    summary = _expect(data.get("summary") or {}, "summary", "object")
+    for key in ("passages", "scored", "failed"):
+        _expect(summary.get(key, 0), f"summary.{key}", "integer")
+    for stage, counts in _expect(summary.get("verdicts") or {}, "summary.verdicts", "object").items():
+        for band, count in _expect(counts, f"summary.verdicts.{stage}", "object").items():
+            _expect(count, f"summary.verdicts.{stage}.{band}", "integer")
+    seen: set[str] = set()
+    for i, passage in enumerate(data["passages"]):
+        pid = passage["id"]
+        where = f"passages[{i}]"
+        if not is_valid_id(pid):
+            raise _Malformed(f"{where}.id: not a passage id ({pid[:40]!r})")
+        if pid in seen:
+            raise _Malformed(f"passage {pid} appears twice")
+        seen.add(pid)
+        _expect(passage.get("speaker"), f"{where}.speaker", "string", optional=True)
+        _strings(passage.get("references") or [], f"{where}.references")
+        error = _expect(passage.get("error"), f"{where}.error", "object", optional=True)
+        if error is not None:
+            for key in ("stage", "message"):
+                _expect(error.get(key), f"{where}.error.{key}", "string")
+        for stage, record in passage["stages"].items():
+            if stage not in stages:
+                raise _Malformed(f"{where}.stages: stage {stage[:40]!r} is not one of the run's stages")
+            _check_stage(record, f"{where}.stages.{stage}")
 
 
 def baseline_config(baseline: Baseline, label: str = "baseline"):

@@ -15,13 +15,14 @@ import sys
 import click
 
 from . import __version__
-from .errors import HarnessError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, HarnessError
 
 # name -> (import path, one-line help shown by `harness --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.commands.run:run", "Evaluate a transcript: clean, retranslate, score, report."),
     "clean": ("harness.commands.clean:clean", "Clean text with the built-in or your own cleaners."),
-    "compare": ("harness.commands.compare:compare", "Compare configs or saved runs with significance tests."),
+    "compare": ("harness.commands.compare:compare",
+                "Compare configs, saved runs or system output files (-i) with significance tests."),
     "baseline": ("harness.commands.regress:baseline", "Save a baseline for the regression gate."),
     "regress": ("harness.commands.regress:regress", "Fail when meaning drops against a baseline."),
     "distort": ("harness.commands.distort:distort", "Generate spun copies of clean text with known damage."),
@@ -42,13 +43,32 @@ class LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise click.ClickException(f"command {name!r} is unavailable: {exc}") from None
+            unavailable = click.ClickException(f"command {name!r} is unavailable: {exc}")
+            unavailable.exit_code = EXIT_BAD_INPUT  # an installation problem, not a regression (1)
+            raise unavailable from None
         return getattr(module, attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's ``main``, with what click itself prints escaped: a usage
+        error quotes what was typed (``No such option: --\\e]0;x``), and that
+        must not reach the terminal raw either."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.message = _one_printable_line(exc.message)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(returned if isinstance(returned, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -58,24 +78,25 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: finished passages are saved; rerun the same command to resume", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: one line unless asked for the traceback
             if os.environ.get("HARNESS_DEBUG"):
                 raise
+            # its own exit code: a CI must never read a bug as "regressed" (1) or "bad input" (2)
             click.echo(f"internal error: {type(exc).__name__}: {_one_printable_line(exc)} "
-                       f"(set HARNESS_DEBUG=1 for the traceback)", err=True)
-            ctx.exit(1)
+                       f"(set HARNESS_DEBUG=1 for the traceback; exit code {EXIT_INTERNAL_ERROR})", err=True)
+            ctx.exit(EXIT_INTERNAL_ERROR)
 
 
-def _one_printable_line(exc: BaseException) -> str:
+def _one_printable_line(exc: BaseException | str) -> str:
     """An error message as one line with control characters shown as marks:
     messages can quote untrusted text, and an escape sequence in it must not
-    reach the terminal."""
-    from .report.text import visible
+    reach the terminal (:func:`harness.terminal.safe`)."""
+    from .terminal import safe
 
-    return visible(" ".join(str(exc).split()))
+    return safe(" ".join(str(exc).split()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,6 +108,11 @@ def cli() -> None:
     harness run                       the bundled briefing with configs/default.yaml
     harness run -c configs/raw.yaml   another pipeline
     harness compare configs/default.yaml configs/clean-only.yaml
+
+    \b
+    Exit codes: 0 done; 1 regress: something regressed (clean: a passage
+    failed); 2 bad input, config, baseline or output folder; 3 internal error
+    (a bug in the harness); 130 interrupted.
     """
 
 

@@ -53,13 +53,32 @@ def system_names(runs: Sequence[RunResults], names: Optional[Sequence[str]]) -> 
     return unique
 
 
-def check_same_data(runs: Sequence[RunResults], names: Sequence[str]) -> None:
-    """Refuse runs on different transcripts or references (one-line ``InputError``)."""
+def check_same_data(runs: Sequence[RunResults], names: Sequence[str], *, hypotheses: bool = False) -> None:
+    """Refuse runs on different transcripts or references (one-line ``InputError``).
+
+    With ``hypotheses`` (system outputs compared against one set of
+    references) each run's transcript is a system's output: they differ by
+    design, and the runs must instead have the same references and the
+    same passage ids."""
     base = runs[0].signature
-    for key, what in (("transcript_sha256", "transcript"), ("references_sha256", "references")):
+    keys = [("references_sha256", "references")] if hypotheses else \
+        [("transcript_sha256", "transcript"), ("references_sha256", "references")]
+    for key, what in keys:
         if not base.get(key):
             raise InputError(f"{names[0]}: the run does not record its {what} hash ({key}); rerun it to compare")
     for run, name in zip(runs[1:], names[1:]):
+        if hypotheses:
+            if run.signature.get("references_sha256") != base.get("references_sha256"):
+                raise InputError(f"cannot compare {name!r} with {names[0]!r}: they were scored against different "
+                                 "references")
+            ids, base_ids = [p.id for p in run.passages], [p.id for p in runs[0].passages]
+            if ids != base_ids:
+                extra = sorted(set(ids) ^ set(base_ids))
+                raise InputError(
+                    f"cannot compare {name!r} with {names[0]!r}: {len(ids)} passages vs {len(base_ids)}"
+                    + (f" (passage {extra[0]} is in only one)" if extra else " (in another order)")
+                    + "; every system output needs one passage per reference entry, in the same order")
+            continue
         mismatch = data_mismatch(base, run.signature)
         if mismatch is not None:
             key, what, old, new = mismatch
@@ -107,6 +126,8 @@ def compare_runs(
     tie_tolerance: float = 0.0,
     top_n: int = 10,
     metrics: Optional[Mapping[str, Metric]] = None,
+    only_metrics: Optional[Sequence[str]] = None,
+    hypothesis_files: Optional[Sequence[Mapping[str, Any]]] = None,
 ) -> dict[str, Any]:
     """Compare runs against the first one, the baseline.
 
@@ -117,7 +138,21 @@ def compare_runs(
     (``n_trials``), and ``significant`` (AR ``p < alpha``). Then win / tie /
     loss per stage and the ``top_n`` passages where the systems disagree most
     on ``primary_metric`` (default: the first in display order). ``metrics``
-    overrides metric objects by name.
+    overrides metric objects by name; ``only_metrics`` compares those metrics
+    alone (the first is then the primary one, unless ``primary_metric``).
+
+    Significance is decided by approximate randomization (two-sided
+    ``p_ar < alpha``). Each row also has the paired bootstrap's ``1 - alpha``
+    interval of the difference (``delta_ci``), and ``interval_agrees``: whether
+    that interval excludes zero exactly when AR says significant. Where they
+    disagree (a borderline difference) the decision stays AR's, the row says
+    so, and a note explains.
+
+    ``hypothesis_files`` (one ``{"file", "sha256"}`` per run): the runs score
+    system outputs (each run's transcript is one system's output file)
+    against the same references; their transcripts differ by design, so the
+    runs must have the same references and passage ids instead, and each
+    file's hash is recorded with its system.
 
     Returns a JSON-ready dict (the content of ``compare.json``). Raises
     :class:`InputError` for fewer than two runs or runs on different data.
@@ -125,7 +160,9 @@ def compare_runs(
     if len(runs) < 2:
         raise InputError("compare needs at least two runs or configs (the first is the baseline)")
     names = system_names(runs, names)
-    check_same_data(runs, names)
+    if hypothesis_files is not None and len(hypothesis_files) != len(runs):
+        raise ValueError(f"{len(hypothesis_files)} hypothesis files for {len(runs)} runs")
+    check_same_data(runs, names, hypotheses=hypothesis_files is not None)
     baseline = runs[0]
     notes: list[str] = []
     stages = _stages(runs, names, notes)
@@ -134,6 +171,14 @@ def compare_runs(
     widths: dict[str, int] = {}
     stage_metrics = {stage: _stage_metrics(runs, stage, baseline.metrics, widths) for stage in stages}
     all_metrics = ordered_metrics((m for ms in stage_metrics.values() for m in ms), baseline.metrics)
+    if only_metrics:
+        missing = [m for m in only_metrics if m not in all_metrics]
+        if missing:
+            raise InputError(f"metric {missing[0]!r} is not recorded in every run "
+                             f"(have: {', '.join(all_metrics) or 'none'})")
+        all_metrics = [m for m in dict.fromkeys(only_metrics)]
+        stage_metrics = {stage: [m for m in all_metrics if m in found] for stage, found in stage_metrics.items()}
+        primary_metric = primary_metric or all_metrics[0]
     if primary_metric is not None and primary_metric not in all_metrics:
         raise InputError(f"metric {primary_metric!r} is not recorded in every run (have: {', '.join(all_metrics) or 'none'})")
     resolved, metric_notes = scoring_metrics(baseline, all_metrics, widths, metrics)
@@ -150,21 +195,31 @@ def compare_runs(
                 results.append(_compare_metric(stage, metric_name, resolved[metric_name], ids, matrices, names,
                                                n_passages, n_resamples, n_trials, seed, alpha))
     notes += _sample_notes(noise, results, n_passages)
+    notes += _disagreement_notes(results, alpha)
 
     primary = primary_metric or (all_metrics[0] if all_metrics else None)
     found_outcomes, disagreements = _passage_level(runs, names, stages, stage_metrics, primary, resolved,
                                                    tie_tolerance, top_n)
+    systems = []
+    for i, (name, run) in enumerate(zip(names, runs)):
+        system = {"name": name, "source": sources[i] if sources is not None else None,
+                  "config_name": run.config_name, "signature_key": run.signature.get("key"),
+                  "signature_string": run.signature_string, "stages": list(run.stages)}
+        if hypothesis_files is not None:
+            system.update(hypothesis_file=str(hypothesis_files[i]["file"]),
+                          hypothesis_sha256=str(hypothesis_files[i]["sha256"]),
+                          transcript_sha256=run.signature.get("transcript_sha256"))
+        systems.append(system)
+    data = {"transcript_sha256": baseline.signature.get("transcript_sha256"),
+            "references_sha256": baseline.signature["references_sha256"], "n_passages": n_passages,
+            "hypotheses": hypothesis_files is not None}
     return {
         "baseline": names[0],
-        "systems": [{"name": name, "source": sources[i] if sources is not None else None,
-                     "config_name": run.config_name, "signature_key": run.signature.get("key"),
-                     "signature_string": run.signature_string, "stages": list(run.stages)}
-                    for i, (name, run) in enumerate(zip(names, runs))],
-        "data": {"transcript_sha256": baseline.signature["transcript_sha256"],
-                 "references_sha256": baseline.signature["references_sha256"], "n_passages": n_passages},
+        "systems": systems,
+        "data": data,
         "settings": {"n_resamples": n_resamples, "n_trials": n_trials, "seed": seed, "alpha": alpha,
                      "tie_tolerance": tie_tolerance, "primary_metric": primary,
-                     "significance": "approximate randomization p < alpha (bootstrap p shown as sacrebleu --paired-bs)"},
+                     "significance": SIGNIFICANCE},
         "stages": stages,
         "metrics": {name: {"higher_is_better": bool(resolved[name].higher_is_better),
                            "signature": baseline.metric_signatures.get(name)}
@@ -220,6 +275,24 @@ def _sample_notes(noise: Mapping[tuple[str, str], set], results: list[dict[str, 
     return notes
 
 
+#: how compare decides, in words (compare.json's settings, every report)
+SIGNIFICANCE = ("approximate randomization decides: significant when its two-sided p < alpha; the difference "
+                "interval is the paired bootstrap's 1 - alpha percentile interval; a row where the interval "
+                "excludes 0 and AR does not call the difference significant, or the other way round, is marked "
+                "(borderline); the bootstrap p is sacrebleu's --paired-bs, shown for reference")
+
+
+def _disagreement_notes(results: list[dict[str, Any]], alpha: float) -> list[str]:
+    rows = [f"{r['metric']} at {r['stage']} ({s['name']})" for r in results for s in r["systems"]
+            if not s.get("interval_agrees", True)]
+    if not rows:
+        return []
+    return [f"† the difference interval and the randomization test disagree on {len(rows)} row"
+            f"{'s' if len(rows) > 1 else ''} ({'; '.join(rows[:6])}{'; …' if len(rows) > 6 else ''}): "
+            f"the decision is approximate randomization's (p < {alpha:g}); the bootstrap interval is narrower "
+            "on few passages, so treat these differences as borderline"]
+
+
 def _compare_metric(stage, metric_name, metric: Metric, ids, matrices, names, n_passages, n_resamples, n_trials,
                     seed, alpha) -> dict[str, Any]:
     score_fn, batch = metric.corpus_from_stats, metric.corpus_from_stats_batch
@@ -235,11 +308,16 @@ def _compare_metric(stage, metric_name, metric: Metric, ids, matrices, names, n_
             baseline_entry = {"name": names[0], "score": bootstrap.baseline, "ci": bootstrap.baseline_ci.to_dict()}
         delta = bootstrap.delta
         improved = delta > 0 if metric.higher_is_better else delta < 0
+        significant = randomization.is_significant(alpha)
+        low, high = bootstrap.delta_ci.lower, bootstrap.delta_ci.upper
+        excludes_zero = bool(low > 0 or high < 0)  # NaN bounds: does not exclude
         systems.append({
             "name": name, "score": bootstrap.system, "ci": bootstrap.system_ci.to_dict(),
             "delta": delta, "delta_ci": bootstrap.delta_ci.to_dict(),
             "p_bootstrap": bootstrap.p_value, "p_ar": randomization.p_value,
-            "significant": randomization.is_significant(alpha),
+            "significant": significant,
+            "interval_excludes_zero": excludes_zero,
+            "interval_agrees": excludes_zero == significant or delta == 0,
             "direction": "same" if delta == 0 else ("better" if improved else "worse"),
         })
     return {"stage": stage, "metric": metric_name, "higher_is_better": bool(metric.higher_is_better),

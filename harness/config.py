@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -111,8 +111,13 @@ class RunConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_a_folder_name(cls, value: str) -> str:
+        from .visible import has_invisible
+
         if not value or any(c in value for c in "/\\\0") or value in (".", ".."):
             raise ValueError("must be a plain name usable as a folder name")
+        if has_invisible(value) or any(c in value for c in "\t\n\r"):
+            # it names run folders and systems in reports and on the terminal
+            raise ValueError("must not contain control, invisible or direction-changing characters")
         return value
 
     def cleaner_specs(self) -> list[CleanerSpec]:
@@ -160,6 +165,8 @@ def format_validation_error(exc: ValidationError, label: str, model: type[BaseMo
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = f" (valid keys: {', '.join(valid)})" if valid else ""
         return f"{label}: unknown key {dotted!r}{hint}{listing}{more}"
+    if not loc:  # a rule about several keys (a model validator): its message says it all
+        return f"{label}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}{more}"
     given = first.get("input")
     shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
     if len(shown) > 60:
@@ -180,12 +187,89 @@ def config_from_dict(data: Any, label: str = "config", base_dir: Path | None = N
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, label)) from None
+    check_plugins(config, label)
     if base_dir is not None:
         if config.transcript is not None and not config.transcript.is_absolute():
             config.transcript = (base_dir / config.transcript).resolve()
         if config.references:
             config.references = [p if p.is_absolute() else (base_dir / p).resolve() for p in config.references]
     return config
+
+
+def check_plugins(config: RunConfig, label: str) -> None:
+    """Resolve every cleaner, metric and translator ``config`` names, so that a
+    missing, unknown or refused one (see :mod:`harness.plugins`) is one
+    :class:`ConfigError` naming ``label`` (the config file, the baseline, or
+    ``--cleaner``) before anything runs. Nothing is constructed here."""
+    from .cleaners import CLEANERS
+    from .metrics import METRICS
+    from .translate import TRANSLATORS
+
+    names: list[tuple[Any, str]] = [(CLEANERS, spec.name) for spec in config.cleaner_specs()]
+    names += [(METRICS, name) for name in config.metrics.metric_names]
+    if config.retranslation.enabled:
+        names += [(TRANSLATORS, config.retranslation.direction(src, tgt)[0]) for src, tgt in config.retranslation.hops()]
+    for registry, name in dict.fromkeys(names):
+        try:
+            registry.check(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
+
+
+def with_cleaners(config: RunConfig, cleaners: Sequence[str], *, only: bool = False,
+                  label: str = "--cleaner") -> RunConfig:
+    """``config`` with the cleaners given on the command line (``--cleaner``).
+
+    By default they are *added* after the config's own chain (a cleaner
+    already in the chain is not added twice, so naming the whole chain and
+    then yours also works); with ``only`` they *replace* the chain
+    (``--cleaners-only``). Every name is checked (see :func:`check_plugins`)."""
+    if not cleaners:
+        return config
+    if only:
+        chain: list[Union[str, CleanerSpec]] = list(dict.fromkeys(cleaners))
+    else:
+        present = {spec.name for spec in config.cleaner_specs()}
+        chain = [*config.cleaners, *(name for name in dict.fromkeys(cleaners) if name not in present)]
+    updated = config.model_copy(update={"cleaners": chain})
+    check_plugins(updated, label)
+    return updated
+
+
+def with_metrics(config: RunConfig, metrics: Sequence[str], label: str = "--metric") -> RunConfig:
+    """``config`` scoring exactly ``metrics`` (``-m/--metric``, in that order),
+    instead of its ``metrics.use`` and ``metrics.extra``; each name checked."""
+    if not metrics:
+        return config
+    try:
+        scoring = MetricsConfig.model_validate({**config.metrics.model_dump(), "use": list(dict.fromkeys(metrics)),
+                                                "extra": []})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, label, MetricsConfig)) from None
+    updated = config.model_copy(update={"metrics": scoring})
+    check_plugins(updated, label)
+    return updated
+
+
+def regress_cleaners(baseline: str | Path, config: Any, cleaners: Sequence[str] | None, *,
+                     only: bool = False) -> list[Union[str, CleanerSpec]] | None:
+    """The whole chain ``harness regress`` runs when ``cleaners`` are given: the
+    chain of ``config`` (a config path or name, a RunConfig) or, without one,
+    of the config stored in the baseline, with ``cleaners`` added (or, with
+    ``only``, ``cleaners`` alone). None when no cleaners are given."""
+    if not cleaners:
+        return None
+    if only:
+        return list(dict.fromkeys(cleaners))
+    if isinstance(config, RunConfig):
+        base = config
+    elif config is not None:
+        base = load_config(config)
+    else:
+        from .baseline import baseline_config, load_baseline
+
+        base = baseline_config(load_baseline(Path(baseline)), f"baseline {baseline}")
+    return list(with_cleaners(base, cleaners).cleaners)
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:

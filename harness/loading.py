@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -23,7 +24,9 @@ DEFAULT_MAX_PASSAGE_CHARS = 100_000
 
 # "AMBASSADOR SMITH:", "QUESTION:", "MR. MILLER:" — upper-case words then a colon.
 _SPEAKER = re.compile(r"^(?P<speaker>[A-Z][A-Z .'\-]{1,60}?):\s+")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+#: A passage id (also a file name, passages/<id>.md): matched with fullmatch,
+#: because ``$`` would also match before a final newline ("nl\n").
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
 @dataclass
@@ -43,13 +46,113 @@ class Passage:
 # Reading bytes safely
 # --------------------------------------------------------------------------
 
-def _guess_encoding(data: bytes) -> str | None:
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - a declared dependency
+#: Encodings the "not UTF-8" error may suggest, in the order they are tried
+#: (the common ones first): Python's codec name, the name iconv knows it by
+#: (glibc and macOS alike), and the script its letters should be in.
+ENCODING_CANDIDATES: tuple[tuple[str, str, str], ...] = (
+    ("cp1252", "CP1252", "LATIN"),
+    ("latin-1", "ISO-8859-1", "LATIN"),
+    ("cp1251", "CP1251", "CYRILLIC"),
+    ("cp1250", "CP1250", "LATIN"),
+    ("iso-8859-15", "ISO-8859-15", "LATIN"),
+    ("cp1253", "CP1253", "GREEK"),
+    ("cp1254", "CP1254", "LATIN"),
+    ("cp1257", "CP1257", "LATIN"),
+    ("koi8-r", "KOI8-R", "CYRILLIC"),
+    ("mac_roman", "MACINTOSH", "LATIN"),
+    ("shift_jis", "SHIFT_JIS", "CJK"),
+    ("euc-jp", "EUC-JP", "CJK"),
+    ("gbk", "GBK", "CJK"),
+    ("big5", "BIG5", "CJK"),
+    ("euc-kr", "EUC-KR", "CJK"),
+)
+#: Non-letters that real text has outside ASCII.
+_COMMON_SYMBOLS = set("\u00a0\u00ab\u00bb\u00b0\u00b7\u00a1\u00bf\u00a7\u20ac\u00a3\u2018\u2019\u201a\u201c\u201d"
+                      "\u201e\u2013\u2014\u2026\u2022\u3000\u3001\u3002\u300c\u300d\u30fb\uff01\uff08\uff09\uff0c\uff1a"
+                      "\uff1b\uff1f")
+_SCRIPT_OF_PREFIX = {"CJK": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "HALFWIDTH": "CJK",
+                     "FULLWIDTH": "CJK"}
+
+
+def _script(char: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(char, "")
+    first = name.split(" ", 1)[0] if name else "OTHER"
+    return _SCRIPT_OF_PREFIX.get(first, first)
+
+
+def _plausible(text: str, script: str) -> bool:
+    """Whether ``text`` (bytes decoded with a candidate encoding) reads as
+    text of that encoding's script: no control or unassigned characters;
+    outside ASCII only letters, marks and common punctuation; no word that
+    mixes scripts ("cafй") or has a capital after a small letter; no symbol
+    glued between two letters; and for a Latin code page at most half the
+    letters outside ASCII (Greek or Cyrillic read as cp1252 is all accented
+    Latin letters)."""
+    import unicodedata
+
+    letters = non_ascii_letters = 0
+    for char in text:
+        if char.isascii():
+            if char.isalpha():
+                letters += 1
+            elif unicodedata.category(char) == "Cc" and char not in "\t\n\r\f":
+                return False
+            continue
+        category = unicodedata.category(char)
+        if category[0] == "L":
+            letters += 1
+            non_ascii_letters += 1
+            if _script(char) not in (script, "LATIN") and not (script == "CJK" and category == "Lm"):
+                return False
+        elif category[0] != "M" and char not in _COMMON_SYMBOLS:
+            return False
+    # a symbol glued between two letters ("Za¿ó³æ": Polish read as cp1252)
+    if re.search(r"[^\W\d_][^\w\s\u2019'\-.,;:!?)\]\u00bb\u201d\u3001\u3002][^\W\d_]", text):
+        return False
+    words = odd = 0
+    for word in re.findall(r"[^\W\d_]+", text):
+        scripts = {_script(c) for c in word if not c.isascii() and unicodedata.category(c)[0] == "L"}
+        if len(scripts) > 1 or (scripts and scripts != {"LATIN"} and any(c.isascii() for c in word)):
+            return False
+        if scripts:
+            words += 1
+            # a capital after a small letter inside a word ("КблзмЭсб": Greek read as cp1251)
+            odd += any(a.islower() and b.isupper() for a, b in zip(word, word[1:]))
+    if odd > 0.1 * words:
+        return False
+    return not (script == "LATIN" and letters and non_ascii_letters > 0.5 * letters)
+
+
+def _guess_encoding(data: bytes) -> tuple[str, str] | None:
+    """``(Python codec, iconv name)`` of the first candidate encoding (common
+    ones first) that decodes a sample of ``data`` into plausible text, or
+    None: a guess that garbles the text, or that iconv does not know, is
+    worse than none. Every candidate is in ``ENCODING_CANDIDATES``."""
+    sample = data[:65536]
+    found = [(codec, iconv_name) for codec, iconv_name, script in ENCODING_CANDIDATES
+             if _plausible_decode(data, sample, codec, script)]
+    if not found:
         return None
-    best = from_bytes(data[:65536]).best()
-    return best.encoding if best is not None else None
+    if found[0][0] == "cp1252" and ("cp1254", "CP1254") in found and \
+            any(c in sample.decode("cp1252") for c in "\u00d0\u00dd\u00de\u00f0\u00fd\u00fe"):
+        return "cp1254", "CP1254"  # ð ý þ are Icelandic; in a text that is ğ ı ş, Turkish, far more likely
+    return found[0]
+
+
+def _plausible_decode(data: bytes, sample: bytes, codec: str, script: str) -> bool:
+    try:
+        text = sample.decode(codec)
+    except UnicodeDecodeError as exc:
+        # the sample may end inside a multi-byte character
+        if len(data) <= len(sample) or exc.start < len(sample) - 4:
+            return False
+        try:
+            text = sample[:exc.start].decode(codec)
+        except UnicodeDecodeError:
+            return False
+    return _plausible(text, script)
 
 
 def read_text(path: Path | str, what: str = "file") -> str:
@@ -82,11 +185,11 @@ def decode_text(data: bytes, label: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         guess = _guess_encoding(data)
-        hint = f"; it looks like {guess}" if guess and guess.lower().replace("_", "-") not in ("utf-8", "ascii") else ""
-        raise InputError(
-            f"{label}: is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}){hint}; "
-            f"convert it, e.g. iconv -f {guess or 'ENCODING'} -t utf-8"
-        ) from None
+        where = f"{label}: is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        if guess is None:
+            raise InputError(f"{where}; convert it to UTF-8, e.g. iconv -f ENCODING -t utf-8 "
+                             f"(iconv -l lists the encodings)") from None
+        raise InputError(f"{where}; it looks like {guess[0]}; convert it, e.g. iconv -f {guess[1]} -t utf-8") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -125,12 +228,19 @@ def _split_plain(text: str) -> list[str]:
     return [line.strip() for line in stripped.split("\n") if line.strip()]
 
 
-def _check_id(value: object, label: str, line_no: int) -> str:
+def is_valid_id(text: str) -> bool:
+    """Whether ``text`` can be a passage id: 1-128 letters, digits, ``_ - .``,
+    starting with a letter or digit, and nothing else (no final newline)."""
+    return isinstance(text, str) and _ID.fullmatch(text) is not None
+
+
+def _check_id(value: object, label: str, line_no: int | None) -> str:
+    where = f"{label} line {line_no}" if line_no is not None else label
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InputError(f"{label} line {line_no}: 'id' must be a string, got {type(value).__name__}")
+        raise InputError(f"{where}: 'id' must be a string, got {type(value).__name__}")
     text = str(value)
-    if not _ID.match(text):
-        raise InputError(f"{label} line {line_no}: id {text[:40]!r} must be 1-128 letters, digits, '_', '-' or '.'")
+    if not is_valid_id(text):
+        raise InputError(f"{where}: id {text[:40]!r} must be 1-128 letters, digits, '_', '-' or '.'")
     return text
 
 
@@ -217,7 +327,17 @@ def parse_transcript(text: str, label: str = "transcript", jsonl: bool | None = 
     return passages
 
 
+#: The transcript path that means standard input (``harness run -t -``).
+STDIN = "-"
+
+
 def load_transcript(path: Path | str, max_chars: int = DEFAULT_MAX_PASSAGE_CHARS) -> list[Passage]:
+    """Passages of a transcript file, or of standard input when ``path`` is ``-``
+    (plain text or JSONL, told apart by the content)."""
+    if str(path) == STDIN:
+        label = "transcript (standard input)"
+        text = decode_text(sys.stdin.buffer.read(), label)
+        return parse_transcript(text, label, max_chars=max_chars)
     path = Path(path)
     text = read_text(path, "transcript")
     jsonl = True if path.suffix.lower() in (".jsonl", ".ndjson") else None
@@ -260,7 +380,15 @@ def _load_reference_mapping(path: Path) -> dict[str, list[str]]:
     data = load_yaml(text, label)
     if not isinstance(data, dict):
         raise InputError(f"{label}: expected a mapping from passage id to a list of references")
-    return {str(pid): _as_reference_list(value, label, str(pid)) for pid, value in data.items()}
+    mapping = {}
+    for pid, value in data.items():
+        if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+            raise InputError(f"{label}: passage id {pid!r} must be a string (quote it)")
+        pid = _check_id(pid, label, None)
+        if pid in mapping:  # 1 and "1" (load_yaml already refuses them, with their lines)
+            raise InputError(f"{label}: duplicate id {pid!r}")
+        mapping[pid] = _as_reference_list(value, label, pid)
+    return mapping
 
 
 def _load_reference_streams(paths: Sequence[Path], ids: list[str]) -> dict[str, list[str]]:

@@ -43,6 +43,8 @@ class Progress:
 
     def start(self, total_passages: int, already_done: int) -> None: ...
     def step(self, description: str) -> None: ...
+    def loading(self, what: str) -> None: ...
+    def loaded(self) -> None: ...
     def sentences(self, total: int) -> Callable[[int], None] | None: return None
     def advance(self, passages: int) -> None: ...
     def finish(self) -> None: ...
@@ -260,9 +262,33 @@ class Pipeline:
             results_schema=RESULTS_SCHEMA,
         )
 
+    # -- models --------------------------------------------------------------
+    def load_models(self, progress: Progress) -> None:
+        """Load the models (the metrics' shared resources, the translators'
+        models) before the first passage is computed, as a step of its own:
+        loading can take a minute, and a passages bar at 0/N said nothing.
+        A run served whole from the passage cache loads none."""
+        if getattr(self, "_models_loaded", False):
+            return
+        from .translate.base import Loadable
+
+        hops = [stage for stage in (self.round_trip.stages if self.round_trip is not None else [])
+                if isinstance(stage.translator, Loadable)]
+        names = [*self.scorer._required(), *(f"{stage.backend} {stage.label}" for stage in hops)]
+        if names:
+            progress.loading(", ".join(names))
+            try:
+                self.scorer.load()
+                for stage in hops:
+                    stage.translator.load(stage.src, stage.tgt)
+            finally:
+                progress.loaded()
+        self._models_loaded = True
+
     # -- one chunk -----------------------------------------------------------
     def process_chunk(self, chunk: list[Passage], progress: Progress) -> list[PassageResult]:
         """One chunk, every stage, in this process (the reference every executor equals)."""
+        self.load_models(progress)
         work = ChunkWork(chunk)
         progress.step("cleaning")
         for passage in chunk:
@@ -322,23 +348,25 @@ class Pipeline:
         return make_executor(self, progress)
 
     def _computed(self, executor, chunks: Iterator[list[Passage]], cache) -> Iterator[tuple[list[Passage], list[PassageResult]]]:
-        """Each chunk with its records in passage order: the passages an earlier
-        run finished come from ``cache``, the others from ``executor``."""
+        """Each chunk with its records in passage order: a chunk an earlier run
+        finished comes whole from ``cache`` (see :mod:`harness.passage_cache`:
+        served only with the same neighbours, a cached chunk has the bytes of
+        a fresh one), the others from ``executor``."""
         pending: deque = deque()
 
         def missing() -> Iterator[list[Passage]]:
             for chunk in chunks:
-                found = cache.get_many(chunk) if cache is not None else {}
+                found = (cache.get_chunk(chunk) if cache is not None else None) or {}
                 if found:  # sacrebleu's signatures count the references of every scored passage
-                    self.scorer.note_references([p.references for p in chunk if p.id in found and p.references])
-                todo = [p for p in chunk if p.id not in found]
+                    self.scorer.note_references([p.references for p in chunk if p.references])
+                todo = [] if found else chunk
                 pending.append((chunk, found, todo))
                 yield todo
 
         for computed in executor.map(missing()):
             chunk, found, todo = pending.popleft()
             if cache is not None and todo:
-                cache.put_many(zip(todo, computed))
+                cache.put_chunk(todo, computed)
             found.update((record.id, record) for record in computed)
             yield chunk, [found[p.id] for p in chunk]
 
@@ -389,6 +417,9 @@ def finalize_run(store: RunStore, signature: dict[str, Any], scorer, stages: lis
             failed.append(FailedPassage(record.id, record.error))
             continue
         summary.scored += 1
+        # metric signatures (sacrebleu's nrefs) count the references of every
+        # scored passage, also of those a resumed run or the cache did not score now
+        scorer.note_references([record.references])
         scorer.sum_stats([{stage: record.stages[stage] for stage in stages}], sums)
         for stage in stages:
             verdict = record.stages[stage].verdict

@@ -12,7 +12,9 @@ or put the arguments on a marker and call the fixture with none::
     def test_my_cleaner_keeps_meaning(harness_regress):
         harness_regress()
 
-The fixture reruns the baseline's pipeline with the given cleaners and fails
+The cleaners are added after the chain of the baseline's config, as
+``harness regress --cleaner`` does; ``cleaners_only=True`` runs them alone
+(``--cleaners-only``). The fixture reruns the pipeline and fails
 the test, without a traceback, with the list of regressed passages (before
 and after text, and why). It returns the
 :class:`~harness.regress.RegressReport` so a test can assert more.
@@ -37,7 +39,8 @@ MARKER = "harness_baseline"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(baseline, cleaners=None, config=None, cases=(), margins=None): default arguments "
+        f"{MARKER}(baseline, cleaners=None, config=None, cases=(), margins=None, cleaners_only=False): "
+        "default arguments "
         "for the harness_regress fixture (assert the cleaners do not regress against the baseline)",
     )
 
@@ -53,7 +56,10 @@ def _resolve(path: str | Path, rootpath: Path) -> Path:
 @pytest.fixture
 def harness_regress(request: pytest.FixtureRequest) -> Callable[..., "RegressReport"]:
     """A callable ``harness_regress(baseline=None, cleaners=None, config=None, *,
-    cases=(), margins=None, cache_dir=None, fail=True) -> RegressReport``.
+    cases=(), margins=None, cache_dir=None, cleaners_only=False, fail=True) -> RegressReport``.
+
+    ``cleaners`` are added after the chain of the baseline's config (or of
+    ``config``); with ``cleaners_only=True`` they replace it.
 
     Arguments left out come from a ``@pytest.mark.harness_baseline(...)``
     marker. With ``fail=True`` (default) a regression fails the test with a
@@ -66,7 +72,9 @@ def harness_regress(request: pytest.FixtureRequest) -> Callable[..., "RegressRep
 
     def check(baseline: str | Path | None = None, cleaners: Sequence[str] | None = None, config: Any = None, *,
               cases: Sequence[str | Path] = (), margins: Mapping[str, float] | None = None,
-              cache_dir: str | Path | None = None, fail: bool = True) -> "RegressReport":
+              cache_dir: str | Path | None = None, cleaners_only: bool | None = None,
+              fail: bool = True) -> "RegressReport":
+        from .config import regress_cleaners
         from .errors import HarnessError
         from .regress import run_regress
         from .report.regress import failure_message
@@ -80,16 +88,18 @@ def harness_regress(request: pytest.FixtureRequest) -> Callable[..., "RegressRep
         cases = cases or defaults.get("cases", ())
         margins = margins if margins is not None else defaults.get("margins")
         cache_dir = cache_dir if cache_dir is not None else defaults.get("cache_dir")
+        cleaners_only = cleaners_only if cleaners_only is not None else bool(defaults.get("cleaners_only"))
         if isinstance(cleaners, str):
             cleaners = [cleaners]
         if isinstance(cases, (str, Path)):
             cases = [cases]
         rootpath = Path(request.config.rootpath)
+        baseline_path = _resolve(baseline, rootpath)
         try:
             report = run_regress(
-                _resolve(baseline, rootpath),
+                baseline_path,
                 config=config,
-                cleaners=list(cleaners) if cleaners else None,
+                cleaners=regress_cleaners(baseline_path, config, list(cleaners or ()), only=cleaners_only),
                 case_files=[_resolve(c, rootpath) for c in cases],
                 margins=margins,
                 cache_dir=Path(cache_dir) if cache_dir is not None else None,

@@ -2,6 +2,8 @@
 
 Layout of ``runs/<name>/``::
 
+    .harness-run      the marker: this folder holds a harness run (only such a
+                      folder is ever cleared by --force)
     run.json          signature + state ("running" / "complete"), written atomically
     results.jsonl     one line per finished passage, appended and fsync'ed per chunk
     results.json      everything, written atomically when the run completes
@@ -29,6 +31,12 @@ from .jsonvalues import plain
 
 RESULTS_JSONL = "results.jsonl"
 RUN_JSON = "run.json"
+#: The marker file that makes a folder a harness run folder, written when a run
+#: takes the folder. ``--force`` clears a non-empty folder only when it holds
+#: this marker: never a folder of the user's own files, whatever it contains.
+MARKER = ".harness-run"
+MARKER_TEXT = "This folder holds a harness run; `harness run --force` may empty it.\n"
+LOCK = ".lock"
 
 
 def _os_error(exc: OSError, path: Path) -> OutputError:
@@ -48,26 +56,45 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def atomic_write(path: Path, chunks: Iterable[str]) -> None:
-    """Write text to ``path`` through a temporary file and a rename: readers see
-    the old file or the complete new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def atomic_open(path: Path) -> Iterator[IO[str]]:
+    """A text handle whose content replaces ``path`` when the block ends.
+
+    The one way the harness writes an output file: the text goes to a new
+    temporary file beside ``path`` (created exclusively, never through a
+    link), which is fsync'ed and renamed over ``path``. Readers see the old
+    file or the complete new one; a symbolic link planted at ``path`` is
+    replaced, its target never written; if the block raises, nothing changes
+    and the temporary file is removed."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _os_error(exc, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+            yield handle
             handle.flush()
             # mkstemp makes the file owner-only; a report gets the usual mode
             os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, path)  # rename(2) replaces a link itself, never its target
     except OSError as exc:
         _unlink_quietly(tmp_name)
         raise _os_error(exc, path) from None
     except BaseException:
         _unlink_quietly(tmp_name)
         raise
+
+
+def atomic_write(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to ``path`` through :func:`atomic_open`: readers see the old
+    file or the complete new one, never a partial one, and a link at ``path``
+    is replaced, not written through."""
+    with atomic_open(path) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -87,6 +114,19 @@ def strict_json_dumps(value: Any, **options: Any) -> str:
         return json.dumps(value, allow_nan=False, **options)
     except ValueError:
         return json.dumps(plain(value), allow_nan=False, **options)
+
+
+def open_no_follow(path: Path, flags: int, mode: str) -> IO:
+    """``open`` for a file the harness keeps open (its lock, its results log),
+    refusing a symbolic link at ``path`` instead of writing through it."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666 & ~_UMASK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path}: is a symbolic link; the harness never writes through links; "
+                              f"remove it or choose another --out") from None
+        raise
+    return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}))
 
 
 def _unlink_quietly(name: str) -> None:
@@ -111,21 +151,35 @@ class RunStore:
         An existing folder is resumed when it holds an unfinished run with the
         same signature key; anything else is refused unless ``force``.
         """
-        existing = self.read_run_json()
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise OutputError(f"{self.out_dir}: exists and is not a folder; choose another --out")
-        if self.out_dir.exists() and any(self.out_dir.iterdir()):
+        if not force:
+            for name in (LOCK, MARKER, RUN_JSON, RESULTS_JSONL):
+                if (self.out_dir / name).is_symlink():
+                    raise OutputError(f"{self.out_dir / name}: is a symbolic link; the harness never writes "
+                                      f"through links; remove it or choose another --out")
+        existing = self.read_run_json()
+        if self.out_dir.exists() and any(c.name not in (LOCK, MARKER) for c in self.out_dir.iterdir()):
+            ours = self.is_marked()
             same = existing is not None and existing.get("signature", {}).get("key") == signature["key"]
+            legacy_resume = resume and not force and same and existing.get("state") != "complete"
+            if not ours and not legacy_resume:  # (a run of an older harness, without the marker, still resumes)
+                # never advise --force for a folder it will not clear
+                raise OutputError(
+                    f"{self.out_dir}: exists and is not a harness run (no {MARKER} marker file), so "
+                    f"{'--force will not clear it' if force else 'it is left alone'}; choose another --out "
+                    f"(or empty the folder yourself)")
             if force:
                 self._clear_unless_locked()
             elif not resume:
                 raise OutputError(f"{self.out_dir}: already exists; use --force to overwrite it")
             elif existing is None:
-                raise OutputError(f"{self.out_dir}: exists and is not a harness run; use --force to overwrite it or choose another --out")
+                raise OutputError(f"{self.out_dir}: holds a harness run that cannot be resumed (no readable "
+                                  f"{RUN_JSON}); use --force to start it again or choose another --out")
             elif not same:
                 raise OutputError(
                     f"{self.out_dir}: holds a run of a different pipeline or data "
-                    f"(signature {existing.get('signature', {}).get('key')} != {signature['key']}); "
+                    f"(signature {(existing or {}).get('signature', {}).get('key')} != {signature['key']}); "
                     f"use --force to overwrite it or choose another --out"
                 )
             elif existing.get("state") == "complete":
@@ -134,10 +188,15 @@ class RunStore:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if self._lock is None:
                 self._acquire_lock()
+            if not self.is_marked():
+                atomic_write_text(self.out_dir / MARKER, MARKER_TEXT)
+            passages = self.out_dir / "passages"
+            if passages.is_symlink():  # reports go into a folder of the run's own, never through a link
+                passages.unlink()
             self._remove_temporaries()
             done = self._recover_results()
             atomic_write_json(self.out_dir / RUN_JSON, {"state": "running", "signature": signature})
-            self._results = open(self.out_dir / RESULTS_JSONL, "a", encoding="utf-8", newline="\n")
+            self._results = open_no_follow(self.out_dir / RESULTS_JSONL, os.O_WRONLY | os.O_CREAT | os.O_APPEND, "a")
         return done
 
     @contextlib.contextmanager
@@ -153,7 +212,7 @@ class RunStore:
             raise
 
     def _acquire_lock(self) -> None:
-        self._lock = open(self.out_dir / ".lock", "w")
+        self._lock = open_no_follow(self.out_dir / LOCK, os.O_WRONLY | os.O_CREAT, "w")
         try:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -161,17 +220,30 @@ class RunStore:
             self._lock = None
             raise OutputError(f"{self.out_dir}: another harness run is writing to this folder") from None
 
+    def is_marked(self) -> bool:
+        """Whether the folder holds a harness run: its marker is a regular file
+        (not a link to one) with the marker's text."""
+        marker = self.out_dir / MARKER
+        try:
+            return not marker.is_symlink() and marker.is_file() and \
+                marker.read_text(encoding="utf-8").startswith(MARKER_TEXT.split(";")[0])
+        except (OSError, UnicodeDecodeError):
+            return False
+
     def _clear_unless_locked(self) -> None:
         """--force: empty the folder, but never one another run is writing to
         (take its lock first, and keep the lock file)."""
         with self._released_on_error():
-            if (self.out_dir / ".lock").exists():
+            lock = self.out_dir / LOCK
+            if lock.is_symlink():
+                lock.unlink()
+            elif lock.exists():
                 self._acquire_lock()
             self._clear()
 
     def _clear(self) -> None:
         for child in self.out_dir.iterdir():
-            if child.name == ".lock" and self._lock is not None:
+            if child.name == MARKER or (child.name == LOCK and self._lock is not None):
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -195,8 +267,9 @@ class RunStore:
     # -- results -----------------------------------------------------------
     def read_run_json(self) -> dict | None:
         try:
-            value = json.loads((self.out_dir / RUN_JSON).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with open_no_follow(self.out_dir / RUN_JSON, os.O_RDONLY, "r") as handle:
+                value = json.loads(handle.read())
+        except (OSError, ValueError, OutputError):
             return None
         return value if isinstance(value, dict) else None
 
@@ -214,7 +287,7 @@ class RunStore:
             return set()
         done: set[str] = set()
         good_bytes = 0
-        with open(path, "rb") as handle:
+        with open_no_follow(path, os.O_RDONLY, "rb") as handle:
             for raw in handle:
                 if not raw.endswith(b"\n"):
                     break
@@ -225,7 +298,7 @@ class RunStore:
                 done.add(record["id"])
                 good_bytes += len(raw)
         if good_bytes != path.stat().st_size:
-            with open(path, "r+b") as handle:
+            with open_no_follow(path, os.O_RDWR, "r+b") as handle:
                 handle.truncate(good_bytes)
         return done
 

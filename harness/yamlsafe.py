@@ -38,7 +38,10 @@ class _NoAliasLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         # PyYAML keeps the last of two equal keys silently; in a references
         # file that drops a passage's references without a word.
+        # Keys are also compared as text: every harness file reads its keys as
+        # strings (a passage id 1 is "1"), so `1:` and `"1":` are one key too.
         seen: dict[Any, int] = {}
+        seen_text: dict[str, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
@@ -46,9 +49,14 @@ class _NoAliasLoader(yaml.SafeLoader):
                 first = seen.get(key)
             except TypeError:  # an unhashable key: SafeConstructor reports it
                 continue
+            text = str(key) if isinstance(key, (str, int, float)) or key is None else None
+            if first is None and text is not None:
+                first = seen_text.get(text)
             if first is not None:
                 raise InputError(f"line {line}: duplicate key {key!r} (first on line {first})")
             seen[key] = line
+            if text is not None:
+                seen_text[text] = line
         return super().construct_mapping(node, deep=deep)
 
 

@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import harness
+
 TRAINING_LINES = [
     "The United States has provided over $44 billion in security assistance.",
     "Os Estados Unidos forneceram mais de 44 bilhões de dólares em assistência.",
@@ -114,6 +116,7 @@ def build_tiny_m2m100(directory: Path) -> Path:
 
 
 @dataclass
+@harness.plugin
 class RecordingTranslator:
     """A test double for the round-trip machinery (not a model).
 
@@ -155,3 +158,11 @@ class RecordingTranslator:
     @property
     def sentences_translated(self) -> int:
         return sum(len(texts) for _, _, texts in self.calls)
+
+
+@harness.plugin
+class NotATranslator:
+    """A marked plugin class that is no translator (no name, fingerprint or translate_batch)."""
+
+    def __init__(self, **options):
+        self.options = options

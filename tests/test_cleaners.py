@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import harness
+
 from harness.cleaners import CLEANERS, DEFAULT_CHAIN, FunctionCleaner, build_cleaner, run_chain
 from harness.cleaners.base import CleanResult
 from harness.cleaners.cases import Case, check_case, load_cases
@@ -180,19 +182,23 @@ def test_redecode_needs_clear_evidence():
 # Registry, user cleaners and the chain
 # --------------------------------------------------------------------------
 
+@harness.plugin
 def shout(text: str) -> str:
     """A user's cleaner: upper-cases the word 'nato'."""
     return text.replace("nato", "NATO")
 
 
+@harness.plugin
 def returns_a_number(text: str):
     return 42
 
 
+@harness.plugin
 def explodes(text: str) -> str:
     raise ValueError("boom on purpose")
 
 
+@harness.plugin
 class Prefixer:
     """A user's cleaner class with options."""
 
@@ -206,6 +212,7 @@ class Prefixer:
         return CleanResult(self.prefix + text, [])
 
 
+@harness.plugin
 def make_prefixer():
     """A factory: no required argument, returns an object with clean()."""
     return Prefixer("# ")
@@ -290,6 +297,20 @@ def test_clean_command_explain_and_diff(tmp_path):
     diffed = CliRunner().invoke(clean_command, [str(path), "--diff"])
     assert diffed.exit_code == 0
     assert "[-you may -]" in diffed.output and "{+U.S.+}" in diffed.output
+
+
+def test_clean_explain_columns_fit_a_long_cleaner_name(tmp_path):
+    """Issue 16: with a plugin cleaner (a long ``package.module:name``) the
+    columns spilled over: every column now starts at the same place."""
+    path = tmp_path / "in.txt"
+    path.write_text("a  nato b , and the un\n", encoding="utf-8")
+    result = CliRunner().invoke(clean_command, [str(path), "--explain", "--cleaner", "tests.test_cleaners:shout"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert any("tests.test_cleaners:shout" in row for row in rows) and len(rows) >= 2
+    before_column = {row.index("'") for row in rows}
+    rule_column = {len(row) - len(row[2:].split("  ", 1)[1].lstrip()) for row in rows}
+    assert len(before_column) == 1 and len(rule_column) == 1, result.output
 
 
 def test_clean_command_reads_stdin_and_runs_user_cleaners():

@@ -53,12 +53,45 @@ def test_run_writes_reports_and_prints_a_summary(runner, tmp_path):
     assert len(json.loads((out / "results.json").read_text())["passages"]) == 3
 
 
-def test_quiet_run_prints_only_the_output_folder(runner, tmp_path):
+def test_quiet_run_prints_only_the_score_line(runner, tmp_path):
+    """Issue 16: ``--quiet`` prints only the score line (the last stage's corpus scores)."""
     transcript, refs = small_dataset(tmp_path, 2)
     out = tmp_path / "run"
-    result = runner.invoke(cli, ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    result = runner.invoke(cli, ["run", "-q", "-c", "raw", "-m", "chrf", "-m", "bleu", "-t", str(transcript),
+                                 "-r", str(refs), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == str(out)
+    results = json.loads((out / "results.json").read_text())
+    corpus = results["corpus"]["distorted"]
+    assert result.stdout == f"distorted: chrf {corpus['chrf']:.2f}, bleu {corpus['bleu']:.2f}\n"
+    assert result.stderr == ""
+
+
+def test_format_json_prints_scores_and_signatures_for_scripts(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["run", "--format", "json", "-c", "raw", "-m", "chrf", "-m", "ter",
+                                 "-t", str(transcript), "-r", str(refs), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert result.stdout.isascii()
+    results = json.loads((out / "results.json").read_text())
+    assert printed["corpus"] == results["corpus"] and set(printed["corpus"]["distorted"]) == {"chrf", "ter"}
+    assert printed["signature"] == results["signature_string"] and printed["signature_key"] == results["signature"]["key"]
+    assert printed["metric_signatures"] == results["metric_signatures"]
+    assert printed["out_dir"] == str(out) and printed["passages"] == 2
+
+
+def test_metric_option_chooses_the_metrics_without_a_config(runner, tmp_path):
+    transcript, refs = small_dataset(tmp_path, 2)
+    args = ["run", "-q", "-c", "raw", "-t", str(transcript), "-r", str(refs)]
+    result = runner.invoke(cli, [*args, "-m", "bleu", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((tmp_path / "a" / "results.json").read_text())["metric_signatures"]) == \
+        ["bleu", "bleu.sentence"]
+    unknown = runner.invoke(cli, [*args, "-m", "blue", "-o", str(tmp_path / "b")])
+    assert unknown.exit_code == 2 and "error: --metric: unknown metric 'blue'; did you mean 'bleu'?" in unknown.stderr
+    alone = runner.invoke(cli, [*args, "-m", "meaning", "-o", str(tmp_path / "c")])
+    assert alone.exit_code == 0 and "internal error" not in alone.stderr, alone.output
 
 
 def error_line(result) -> str:
@@ -113,7 +146,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def test_a_user_cleaner_in_the_working_directory_is_found_by_the_script(tmp_path):
-    (tmp_path / "my_cleaning.py").write_text("def shout(text):\n    return text.upper()\n")
+    (tmp_path / "my_cleaning.py").write_text("import harness\n@harness.plugin\ndef shout(text):\n    return text.upper()\n")
     harness_script = Path(sys.executable).parent / "harness"
     if not harness_script.exists():
         pytest.skip("the harness console script is not installed next to this Python")
@@ -121,3 +154,36 @@ def test_a_user_cleaner_in_the_working_directory_is_found_by_the_script(tmp_path
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "QUIET WORDS"
+
+
+def test_run_reads_the_transcript_from_standard_input(runner, tmp_path):
+    """Issue 16: ``run -t -`` did not read standard input (``clean -`` did)."""
+    transcript, refs = small_dataset(tmp_path, 3)
+    out = tmp_path / "stdin-run"
+    result = runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", "-", "-r", str(refs), "-o", str(out)],
+                           input=transcript.read_bytes())
+    assert result.exit_code == 0, result.output
+    from_file = tmp_path / "file-run"
+    assert runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", str(transcript), "-r", str(refs),
+                               "-o", str(from_file)]).exit_code == 0
+    piped, direct = (json.loads((d / "results.json").read_text()) for d in (out, from_file))
+    assert piped["signature"]["key"] == direct["signature"]["key"]
+    assert [p["stages"]["distorted"]["text"] for p in piped["passages"]] == \
+        [p["stages"]["distorted"]["text"] for p in direct["passages"]]
+    empty = runner.invoke(cli, ["run", "-q", "-c", str(RAW_CONFIG), "-t", "-", "-r", str(refs),
+                                "-o", str(tmp_path / "empty")], input=b"")
+    assert empty.exit_code == 2 and "transcript (standard input): is empty" in empty.stderr
+
+
+@pytest.mark.parametrize("command", [["run"], ["compare"], ["baseline", "save"], ["regress"]])
+def test_no_cache_help_names_both_caches(runner, command):
+    """Issue 16: --no-cache also turns the passage cache off; the help did not say so."""
+    shown = " ".join(runner.invoke(cli, [*command, "--help"]).output.split())
+    assert "--no-cache" in shown and "translation cache" in shown and "passage cache" in shown
+
+
+@pytest.mark.parametrize("command", [["run"], ["baseline", "save"]])
+def test_config_help_names_the_default_config_by_name(runner, command):
+    """Issue 16: the help said 'Default: configs/default.yaml', a file, where -c takes a name."""
+    shown = " ".join(runner.invoke(cli, [*command, "--help"]).output.split())
+    assert "Default: default (" in shown and "Default: configs/default.yaml" not in shown

@@ -492,3 +492,130 @@ def test_the_command_names_systems_by_config_and_runs_a_run_with_itself(runs, tm
     assert result.exit_code == 0 and result.output.strip() == str(tmp_path / "cmp2")
     saved = json.loads((tmp_path / "cmp2" / "compare.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in saved["systems"]] == ["baseline", "clearly_better"]
+
+
+# --------------------------------------------------------------------------
+# Issue 16: the difference interval agrees with the decision, or says it does not
+# --------------------------------------------------------------------------
+
+def _few(data, name: str, n: int = 7) -> RunResults:
+    return make_run(name, {"distorted": data["distorted"][:n], "cleaned": data[name][:n]}, data["references"][:n])
+
+
+def test_a_difference_interval_that_disagrees_with_the_deciding_test_is_marked(data):
+    """bertscore clean-only showed [0.008, 0.041] next to 'not significant'
+    (AR p = 0.059). On 5 passages the bootstrap's interval is too narrow: here
+    chrF's excludes 0 while AR p = 0.11: the row says so, a note explains, AR
+    decides."""
+    comparison = compare_runs([_few(data, "baseline", 5), _few(data, "clearly_better", 5)], alpha=0.01, **FAST)
+    assert "approximate randomization decides" in comparison["settings"]["significance"]
+    (chrf,) = _row(comparison, "cleaned", "chrf")["systems"]
+    assert not chrf["significant"] and chrf["interval_excludes_zero"] and not chrf["interval_agrees"]
+    assert chrf["delta_ci"]["lower"] > 0
+    assert any(note.startswith("† the difference interval and the randomization test disagree")
+               for note in comparison["notes"])
+    markdown = compare_markdown(comparison)
+    assert "| Δ 95 % CI |" in markdown and "▲†" in markdown and "Approximate randomization decides" in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| | clearly\\_better") and "[+" in line)
+    assert f"[+{chrf['delta_ci']['lower']:.2f}, +{chrf['delta_ci']['upper']:.2f}]" in row
+    console = Console(record=True, width=80)
+    for table in compare_tables(comparison):
+        console.print(table)
+    text = console.export_text()
+    assert "Δ 95% CI" in text and "▲†" in text
+
+
+def test_when_both_agree_no_row_is_marked(runs):
+    comparison = compare_runs([runs["baseline"], runs["clearly_better"]], **FAST)
+    assert all(s["interval_agrees"] for r in comparison["results"] for s in r["systems"])
+    assert "†" not in compare_markdown(comparison).split("## Stage")[1]
+
+
+def test_the_terminal_tables_fit_80_columns_without_wrapping_names(runs):
+    """At 80 columns the compare table wrapped system names over lines."""
+    from harness.report.compare import print_comparison
+
+    long_names = ["baseline-with-a-rather-long-config-name", "slightly-better-system-also-long-named",
+                  "clearly-better-system-named-at-length"]
+    comparison = compare_runs([runs["baseline"], runs["slightly_better"], runs["clearly_better"]],
+                              names=long_names, **FAST)
+    console = Console(record=True, width=80)
+    print_comparison(console, comparison)
+    text = console.export_text()
+    table_lines = [line for line in text.splitlines() if not line.startswith(("note:", "* significant", "baseline:"))]
+    assert max(len(line) for line in table_lines) <= 80
+    assert all(name in text.splitlines()[0] for name in long_names)  # the full names, once
+    for line in table_lines:  # a name is shown on one line, whole or shortened with …, never continued below
+        cell = line.strip()
+        for name in long_names:
+            assert not any(cell.startswith(name[k:k + 6]) for k in range(1, len(name) - 6)), line
+    for name in long_names:
+        shown = [line for line in table_lines if name[:12] in line]
+        assert shown and all(name in line or "…" in line for line in shown)
+
+
+# --------------------------------------------------------------------------
+# Issue 16: system outputs from elsewhere, against one set of references
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def outputs(data, tmp_path):
+    n = 12
+    refs = tmp_path / "refs.txt"
+    refs.write_text("\n".join(data["references"][:n]) + "\n", encoding="utf-8")
+    files = []
+    for name in ("baseline", "clearly_better"):
+        path = tmp_path / f"{name}.txt"
+        path.write_text("\n".join(data[name][:n]) + "\n", encoding="utf-8")
+        files.append(path)
+    return refs, files
+
+
+def test_compare_scores_system_output_files_against_one_set_of_references(outputs, tmp_path, monkeypatch):
+    import hashlib
+
+    from sacrebleu.metrics import BLEU, CHRF
+
+    from harness.cli import cli
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    refs, files = outputs
+    result = CliRunner().invoke(cli, ["compare", "-r", str(refs), "-i", *map(str, files), "-m", "chrf", "-m", "bleu",
+                                      "--format", "json", "-o", str(tmp_path / "cmp"), "--n-trials", "1000"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((tmp_path / "cmp" / "compare.json").read_text(encoding="utf-8"))
+    assert printed["data"]["hypotheses"] is True and [r["metric"] for r in printed["results"]] == ["chrf", "bleu"]
+    for system, path in zip(printed["systems"], files):
+        assert system["name"] == path.name and system["hypothesis_file"] == str(path)
+        assert system["hypothesis_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert system["signature_string"].startswith("harness:")
+    references = [refs.read_text(encoding="utf-8").splitlines()]
+    hyps = [p.read_text(encoding="utf-8").splitlines() for p in files]
+    chrf, bleu = (next(r for r in printed["results"] if r["metric"] == m) for m in ("chrf", "bleu"))
+    assert chrf["baseline"]["score"] == pytest.approx(CHRF(word_order=2).corpus_score(hyps[0], references).score)
+    assert bleu["systems"][0]["score"] == pytest.approx(BLEU().corpus_score(hyps[1], references).score)
+    assert bleu["systems"][0]["significant"] and "delta_ci" in bleu["systems"][0]
+    markdown = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
+    assert "system outputs scored against the same references" in markdown
+    assert hashlib.sha256(files[1].read_bytes()).hexdigest() in markdown
+
+
+def test_system_outputs_can_be_cleaned_first_and_must_align(outputs, tmp_path, monkeypatch):
+    from harness.cli import cli
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    refs, files = outputs
+    runner = CliRunner()
+    cleaned = runner.invoke(cli, ["compare", "-r", str(refs), "-i", *map(str, files), "-c", "clean-only",
+                                  "-m", "chrf", "-q", "-o", str(tmp_path / "cleaned"), "--n-trials", "200"])
+    assert cleaned.exit_code == 0, cleaned.output
+    saved = json.loads((tmp_path / "cleaned" / "compare.json").read_text(encoding="utf-8"))
+    assert saved["stages"] == ["distorted", "cleaned"]
+    short = tmp_path / "short.txt"
+    short.write_text("\n".join(files[1].read_text(encoding="utf-8").splitlines()[:5]) + "\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["compare", "-r", str(refs), "-i", str(files[0]), str(short), "-q",
+                                  "-o", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and refused.stderr.startswith("error: ")
+    no_refs = runner.invoke(cli, ["compare", "-i", *map(str, files), "-q", "-o", str(tmp_path / "y")])
+    assert no_refs.exit_code == 2 and "give them with -r" in no_refs.stderr

@@ -414,3 +414,40 @@ def test_command_refuses_to_overwrite_without_force_and_bad_kinds(tmp_path):
     assert CliRunner().invoke(distort_command, args + ["--force"]).exit_code == 0
     bad = CliRunner().invoke(distort_command, args + ["--force", "--kinds", "spin,typo"])
     assert bad.exit_code == 2 and "unknown kind 'typo'" in bad.output
+
+
+def test_mojibake_reaches_ascii_text_without_quotes_through_sentence_gaps(tmp_path):
+    """Issue 16: ``distort --rate 0.2`` produced no mojibake on ASCII text: only
+    quotes, dashes and non-ASCII words were sites. A word processor's
+    non-breaking space after a full stop is one too ("end.Â  Next")."""
+    source = tmp_path / "ascii.txt"
+    source.write_text("\n".join(
+        f"The council met on day {i}. It approved the plan. The mayor thanked the members. "
+        f"Work starts next week." for i in range(1, 41)) + "\n", encoding="utf-8")
+    out = tmp_path / "corpus"
+    result = CliRunner().invoke(distort_command, [str(source), "--out", str(out), "--rate", "0.2"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (out / "distortions.jsonl").read_text(encoding="utf-8").splitlines()]
+    garbled = [r for r in records if r["kind"] == "mojibake"]
+    assert len(garbled) >= 10, result.output
+    texts = [json.loads(line)["text"] for line in (out / "transcript.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sum(not t.isascii() for t in texts) >= 10
+    for record in garbled:
+        assert record["before"] == " " and record["after"].endswith(" ") and not record["after"].isascii()
+        assert unbake(record["after"], record["detail"]) == "\u00a0 "
+
+
+def test_sentence_gap_mojibake_keeps_every_other_distortion_of_a_seed(monkeypatch):
+    """The gaps draw from a stream of their own: adding them changed no other edit."""
+    import harness.distort as distort_module
+
+    runs = {}
+    for gaps in (True, False):
+        if not gaps:
+            monkeypatch.setattr(distort_module, "_sentence_gaps", lambda text, sentences: [])
+        runs[gaps] = [run(CLEAN, list(KINDS), rate=0.3, seed=seed)[1] for seed in range(20)]
+    for with_gaps, without in zip(runs[True], runs[False]):
+        others = [r for r in with_gaps if not (r.kind == "mojibake" and r.before == " ")]
+        assert [(r.kind, r.before, r.after, r.source_start) for r in others] == \
+            [(r.kind, r.before, r.after, r.source_start) for r in without]
+    assert any(r.kind == "mojibake" and r.before == " " for records in runs[True] for r in records)

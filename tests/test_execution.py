@@ -217,7 +217,7 @@ def test_a_killed_measuring_worker_is_replaced_and_the_records_are_identical(tmp
     module.write_text(
         "import os, signal\n"
         f"MARKER = {str(marker)!r}\n"
-        "def length(hyps, refs):\n"
+        "import harness\n@harness.plugin\ndef length(hyps, refs):\n"
         "    if any('KILLME' in h for h in hyps) and not os.path.exists(MARKER):\n"
         "        open(MARKER, 'w').write(str(os.getpid()))\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"

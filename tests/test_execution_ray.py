@@ -74,7 +74,7 @@ def test_a_killed_ray_worker_still_gives_complete_identical_results(tmp_path, lo
     module.write_text(
         "import os, signal\n"
         f"MARKER = {str(marker)!r}\n"
-        "def length(hyps, refs):\n"
+        "import harness\n@harness.plugin\ndef length(hyps, refs):\n"
         "    if any('KILLME' in h for h in hyps) and not os.path.exists(MARKER):\n"
         "        open(MARKER, 'w').write(str(os.getpid()))\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"

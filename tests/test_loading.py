@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,6 +153,49 @@ def test_a_non_utf8_file_names_the_encoding_it_looks_like(tmp_path):
     path = write(tmp_path / "t.txt", ("Привет, как дела? Это тест кодировки.\n" * 5).encode("cp1251"))
     with pytest.raises(InputError, match=r"looks like (cp1251|windows-1251|mac_cyrillic|cp1125|koi8)"):
         load_transcript(path)
+
+
+ENCODED_SAMPLES = [
+    ("French, cp1252", "Le café crème coûte 3 € à l'élève ; « très sérieux », dit-il. Où est la gare ?\n" * 3,
+     "cp1252"),
+    ("short, cp1252", "café", "cp1252"),
+    ("German, cp1252", "Grüße aus München: die Straße ist schön.\n", "cp1252"),
+    ("English quotes, cp1252", "He said \u201cdon\u2019t\u201d \u2014 it\u2019s fine.\n", "cp1252"),
+    ("Turkish, cp1254", "Günaydın, nasılsınız? Çok güzel bir gün.\n", "cp1254"),
+    ("Russian, cp1251", "Привет, как дела? Это тест кодировки.\n" * 5, "cp1251"),
+    ("short Russian, cp1251", "Привет", "cp1251"),
+    ("Polish, cp1250", "Zażółć gęślą jaźń, powiedział Łukasz.\n" * 2, "cp1250"),
+    ("Greek, cp1253", "Καλημέρα, τι κάνετε; Αυτό είναι ένα τεστ.\n" * 2, "cp1253"),
+    ("Japanese, shift_jis", "これは日本語のテストです。\n" * 3, "shift_jis"),
+]
+
+
+@pytest.mark.parametrize("label, text, encoding", ENCODED_SAMPLES, ids=[s[0] for s in ENCODED_SAMPLES])
+def test_the_encoding_advice_decodes_the_file_into_the_right_text(tmp_path, label, text, encoding):
+    """Issue 16: cp1252 French got 'looks like cp1257' (which garbles it) and a
+    short input got 'cp1006', which iconv does not know. The advice must name
+    an encoding that iconv knows and that gives back the text."""
+    data = text.encode(encoding)
+    path = write(tmp_path / "t.txt", data)
+    with pytest.raises(InputError) as info:
+        load_transcript(path)
+    message = str(info.value)
+    match = re.search(r"it looks like (\S+); convert it, e\.g\. iconv -f (\S+) -t utf-8", message)
+    assert match, message
+    python_name, iconv_name = match.groups()
+    assert data.decode(python_name) == text, f"following the advice ({python_name}) garbles the text"
+    if shutil.which("iconv"):
+        converted = subprocess.run(["iconv", "-f", iconv_name, "-t", "utf-8"], input=data, capture_output=True)
+        assert converted.returncode == 0, converted.stderr
+        assert converted.stdout.decode("utf-8") == text
+
+
+def test_no_encoding_is_suggested_when_none_gives_plausible_text(tmp_path):
+    data = bytes(range(0x80, 0x100)) * 4  # every high byte, no text in any code page
+    path = write(tmp_path / "t.txt", b"plain words " + data)
+    with pytest.raises(InputError) as info:
+        load_transcript(path)
+    assert "looks like" not in str(info.value) and "iconv -f ENCODING -t utf-8" in str(info.value)
 
 
 def test_a_missing_file_is_one_line():

@@ -11,7 +11,7 @@ import sacrebleu
 from harness.config import BUNDLED_REFERENCES, BUNDLED_TRANSCRIPT, config_from_dict, load_config
 from harness.errors import OutputError
 from harness.loading import load_dataset
-from harness.pipeline import CLEANED, DISTORTED, RETRANSLATED, run_config
+from harness.pipeline import CLEANED, DISTORTED, RETRANSLATED, Progress, run_config
 
 RAW = {"name": "raw", "cleaners": [], "retranslation": {"backend": "none"}}
 
@@ -124,6 +124,31 @@ def test_an_interrupted_run_resumes_and_recomputes_only_missing_passages(tmp_pat
     assert read_results(partial)["corpus"] == read_results(full)["corpus"]
 
 
+def _without_times(results: dict) -> dict:
+    return {**results, "summary": {k: v for k, v in results["summary"].items() if k != "finished_at"}}
+
+
+def test_a_run_resumed_after_its_last_chunk_has_the_same_scores_and_signatures(tmp_path):
+    """Issue 17: after a kill -9 between the last chunk and the reports, the
+    resumed run scored nothing, and its metric_signatures said nrefs:? where
+    an uninterrupted run says nrefs:1 (compare then saw 'configured differently')."""
+    transcript, refs = small_dataset(tmp_path)
+    config = config_from_dict({**RAW, "metrics": {"use": ["chrf", "bleu", "ter"]}, "chunk_size": 2})
+    full = tmp_path / "full"
+    run_config(config, transcript=transcript, references=[refs], out_dir=full, use_cache=False)
+    killed = tmp_path / "killed"
+    run_config(config, transcript=transcript, references=[refs], out_dir=killed, use_cache=False)
+    run_json = json.loads((killed / "run.json").read_text())
+    (killed / "run.json").write_text(json.dumps({"state": "running", "signature": run_json["signature"]}))
+    (killed / "results.json").unlink()
+    outcome = run_config(config, transcript=transcript, references=[refs], out_dir=killed, use_cache=False)
+    assert (outcome.resumed, outcome.computed) == (5, 0)
+    resumed, uninterrupted = read_results(killed), read_results(full)
+    assert not any("nrefs:?" in s for s in resumed["metric_signatures"].values()), resumed["metric_signatures"]
+    assert resumed["metric_signatures"] == uninterrupted["metric_signatures"]
+    assert _without_times(resumed) == _without_times(uninterrupted)
+
+
 def test_rerunning_without_out_resumes_the_unfinished_run_of_the_same_pipeline(tmp_path):
     transcript, refs = small_dataset(tmp_path, 3)
     runs = tmp_path / "runs"
@@ -177,3 +202,56 @@ def test_the_default_pipeline_on_the_bundled_briefing(tmp_path):
         assert rt["text"].strip()
     assert len(load_dataset(BUNDLED_TRANSCRIPT, [BUNDLED_REFERENCES])) == 7
     assert results["signature"]["retranslation"] is not None
+
+
+class RecordingProgress(Progress):
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def start(self, total_passages, already_done):
+        self.calls.append(("start", total_passages))
+
+    def step(self, description):
+        self.calls.append(("step", description))
+
+    def loading(self, what):
+        self.calls.append(("loading", what))
+
+    def loaded(self):
+        self.calls.append(("loaded",))
+
+
+@pytest.mark.slow
+def test_model_loading_is_a_step_of_its_own_and_a_cached_run_loads_nothing(tmp_path):
+    """Issue 16: the bar sat at 0/7 for 85 s while the models loaded."""
+    transcript, refs = small_dataset(tmp_path, 3)
+    config = config_from_dict({**RAW, "metrics": {"use": ["chrf", "cosine"]}})
+    progress = RecordingProgress()
+    run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "a", cache_dir=tmp_path / "c",
+               progress=progress)
+    kinds = [call[0] for call in progress.calls]
+    assert kinds[:4] == ["start", "loading", "loaded", "step"], progress.calls
+    assert progress.calls[1] == ("loading", "embedder")
+    again = RecordingProgress()
+    run_config(config, transcript=transcript, references=[refs], out_dir=tmp_path / "b", cache_dir=tmp_path / "c",
+               progress=again)
+    assert "loading" not in [call[0] for call in again.calls]
+
+
+def test_the_terminal_shows_loading_instead_of_a_passages_bar_at_zero():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from harness.commands.run import RichProgress
+
+    progress = RichProgress(Console(file=StringIO(), force_terminal=True))
+    progress.start(7, 0)
+    progress.loading("embedder, bergamot en->pt")
+    tasks = {task.description: task for task in progress.bars.tasks}
+    assert not tasks["passages"].visible
+    loading = tasks["loading models: embedder, bergamot en->pt"]
+    assert loading.visible and loading.total is None
+    progress.loaded()
+    assert [task.description for task in progress.bars.tasks if task.visible] == ["passages"]
+    progress.finish()

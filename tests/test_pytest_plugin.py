@@ -20,10 +20,14 @@ pytest_plugins = ["pytester"]
 USER_CLEANERS = '''
 import re
 
+import harness
+
+@harness.plugin
 def forget_numbers(text):
     """The user's cleaner after a bad change: it now deletes digits."""
     return re.sub(r"\\s*[$]?\\d[\\d,.]*", "", text)
 
+@harness.plugin
 def tidy(text):
     """The user's cleaner after a harmless change."""
     return " ".join(text.split())
@@ -77,6 +81,25 @@ def test_a_cleaner_that_does_not_regress_passes(user_suite):
             assert not report.regressed
     """)
     result.assert_outcomes(passed=1)
+
+
+def test_the_cleaners_are_added_to_the_baselines_chain_unless_cleaners_only(user_suite):
+    """Issue 16: ``cleaners=[mine]`` replaced the built-in chain, so a harmless
+    cleaner "regressed" every passage the built-ins repair."""
+    result = run_user_tests(user_suite, """
+        from conftest import BASELINE, CHAIN
+
+        def test_added(harness_regress):
+            report = harness_regress(BASELINE, cleaners=["mycleaners:tidy"])
+            assert not report.regressed
+            assert [c["name"] for c in report.cleaners_after] == CHAIN + ["mycleaners:tidy"]
+
+        def test_alone(harness_regress):
+            report = harness_regress(BASELINE, cleaners=["mycleaners:tidy"], cleaners_only=True, fail=False)
+            assert [c["name"] for c in report.cleaners_after] == ["mycleaners:tidy"]
+            assert report.regressed
+    """)
+    result.assert_outcomes(passed=2)
 
 
 def test_a_regressing_cleaner_fails_with_the_regressed_passages_listed(user_suite):

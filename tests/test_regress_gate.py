@@ -3,7 +3,7 @@
 Most tests use the built-in cleaners without retranslation and a metric set
 that loads no model (chrF++, BLEU, anchors and the meaning verdict), so a
 rerun takes about a second; one slow test reruns the committed baseline
-``baselines/briefing-default.json`` exactly as ``make regress`` does.
+``baselines/briefing-clean-only.json`` exactly as ``make regress`` does.
 
 The deliberately broken cleaners live in tests/fixtures/broken_cleaners.py
 and run after the built-in chain, like a user's added cleaner would.
@@ -26,7 +26,7 @@ from harness.regress import compare, effective_regress_config, run_regress
 from harness.report.regress import format_report
 
 BROKEN = "tests.fixtures.broken_cleaners"
-COMMITTED_BASELINE = REPO_ROOT / "baselines" / "briefing-default.json"
+COMMITTED_BASELINE = REPO_ROOT / "baselines" / "briefing-clean-only.json"
 FAST_METRICS = ["chrf", "bleu", "anchors", "meaning"]
 
 
@@ -194,7 +194,7 @@ def test_cli_exit_codes_and_output(saved, builtin_chain):
 
 
 def test_cli_margin_override(saved):
-    args = ("regress", "--baseline", saved, "--cleaner", f"{BROKEN}:do_nothing", "-q", "--no-text")
+    args = ("regress", "--baseline", saved, "--cleaners-only", "--cleaner", f"{BROKEN}:do_nothing", "-q", "--no-text")
     strict = invoke(*args)
     lenient = invoke(*args, "--margin", "chrf=50", "--margin", "bleu=50", "--margin", "meaning=50",
                      "--margin", "anchors=1")
@@ -350,3 +350,32 @@ def test_the_committed_baseline_is_reproduced():
     report = compare(committed, current, effective_regress_config(config))
     assert not report.regressed
     assert [p for p in report.passages if p.changed] == []
+
+
+def test_the_committed_baseline_is_named_after_its_config():
+    """Issue 16: it was briefing-default.json and held a clean-only baseline."""
+    committed = load_baseline(COMMITTED_BASELINE)
+    assert COMMITTED_BASELINE.stem == f"briefing-{committed.config['name']}" == "briefing-clean-only"
+    assert committed.run.stages == ["distorted", "cleaned"]
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"--baseline baselines/{COMMITTED_BASELINE.name}" in makefile
+
+
+
+@pytest.mark.slow
+def test_a_cleaner_that_changes_meaning_without_numbers_names_or_negations_fails(tmp_path):
+    """A word swapped for its opposite ("more" -> "less") keeps every number,
+    name and negation: the gate fails on what the semantic comparison finds."""
+    config = tmp_path / "gate-semantic.yaml"
+    chain = [str(c) for c in load_config("clean-only").cleaners]
+    config.write_text(json.dumps({"name": "gate-semantic", "cleaners": chain, "retranslation": {"backend": "none"},
+                                  "metrics": {"use": ["chrf", "anchors", "semantic", "meaning"]}}))
+    path = tmp_path / "baseline.json"
+    save_baseline(path, run_baseline(load_config(config), baseline_dir=tmp_path))
+
+    broken = run_regress(path, cleaners=[*chain, f"{BROKEN}:swap_opposites"])
+    assert broken.exit_code == 1
+    assert "passage p03 (cleaned): quantity changed: 'less' where the reference says 'more' (not in the baseline)" \
+        in broken.reasons()
+    assert not any(r.metric in ("chrf", "anchors") for r in broken.corpus_regressions)  # the words barely moved
+    assert run_regress(path, cleaners=[*chain, f"{BROKEN}:reword_once"]).exit_code == 0

@@ -331,14 +331,35 @@ def test_a_jsonl_reference_for_an_id_the_transcript_lacks_is_refused(runner, tmp
         ("r.jsonl", '{"id": "p01", "references": ["x"]}\n{"id": "p01", "references": ["y"]}\n',
          "line 2: duplicate id 'p01'"),
         ("r.yaml", "p01: [x]\np02: [y]\np01: [z]\n", "line 3: duplicate key 'p01' (first on line 1)"),
+        # issue 17: an integer key and the same digits quoted were merged, the first list silently lost
+        ("r.yaml", "1: [x]\n'1': [y]\n", "line 2: duplicate key '1' (first on line 1)"),
+        ("r.yaml", '"1": [x]\n1: [y]\n', "line 2: duplicate key 1 (first on line 1)"),
     ],
-    ids=["transcript-jsonl", "references-jsonl", "references-yaml"],
+    ids=["transcript-jsonl", "references-jsonl", "references-yaml", "references-yaml-int-then-str",
+         "references-yaml-str-then-int"],
 )
 def test_duplicate_ids_are_refused(runner, tmp_path, name, content, expected):
     transcript, refs = dataset(tmp_path, 2)
     path = write(tmp_path / "dup" / name, content)
     args = ["-t", str(path), "-r", str(refs)] if name.startswith("t.") else ["-t", str(transcript), "-r", str(path)]
     assert expected in error_line(run(runner, tmp_path, *args))
+
+
+@pytest.mark.parametrize("name, content", [
+    ("t.jsonl", '{"id": "nl\\n", "text": "One."}\n'),
+    ("t.jsonl", '{"id": "p01\\n", "text": "One."}\n{"id": "p02", "text": "Two."}\n'),
+    ("r.jsonl", '{"id": "p01\\n", "references": ["x"]}\n{"id": "p02", "references": ["y"]}\n'),
+    ("r.yaml", '"p01\\n": [x]\np02: [y]\n'),
+], ids=["transcript-jsonl", "transcript-jsonl-known-id", "references-jsonl", "references-yaml"])
+def test_a_passage_id_ending_in_a_newline_is_refused(runner, tmp_path, name, content):
+    """Issue 17: ``"nl\\n"`` passed the id check (``$`` matches before a final
+    newline) and became a file name with a newline and a broken table row."""
+    transcript, refs = dataset(tmp_path, 2)
+    path = write(tmp_path / "ids" / name, content)
+    args = ["-t", str(path), "-r", str(refs)] if name.startswith("t.") else ["-t", str(transcript), "-r", str(path)]
+    line = error_line(run(runner, tmp_path, *args))
+    assert "must be 1-128 letters, digits" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_passages_may_have_fewer_references_than_others(runner, tmp_path):
@@ -433,6 +454,7 @@ def test_a_config_naming_a_missing_cleaner_is_one_line(runner, tmp_path, spec, e
     line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs),
                           config=config_file(tmp_path, cleaners=[spec])))
     assert expected in line
+    assert line.startswith(f"error: config {tmp_path / 'config.yaml'}: "), line  # names the config file
 
 
 @pytest.mark.parametrize(
@@ -468,7 +490,7 @@ def test_a_cleaner_error_with_markup_and_escape_codes_is_printed_safely(runner, 
     """Regression: a message containing ``[/red]`` crashed the summary with
     rich's MarkupError, and ANSI codes in it reached the terminal."""
     write(tmp_path / "mods" / "rel_evil_cleaner.py",
-          "def clean(text):\n    raise ValueError('bad [/red] [bold]tag \\x1b[31mRED\\x1b[0m ' + text[:8])\n")
+          "import harness\n@harness.plugin\ndef clean(text):\n    raise ValueError('bad [/red] [bold]tag \\x1b[31mRED\\x1b[0m ' + text[:8])\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 2)
     result = run(runner, tmp_path, "-t", str(transcript), "-r", str(refs),
@@ -486,8 +508,8 @@ def test_a_cleaner_producing_an_unpaired_surrogate_fails_only_its_passage(runner
     returned a lone surrogate (bytes decoded with surrogateescape), or raised
     an exception quoting one, crashed the run with UnicodeEncodeError."""
     write(tmp_path / "mods" / "rel_surrogate_cleaners.py",
-          "def lone(text):\n    return text.replace('budget', 'budg\\udc80et')\n"
-          "def raises(text):\n    if 'bridge' in text:\n        raise ValueError('bad byte \\udc80')\n    return text\n")
+          "import harness\n@harness.plugin\ndef lone(text):\n    return text.replace('budget', 'budg\\udc80et')\n"
+          "@harness.plugin\ndef raises(text):\n    if 'bridge' in text:\n        raise ValueError('bad byte \\udc80')\n    return text\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 3)
     config = config_file(tmp_path, cleaners=["rel_surrogate_cleaners:lone", "rel_surrogate_cleaners:raises"])
@@ -504,7 +526,7 @@ def test_a_metric_with_nothing_to_average_writes_null_not_nan(runner, tmp_path, 
     """Regression (found by fuzzing): a NaN score was written as ``NaN``,
     which is not JSON (JavaScript, jq and strict parsers refuse it)."""
     write(tmp_path / "mods" / "rel_nan_metric.py",
-          "def undefined_on_questions(hyps, refs):\n"
+          "import harness\n@harness.plugin\ndef undefined_on_questions(hyps, refs):\n"
           "    return [float('nan') if h.endswith('?') else 1.0 for h in hyps]\n")
     monkeypatch.syspath_prepend(str(tmp_path / "mods"))
     transcript, refs = dataset(tmp_path, 3)
@@ -539,8 +561,53 @@ def test_square_brackets_in_the_output_path_are_printed_as_they_are(runner, tmp_
 def test_an_output_folder_holding_other_files_is_refused_and_left_alone(runner, tmp_path):
     transcript, refs = dataset(tmp_path)
     keep = write(tmp_path / "out" / "thesis.tex", "precious")
-    assert "is not a harness run; use --force" in error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    assert "is not a harness run" in line and "--force" not in line  # --force would not help: say so, never advise it
     assert keep.read_text() == "precious" and sorted(os.listdir(tmp_path / "out")) == ["thesis.tex"]
+
+
+@pytest.mark.parametrize("planted", ["nothing", "run.json"])
+def test_force_refuses_a_folder_that_is_not_a_harness_run(runner, tmp_path, planted):
+    """Issue 17: ``run -c raw -o . --force`` deleted unrelated files. --force
+    clears only a folder marked as a harness run by its own marker file (a
+    copied or look-alike run.json is not enough)."""
+    transcript, refs = dataset(tmp_path)
+    folder = tmp_path / "project"
+    keep = write(folder / "thesis.tex", "precious")
+    write(folder / "chapters" / "one.tex", "also precious")
+    if planted == "run.json":
+        assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), out=tmp_path / "real").exit_code == 0
+        shutil.copyfile(tmp_path / "real" / "run.json", folder / "run.json")
+    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), "--force", out=folder))
+    assert "is not a harness run" in line and ".harness-run" in line and "will not clear it" in line
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+    assert keep.read_text() == "precious"
+
+
+def test_a_run_folder_of_an_older_harness_without_the_marker(runner, tmp_path):
+    """Unfinished: resumed (and marked from then on). Complete: refused, and
+    the error does not advise --force, which would not clear it."""
+    transcript, refs = dataset(tmp_path)
+    out = tmp_path / "out"
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    (out / ".harness-run").unlink()
+    line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)))
+    assert "is not a harness run" in line and "--force" not in line
+    state = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps({"state": "running", "signature": state["signature"]}))
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    assert (out / ".harness-run").is_file()
+
+
+def test_force_clears_a_harness_run_folder_and_the_run_marks_its_folder(runner, tmp_path):
+    transcript, refs = dataset(tmp_path)
+    out = tmp_path / "out"
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs)).exit_code == 0
+    assert (out / ".harness-run").is_file()
+    write(out / "stray.txt", "left by the user in a run folder")
+    assert run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), "--force").exit_code == 0
+    assert not (out / "stray.txt").exists() and (out / "results.json").exists()
 
 
 def test_an_output_path_that_is_a_file_is_refused_even_with_force(runner, tmp_path):
@@ -660,15 +727,15 @@ def test_a_full_disk_while_appending_results_keeps_finished_passages_and_resumes
     lines = _full_reference_run(runner, tmp_path, transcript, refs, config)
     room = len("".join(lines[:4])) + len(lines[4]) // 2  # two chunks fit, the third is torn
 
-    real_open = open
+    real_open = runstore.open_no_follow
 
-    def disk_with_little_room(path, mode="r", *args, **kwargs):
-        handle = real_open(path, mode, *args, **kwargs)
+    def disk_with_little_room(path, flags, mode):
+        handle = real_open(path, flags, mode)
         if Path(path).name == "results.jsonl" and "a" in mode:
             return _FillingFile(handle, room)
         return handle
 
-    monkeypatch.setattr(runstore, "open", disk_with_little_room, raising=False)
+    monkeypatch.setattr(runstore, "open_no_follow", disk_with_little_room)
     line = error_line(run(runner, tmp_path, "-t", str(transcript), "-r", str(refs), config=config))
     assert "results.jsonl: disk full; finished passages are kept, free space and rerun to resume" in line
     out = tmp_path / "out"

@@ -26,7 +26,9 @@ from harness.report.html import (
     anchor_id,
     closest_reference_diff,
     detail_items,
+    highlight,
     marked,
+    stage_spans,
     write_run_html,
 )
 from harness.results import RESULTS_SCHEMA, PassageResult, RunHeader
@@ -310,10 +312,11 @@ def test_overview_has_corpus_scores_verdict_counts_chart_and_signature(report):
 def test_passage_section_shows_diff_pivot_edits_findings_reasons_and_scores(report):
     html, page, _ = report
     section = html[html.index('id="passage-p02"'):html.index('id="passage-p03"')]
-    # "among the most our closest couples" vs "one of our closest partners"
-    assert "<del>one of</del> <ins>among the most</ins>" in section
-    assert "<del>partners.</del> <ins>couples.</ins>" in section
-    assert "+0 added" in section and "~4 substituted" in section
+    # what changed from the cleaned text ("among the most") to the retranslated one ("one of")
+    assert ('<del class="stage-change" title="in the cleaned text, gone here">among the most</del>'
+            '<ins class="stage-change" title="new or changed since the cleaned text">one of</ins>') in section
+    assert "since cleaned: +2 −3 words" in section and "since distorted: +0 −0 words" in section
+    assert "substituted" not in section  # no word diff against a paraphrase any more
     assert "Pivot text en → pt" in section and "parceiros" in section
     assert "Cleaner edits (2)" in section and "<del>usa</del>" in section and "∅ (removed)" in section
     assert '<span class="chip">Russia</span>' in section  # the anchors metric's details: what was kept
@@ -434,6 +437,67 @@ def test_a_single_stage_reference_free_run_renders_plain_texts(tmp_path):
     path = tmp_path / "report.html"
     write_run_html(path, header, lambda: iter([record]))
     html = path.read_text(encoding="utf-8")
-    assert '<p class="text plain">Line one.\nLine two.</p>' in html
+    assert '<p class="text shown">Line one.\nLine two.</p>' in html
     assert "No references: only reference-free metrics scored this passage." in html
     assert "– no verdict" in html and "No passage was scored." in html
+
+
+# --------------------------------------------------------------------------
+# Issue 16: highlight the findings and what changed between stages, not a
+# word diff against a paraphrase (73-81 "substituted" words per passage)
+# --------------------------------------------------------------------------
+
+def _text_of(shown: dict) -> str:
+    return "".join(piece["text"] for piece in shown["pieces"] if piece["kind"] == "text")
+
+
+def test_highlight_marks_findings_of_any_kind_and_the_changes_since_the_previous_text():
+    before = "We will not send 12 trucks to the north."
+    after = "We will send many trucks to the north today."
+    antonym = Finding("quantifier", "changed", "major", "many", "'12' became 'many'", "meaning",
+                      stage_span=Span(after.index("many"), after.index("many") + 4, "many"))
+    dropped = Finding("negation", "lost", "major", "not", "negation 'not' missing", "anchors")  # no stage span
+    shown = highlight(after, stage_spans([antonym, dropped]), before)
+    assert _text_of(shown) == after
+    pieces = [(p["kind"], p["text"], p.get("changed"), (p.get("mark") or {}).get("cls")) for p in shown["pieces"]]
+    assert ("deleted", "not", None, None) in pieces and ("deleted", "12", None, None) in pieces
+    assert ("text", "many", True, "finding-mark changed major") in pieces
+    assert any(kind == "text" and "today." in text and changed for kind, text, changed, _ in pieces)
+    assert (shown["inserted"], shown["deleted"]) == (3, 3)  # many, north today. / not, 12, north.
+    mark = next(p["mark"] for p in shown["pieces"] if p.get("mark"))
+    assert mark["title"] == "quantifier changed (major): '12' became 'many'"
+    assert highlight(after, stage_spans([antonym]))["pieces"][1]["changed"] is False  # no previous text: no changes
+    stale = Finding("entity", "added", "minor", "x", "why", "m", stage_span=Span(0, 2, "zz"))
+    assert all(p.get("mark") is None for p in highlight(after, stage_spans([stale]))["pieces"])
+
+
+def test_the_run_page_highlights_findings_in_the_text_and_lost_ones_in_the_references(tmp_path):
+    reference = "We will not send 12 trucks to the north."
+    distorted = "We will not sent 12 trucks to north."
+    cleaned = "We will not send 12 trucks to north."
+    retranslated = "We will send many trucks to the north."
+    lost = Finding("negation", "lost", "major", "not", "negation 'not' missing", "anchors",
+                   reference_span=Span(8, 11, "not"), reference_index=0)
+    quantity = Finding("quantifier", "changed", "major", "many", "'12' became 'many'", "meaning",
+                       stage_span=Span(13, 17, "many"), reference_span=Span(17, 19, "12"), reference_index=0)
+    stages = {"distorted": {"text": distorted}, "cleaned": {"text": cleaned},
+              "retranslated": {"text": retranslated, "findings": [lost.to_json(), quantity.to_json()]}}
+    record = PassageResult.from_json({"id": "p01", "speaker": None, "references": [reference], "error": None,
+                                      "stages": stages})
+    header = RunHeader(**RunHeader.header_from_json({
+        "signature": {"config_name": "x"}, "signature_string": "harness:0.1.0",
+        "stages": ["distorted", "cleaned", "retranslated"], "corpus": {}, "failed": [], "metric_signatures": {},
+        "summary": {"passages": 1, "scored": 1, "failed": 0, "verdicts": {}}}))
+    path = tmp_path / "report.html"
+    write_run_html(path, header, lambda: iter([record]))
+    html = path.read_text(encoding="utf-8")
+    section = html[html.index('id="passage-p01"'):]
+    assert '<ins class="stage-change" title="new or changed since the distorted text">send</ins>' in section
+    assert '<del class="stage-change" title="in the distorted text, gone here">sent</del>' in section
+    assert ('<mark class="finding-mark changed major" title="quantifier changed (major): &#39;12&#39; became '
+            '&#39;many&#39;">many</mark>') in section
+    refs = section[section.index('class="refs"'):]
+    assert ('<mark class="finding-mark lost major" title="negation lost (major) at retranslated: negation '
+            '&#39;not&#39; missing">not</mark>') in refs
+    assert '<mark class="finding-mark changed major"' in refs and ">12</mark>" in refs
+

@@ -130,3 +130,16 @@ def test_without_the_runs_the_disagreements_are_shown(tmp_path):
     html = write_synthetic_compare(tmp_path / "compare.html", all_passages=False).read_text(encoding="utf-8")
     assert "Where the systems disagree most" in html
     assert html.count('<section class="passage"') == N  # every passage differs between the systems
+
+
+def test_each_system_highlights_its_findings_and_what_differs_from_the_baseline(compared):
+    """Issue 16: no word diff against a reference paraphrase; the findings, and
+    each system's changes from the baseline's text."""
+    html, page = compared
+    section = html[html.index('id="passage-p02"'):html.index('id="passage-p03"')]
+    # clean-only (baseline) "… Georgia is among the most our closest couples." vs default "… one of …"
+    assert '<del class="stage-change" title="in the baseline&#39;s text, gone here">among the most</del>' in section
+    assert '<ins class="stage-change" title="new or changed since the baseline&#39;s text">one of</ins>' in section
+    assert "since the baseline: +2 −3 words" in section and "substituted" not in section
+    first = html[html.index('id="passage-p01"'):html.index('id="passage-p02"')]
+    assert first.count('<mark class="finding-mark added minor"') >= 2  # each system's own added word

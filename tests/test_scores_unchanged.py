@@ -13,13 +13,23 @@ vs ``default`` on the corpus.
 The reruns here must give the same numbers. Embedding scores are computed
 in float32 and batched by length, so they are compared to a relative 1e-6;
 everything else exactly. Reasons are compared as a multiset: their order now
-follows :func:`harness.findings.kind_order`. Update the fixture only for a
-deliberate change of the scoring, and say so in the commit.
+follows :func:`harness.findings.kind_order`.
+
+Re-capture the fixture only for a deliberate change of the scores (a cleaner
+or metric that changes what it gives), and say so in the commit::
+
+    HARNESS_UPDATE_SCORES=1 .venv/bin/python -m pytest tests/test_scores_unchanged.py
+
+reruns the same configs on the same inputs and rewrites ``scores.json`` in
+the same structure (per passage and stage: the text, scores, statistics,
+band and reasons that the tests compare); the tests then check the rewritten
+file against the runs. Without the variable the tests only compare.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +49,8 @@ INPUTS = {
     "corpus": (DATA / "transcript.jsonl", [DATA / "references.jsonl"]),
 }
 RTOL = 1e-6
+#: set to 1 to rewrite scores.json from the current code (a deliberate change of the scores)
+UPDATE = os.environ.get("HARNESS_UPDATE_SCORES", "") not in ("", "0")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +63,36 @@ def runs(tmp_path_factory, private_cache):
         run_config(load_config(config), transcript=transcript, references=references, out_dir=folder / "run",
                    force=True)
         out[key] = load_results(folder / "run")
+    if UPDATE:
+        captured = capture(out)
+        (DATA / "scores.json").write_text(json.dumps(captured, sort_keys=True, separators=(",", ":")),
+                                          encoding="utf-8")
+        EXPECTED.clear()
+        EXPECTED.update(json.loads(json.dumps(captured)))
     return out
+
+
+def capture(runs) -> dict:
+    """The fixture's content from the current code: every run of ``EXPECTED``
+    and every comparison, in the structure the tests read."""
+    captured: dict = {"runs": {}, "compare": {}}
+    for key, run in runs.items():
+        captured["runs"][key] = {
+            "stages": list(run.stages),
+            "corpus": {stage: dict(run.corpus[stage]) for stage in run.stages},
+            "verdicts": {s: dict(c) for s, c in run.summary.verdicts.items()},
+            "passages": {p.id: {stage: {"text": got.text, "scores": dict(got.scores),
+                                        "stats": {m: list(v) for m, v in got.stats.items()},
+                                        "band": got.verdict.band if got.verdict else None,
+                                        "reasons": list(got.verdict.reasons) if got.verdict else None}
+                                for stage, got in p.stages.items()}
+                         for p in run.passages},
+        }
+    for data, expected in EXPECTED["compare"].items():
+        systems = expected["systems"]
+        numbers = _compare_numbers(compare_runs([runs[f"{data}/{c}"] for c in systems], names=systems))
+        captured["compare"][data] = {"systems": list(systems), **numbers}
+    return captured
 
 
 def _close(a, b) -> bool:

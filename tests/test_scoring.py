@@ -40,15 +40,18 @@ SACRE_ONLY = MetricsConfig(use=("chrf", "bleu", "ter"))
 USER_PLUGIN = '''
 import numpy as np
 
+import harness
 from harness.findings import Finding, Span
 from harness.metrics import MeanMetric, Measurement, Metric
 
 
+@harness.plugin
 def length_ratio(hyps, refs):
     """Hypothesis length over the longest reference's length."""
     return [len(h) / max(len(r) for r in rs) for h, rs in zip(hyps, refs)]
 
 
+@harness.plugin
 class WordCount(MeanMetric):
     """Words in the hypothesis (a reference-free toy)."""
 
@@ -58,6 +61,7 @@ class WordCount(MeanMetric):
         return [float(len(h.split())) for h in hyps]
 
 
+@harness.plugin
 class ErrorRate(MeanMetric):
     """Share of words not in the reference (lower is better)."""
 
@@ -70,6 +74,7 @@ class ErrorRate(MeanMetric):
         return [sum(w not in rs[0].split() for w in h.split()) / max(1, len(h.split())) for h, rs in zip(hyps, refs)]
 
 
+@harness.plugin
 class Shouting(Metric):
     """Acronyms: statistics, a finding per acronym and details from one call."""
 

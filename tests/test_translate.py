@@ -123,6 +123,8 @@ def test_plugin_by_entry_point_in_the_harness_translators_group(monkeypatch):
 
 def test_plugin_that_is_not_a_translator_is_refused():
     with pytest.raises(ConfigError, match="lacks name / fingerprint"):
+        build_translator("tests.conftest_translate:NotATranslator", {})
+    with pytest.raises(ConfigError, match="standard library"):
         build_translator("collections:OrderedDict", {})
 
 

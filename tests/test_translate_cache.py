@@ -276,3 +276,26 @@ def test_cache_cli_info_and_clear(tmp_path: Path):
     cleared = runner.invoke(cache_command, ["clear", "--cache-dir", str(tmp_path)])
     assert cleared.exit_code == 0 and "removed 2 cached translations" in cleared.output
     assert "entries: 0" in runner.invoke(cache_command, ["info", "--cache-dir", str(tmp_path)]).output
+
+
+def test_cache_clear_and_info_count_passage_records_apart_from_translations(tmp_path: Path):
+    """Issue 16: ``cache clear`` said "removed 5 cached translations" for 2
+    translations and 3 finished passages of the passage cache."""
+    from harness.loading import Passage
+    from harness.passage_cache import PassageCache
+    from harness.results import PassageResult
+
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        cache.put_many([(key(f"s{i}", label="bergamot:enpt"), CachedTranslation("x")) for i in range(2)])
+        passages = PassageCache(cache, "namespace", "passages:default")
+        chunk = [Passage(f"p{i}", f"text {i}", None, ["ref"]) for i in range(3)]
+        passages.put_chunk(chunk, [PassageResult(f"p{i}") for i in range(3)])
+        facts = cache.info()
+    assert facts["translations"] == 2 and facts["passages"] == 3 and facts["entries"] == 5
+    assert [row["model"] for row in facts["by_model"]] == ["bergamot:enpt"]
+    runner = CliRunner()
+    shown = runner.invoke(cache_command, ["info", "--cache-dir", str(tmp_path)])
+    assert "translations: 2" in shown.output and "passages: 3" in shown.output, shown.output
+    cleared = runner.invoke(cache_command, ["clear", "--cache-dir", str(tmp_path)])
+    assert cleared.exit_code == 0, cleared.output
+    assert "removed 2 cached translations and 3 finished passages" in cleared.output

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .base import CleanResult, apply_replacements
 from .lexicon import data_path, read_data
+from .protect import SpanSet, address_to_run_end, protected_spans
 from .spans import fixpoint
 from ..errors import ConfigError
 
@@ -34,7 +35,15 @@ _PRONOUN_I = re.compile(r"(?<![\w.'\u2019(/@#*\"`-])i(?=(?:['\u2019](?:m|ve|d|ll
 _SENTENCE_START = re.compile(r"(?<![.!?])([.!?])( +)([a-z])(?=[a-z'\u2019]*(?:\W|$))")
 _TOKEN_BEFORE = re.compile(r"(\S+)\Z")
 _CAPITALISED_START = re.compile(r"(?:\A|[.!?]\s+)[\"'(]*[A-Z]")
-_PROTECTED = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+|[@#]\w+|`[^`]*`")
+#: URLs, e-mail addresses, @handles, #hashtags and `code`: the matches of
+#: ``(?:https?://|www\.)\S+|\S+@\S+|[@#]\w+|`[^`]*```, found in linear time
+#: (the e-mail part of that regex backtracks quadratically on a long run
+#: without spaces; see :mod:`harness.cleaners.protect`).
+_PROTECTED_OTHER = re.compile(r"(?P<before>(?:https?://|www\.)\S+)|[@#]\w+|`[^`]*`")
+
+
+def protected_spans_of(text: str) -> list[tuple[int, int]]:
+    return protected_spans(text, _PROTECTED_OTHER, address_to_run_end)
 
 
 class CasingCleaner:
@@ -72,10 +81,10 @@ class CasingCleaner:
         return core.lower() in self.abbreviations
 
     def _step(self, text: str) -> CleanResult:
-        protected = [m.span() for m in _PROTECTED.finditer(text)]
+        protected = SpanSet(protected_spans_of(text))
 
         def free(start: int, end: int) -> bool:
-            return not any(s < end and start < e for s, e in protected)
+            return not protected.overlaps(start, end)
 
         replacements: list[tuple[int, int, str, str]] = []
         for m in _PRONOUN_I.finditer(text):

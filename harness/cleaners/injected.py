@@ -60,6 +60,7 @@ package these two detectors are skipped.
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +131,100 @@ def _other_script(word: str) -> bool:
     return any(c.isalpha() for c in word) and not _LATIN_LETTER.search(word)
 
 
+class _TextIndex:
+    """What the cleaner asks of one text many times, found once (each question
+    then costs a bisection): its words, and where its sentence breaks and
+    double quotes are. Copying or re-tokenising the text per candidate span
+    made a long text with many candidates quadratic."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._tokens: list[tuple[int, int, str]] | None = None
+        self._topic_counts: dict[frozenset, list[int]] = {}
+        self._breaks: tuple[list[int], list[int], list[int]] | None = None
+
+    @property
+    def tokens(self) -> list[tuple[int, int, str]]:
+        if self._tokens is None:
+            self._tokens = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(self.text)]
+            self._starts = [t[0] for t in self._tokens]
+            self._ends = [t[1] for t in self._tokens]
+        return self._tokens
+
+    def _counts(self, topic: frozenset) -> list[int]:
+        """``counts[i]``: how many of the first ``i`` words are in ``topic``."""
+        counts = self._topic_counts.get(topic)
+        if counts is None:
+            counts = [0]
+            for _, _, lower in self.tokens:
+                counts.append(counts[-1] + (lower in topic))
+            self._topic_counts[topic] = counts
+        return counts
+
+    def topic_outside(self, start: int, end: int, topic: frozenset) -> bool:
+        """Whether ``text[:start] + " " + text[end:]`` has a word in ``topic``:
+        the words wholly before ``start`` or after ``end``, counted once, and
+        what is left of a word cut by either end, tokenised again."""
+        tokens, counts = self.tokens, self._counts(topic)
+        before = bisect.bisect_right(self._ends, start)  # words ending at or before start
+        after = bisect.bisect_left(self._starts, end)  # words starting at or after end
+        if counts[before] or counts[-1] - counts[after]:
+            return True
+        pieces = []
+        if before < len(tokens) and tokens[before][0] < start:
+            pieces.append(self.text[tokens[before][0]:start])
+        if after > 0 and tokens[after - 1][1] > end:
+            pieces.append(self.text[end:tokens[after - 1][1]])
+        return any(w.lower() in topic for piece in pieces for w in _WORD.findall(piece))
+
+    def quoted(self, start: int, end: int) -> bool:
+        """:meth:`InjectedCleaner._quoted`: right between an opener and a closer,
+        or after an odd number of double quotes in its sentence."""
+        text = self.text
+        b = start
+        while b > 0 and text[b - 1].isspace():
+            b -= 1
+        a = end
+        while a < len(text) and text[a].isspace():
+            a += 1
+        if b > 0 and text[b - 1] in _OPENERS and a < len(text) and text[a] in _CLOSERS:
+            return True
+        if self._breaks is None:
+            self._breaks = ([m.start() for m in re.finditer(r"\. ", text)],
+                            [m.start() for m in re.finditer("\n", text)],
+                            [m.start() for m in re.finditer('"', text)])
+        stops, newlines, quotes = self._breaks
+        k = bisect.bisect_right(stops, b - 2) - 1  # a ". " wholly before b
+        j = bisect.bisect_left(newlines, b) - 1
+        sentence_start = max(stops[k] if k >= 0 else -1, newlines[j] if j >= 0 else -1)
+        count = bisect.bisect_left(quotes, b) - bisect.bisect_left(quotes, sentence_start + 1)
+        return count % 2 == 1
+
+
+@lru_cache(maxsize=4)
+def _index(text: str) -> _TextIndex:
+    """The index of ``text`` (the last few texts are kept: the fixpoint asks
+    about the same text from several detectors)."""
+    return _TextIndex(text)
+
+
+class _Taken:
+    """Disjoint spans added in any order, with an overlap question by bisection."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect.bisect_left(self.starts, end) - 1  # the last span starting before end
+        return k >= 0 and start < self.ends[k]
+
+    def add(self, start: int, end: int) -> None:
+        k = bisect.bisect_left(self.starts, start)
+        self.starts.insert(k, start)
+        self.ends.insert(k, end)
+
+
 class InjectedCleaner:
     """Remove injected foreign-language spans and off-topic keyword strings."""
 
@@ -189,12 +284,9 @@ class InjectedCleaner:
 
     @staticmethod
     def _quoted(text: str, start: int, end: int) -> bool:
-        before = text[:start].rstrip()
-        after = text[end:].lstrip()
-        if before[-1:] and before[-1] in _OPENERS and after[:1] and after[0] in _CLOSERS:
-            return True
-        sentence_start = max(before.rfind(". "), before.rfind("\n"))
-        return before[sentence_start + 1:].count('"') % 2 == 1
+        """Right between an opening and a closing quote (or bracket), or after an
+        odd number of double quotes in its sentence (see :meth:`_TextIndex.quoted`)."""
+        return _index(text).quoted(start, end)
 
     def _cued(self, text: str, start: int) -> bool:
         """Announced by a cue word right before it ("the German word X", "so-called
@@ -400,13 +492,13 @@ class InjectedCleaner:
                         continue  # spun text, not spam: the spin cleaner's job
                     found.append((gain, run[i].start, run[j - 1].end, "filler"))
         removals: list[tuple[int, int, str, str]] = []
-        taken: list[tuple[int, int]] = []
+        taken = _Taken()
         for _gain, start, end, kind in sorted(found, key=lambda f: -f[0]):
-            if any(start < b and a < end for a, b in taken):
+            if taken.overlaps(start, end):
                 continue
             if self._quoted(text, start, end) or self._cued(text, start):
                 continue
-            taken.append((start, end))
+            taken.add(start, end)
             cut_start, cut_end = self._removal(text, start, end)
             removals.append((cut_start, cut_end, "", kind))
         return removals
@@ -416,8 +508,8 @@ class InjectedCleaner:
         for group, (pattern, topic) in self.groups.items():
             for match in pattern.finditer(text):
                 start, end = match.span()
-                rest = text[:start] + " " + text[end:]
-                if {w.lower() for w in _WORD.findall(rest)} & topic:
+                # a text about the topic keeps its words (the rest of the text names the topic)
+                if _index(text).topic_outside(start, end, topic):
                     continue
                 if not self._inside_sentence(text, start, end) or self._quoted(text, start, end):
                     continue

@@ -16,6 +16,7 @@ another function:
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from typing import Callable, Sequence
@@ -35,12 +36,110 @@ def tokenize_with_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: Up to this many tokens on each side, :func:`diff_edits` uses difflib's
+#: full diff (worst case quadratic: 12,000 tokens took 10 s); longer texts are
+#: cut into short regions at points where both texts agree, in linear time.
+EXACT_DIFF_TOKENS = 2000
+#: How far (in tokens of ``before``) a changed region may reach before the
+#: linear diff gives up looking for the point where the texts agree again.
+_RESYNC_WINDOW = 400
+#: Tokens that must agree for the texts to count as back in step.
+_ANCHOR = 4
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def diff_opcodes(a: Sequence[str], b: Sequence[str], exact_limit: int = EXACT_DIFF_TOKENS) -> list[Opcode]:
+    """``difflib``-style opcodes turning token list ``a`` into ``b``.
+
+    Short inputs get :class:`difflib.SequenceMatcher`'s exact result. Longer
+    ones are diffed in linear time: common prefix and suffix; then, walking
+    both lists, at each mismatch the nearest point where ``_ANCHOR`` tokens
+    agree again (found through an index of ``b``'s token runs) closes a
+    changed region, which SequenceMatcher diffs on its own when it is short.
+    Either way the opcodes tile both lists exactly. ``exact_limit`` is the
+    length up to which SequenceMatcher is used (a smaller one keeps the
+    alignment near the diagonal: SequenceMatcher matches the longest common
+    block first, wherever it is)."""
+    if len(a) <= exact_limit and len(b) <= exact_limit:
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    opcodes: list[Opcode] = []
+
+    def emit(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if i1 == i2 and j1 == j2:
+            return
+        if tag != "equal":
+            if i1 == i2 or j1 == j2 or (i2 - i1 <= exact_limit and j2 - j1 <= exact_limit):
+                for op, x1, x2, y1, y2 in difflib.SequenceMatcher(None, a[i1:i2], b[j1:j2],
+                                                                  autojunk=False).get_opcodes():
+                    emit_one(op, i1 + x1, i1 + x2, j1 + y1, j1 + y2)
+                return
+        emit_one(tag, i1, i2, j1, j2)
+
+    def emit_one(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if opcodes and opcodes[-1][0] == tag == "equal":
+            opcodes[-1] = ("equal", opcodes[-1][1], i2, opcodes[-1][3], j2)
+        else:
+            opcodes.append((tag, i1, i2, j1, j2))
+
+    n, m = len(a), len(b)
+    prefix = 0
+    while prefix < n and prefix < m and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < n - prefix and suffix < m - prefix and a[n - 1 - suffix] == b[m - 1 - suffix]:
+        suffix += 1
+    a_end, b_end = n - suffix, m - suffix
+    emit("equal", 0, prefix, 0, prefix)
+
+    # anchors start on a token that is not whitespace (half the index, same result)
+    index: dict[tuple[str, ...], list[int]] = {}
+    for y in range(prefix, b_end - _ANCHOR + 1):
+        if not b[y].isspace():
+            index.setdefault(tuple(b[y:y + _ANCHOR]), []).append(y)
+
+    i = j = prefix
+    while i < a_end and j < b_end:
+        start_i, start_j = i, j
+        while i < a_end and j < b_end and a[i] == b[j]:
+            i += 1
+            j += 1
+        emit("equal", start_i, i, start_j, j)
+        if i >= a_end or j >= b_end:
+            break
+        best: tuple[int, int, int] | None = None  # (cost, di, y)
+        for di in range(min(_RESYNC_WINDOW, a_end - i - _ANCHOR + 1)):
+            if best is not None and di >= best[0]:
+                break
+            if a[i + di].isspace():
+                continue
+            positions = index.get(tuple(a[i + di:i + di + _ANCHOR]))
+            if not positions:
+                continue
+            k = bisect.bisect_left(positions, j)
+            if k < len(positions):
+                cost = di + positions[k] - j
+                if best is None or cost < best[0]:
+                    best = (cost, di, positions[k])
+        if best is None:
+            break
+        _, di, y = best
+        emit("replace", i, i + di, j, y)
+        i, j = i + di, y
+    emit("replace", i, a_end, j, b_end)
+    emit("equal", a_end, n, b_end, m)
+    return [(("delete" if j1 == j2 else "insert" if i1 == i2 else tag) if tag != "equal" else tag, i1, i2, j1, j2)
+            for tag, i1, i2, j1, j2 in opcodes]
+
+
 def diff_edits(before: str, after: str, rule: str) -> list[Edit]:
     """Edits that turn ``before`` into ``after``, found by a word-level diff.
 
-    Each opcode of :class:`difflib.SequenceMatcher` over the token sequences
-    becomes one :class:`Edit` whose span indexes ``before``; applying the edits
-    to ``before`` gives exactly ``after``.
+    Each opcode of :func:`diff_opcodes` over the token sequences (difflib's
+    :class:`~difflib.SequenceMatcher` for texts of normal length, a linear
+    anchored diff beyond ``EXACT_DIFF_TOKENS`` tokens) becomes one
+    :class:`Edit` whose span indexes ``before``; applying the edits to
+    ``before`` gives exactly ``after``.
     """
     if before == after:
         return []
@@ -48,9 +147,8 @@ def diff_edits(before: str, after: str, rule: str) -> list[Edit]:
     b_spans = tokenize_with_spans(after)
     a_tokens = [before[s:e] for s, e in a_spans]
     b_tokens = [after[s:e] for s, e in b_spans]
-    matcher = difflib.SequenceMatcher(None, a_tokens, b_tokens, autojunk=False)
     edits: list[Edit] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in diff_opcodes(a_tokens, b_tokens):
         if tag == "equal":
             continue
         start = a_spans[i1][0] if i1 < len(a_spans) else len(before)
@@ -84,6 +182,34 @@ def _join_rules(rules: list[str]) -> str:
     return "+".join(seen)
 
 
+def position_map(firsts: Sequence[Edit]) -> Callable[[int, bool], int]:
+    """``to_original(pos, is_end)``: a position in the text that the sorted,
+    disjoint edits ``firsts`` produced, mapped back to their input; a position
+    strictly inside text written by an edit widens to that edit's bounds.
+
+    The edits that ended at or before a position are a prefix of ``firsts``
+    (their landed spans are sorted and disjoint), found by bisection: a scan
+    per position made composing many edits quadratic."""
+    landed: list[tuple[int, int]] = []  # where each edit landed in the output
+    shift = 0
+    for edit in firsts:
+        start1 = edit.start + shift
+        landed.append((start1, start1 + len(edit.after)))
+        shift += len(edit.after) - (edit.end - edit.start)
+    ends = [e1 for _, e1 in landed]
+    offsets = [0]
+    for edit, (s1, e1) in zip(firsts, landed):
+        offsets.append(offsets[-1] + (edit.end - edit.start) - (e1 - s1))
+
+    def to_original(pos: int, is_end: bool) -> int:
+        k = bisect.bisect_right(ends, pos)
+        if k < len(firsts) and landed[k][0] < pos < landed[k][1]:
+            return firsts[k].end if is_end else firsts[k].start
+        return pos + offsets[k]
+
+    return to_original
+
+
 def compose(original: str, first: CleanResult, second: CleanResult) -> CleanResult:
     """Edits of two consecutive steps, as one list with spans in ``original``.
 
@@ -98,26 +224,7 @@ def compose(original: str, first: CleanResult, second: CleanResult) -> CleanResu
     if not first.edits:
         return CleanResult(second.text, list(second.edits))
     firsts = sorted(first.edits, key=lambda e: (e.start, e.end))
-    # Where each first-step edit landed in first.text.
-    landed: list[tuple[int, int]] = []
-    shift = 0
-    for edit in firsts:
-        start1 = edit.start + shift
-        landed.append((start1, start1 + len(edit.after)))
-        shift += len(edit.after) - (edit.end - edit.start)
-
-    def to_original(pos: int, is_end: bool) -> int:
-        """Map a position of first.text back to ``original``; a position strictly
-        inside text written by the first step widens to that edit's bounds."""
-        offset = 0
-        for edit, (s1, e1) in zip(firsts, landed):
-            if s1 < pos < e1:
-                return edit.end if is_end else edit.start
-            if e1 <= pos:
-                offset = (edit.end - edit.start) - (e1 - s1) + offset
-                continue
-            break
-        return pos + offset
+    to_original = position_map(firsts)
 
     # (start, end, length change, rule) in original coordinates.
     items: list[tuple[int, int, int, str]] = [

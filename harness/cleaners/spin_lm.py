@@ -16,6 +16,7 @@ in quotes, words next to digits, and words the model does not know.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -79,7 +80,25 @@ def _sentences(text: str) -> list[list[_Token]]:
     return [run for run in runs if run]
 
 
-def _protected(text: str, token: _Token, first: bool) -> bool:
+class _QuoteParity:
+    """Whether a position of ``text`` is inside double quotes on its line: an
+    odd number of quote marks between the line's start and the position.
+    The quote marks and line breaks are found once for the whole text, so
+    each question is two bisections: scanning back to the line start for
+    every word was quadratic on a long line."""
+
+    def __init__(self, text: str):
+        self._quotes = [i for i, char in enumerate(text) if char in _QUOTES]
+        self._breaks = [m.start() for m in re.finditer("\n", text)]
+
+    def inside(self, position: int) -> bool:
+        k = bisect.bisect_left(self._breaks, position)
+        line_start = self._breaks[k - 1] + 1 if k else 0
+        count = bisect.bisect_left(self._quotes, position) - bisect.bisect_left(self._quotes, line_start)
+        return count % 2 == 1
+
+
+def _protected(text: str, token: _Token, first: bool, quotes: _QuoteParity | None = None) -> bool:
     """Names, words in quotes and words next to digits stay as they are."""
     if token.text[:1].isupper() and not first:
         return True
@@ -89,8 +108,16 @@ def _protected(text: str, token: _Token, first: bool) -> bool:
     after = text[token.end:token.end + 2]
     if any(c.isdigit() for c in before + after):
         return True
-    line_start = text.rfind("\n", 0, token.start) + 1
-    return sum(text.count(q, line_start, token.start) for q in _QUOTES) % 2 == 1
+    return (quotes or _QuoteParity(text)).inside(token.start)
+
+
+def _after_comma(text: str, position: int) -> bool:
+    """Whether the last non-space character before ``position`` is a comma
+    (``text[:position].rstrip().endswith(",")`` without copying the prefix)."""
+    i = position - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i >= 0 and text[i] == ","
 
 
 def _joined_by_spaces(text: str, tokens: list[_Token], i: int, j: int) -> bool:
@@ -116,6 +143,7 @@ def propose(text: str, model: NgramModel, table_margin: float, wordnet_margin: f
         padding_margin = table_margin
     table = spinner_table()
     longest = max((len(k.split()) for k in table), default=1)
+    quotes = _QuoteParity(text)
     proposals: list[Proposal] = []
     for run in _sentences(text):
         words = [BOS] + [t.lower for t in run] + [EOS]
@@ -127,10 +155,10 @@ def propose(text: str, model: NgramModel, table_margin: float, wordnet_margin: f
                 originals = table.get(key)
                 if not originals or not _joined_by_spaces(text, run, i, i + n):
                     continue
-                if any(_protected(text, t, first and k == 0) for k, t in enumerate(run[i:i + n])):
+                if any(_protected(text, t, first and k == 0, quotes) for k, t in enumerate(run[i:i + n])):
                     continue
                 span_words = key.split()
-                if n == 1 and (text[run[i].end:run[i].end + 1] == "," or text[:run[i].start].rstrip().endswith(",")):
+                if n == 1 and (text[run[i].end:run[i].end + 1] == "," or _after_comma(text, run[i].start)):
                     continue  # a word set off by commas is an adverb used for real ("We will, however, ...")
                 options = [o for o in originals if _negations(o.split()) == _negations(span_words)]
                 if not options:
@@ -143,7 +171,7 @@ def propose(text: str, model: NgramModel, table_margin: float, wordnet_margin: f
                                               _carry_case(span[0].text, best[1]), best[0], "table:" + key))
             if not use_wordnet or token.lower in _FUNCTION_WORDS or len(token.lower) < 3:
                 continue
-            if not token.text.isalpha() or _protected(text, token, first) or not model.known(token.lower):
+            if not token.text.isalpha() or _protected(text, token, first, quotes) or not model.known(token.lower):
                 continue
             floor = model.unigram(token.lower) - _WORDNET_MAX_RARER
             options = {o for o in candidates(token.lower, model.known)

@@ -28,6 +28,7 @@ import re
 from typing import Callable
 
 from .base import CleanResult, apply_replacements
+from .protect import SpanSet, address_with_domain, protected_spans
 from .spans import fixpoint
 
 _RULES: list[tuple[str, re.Pattern, str | Callable[[re.Match], str]]] = [
@@ -49,22 +50,23 @@ _RULES: list[tuple[str, re.Pattern, str | Callable[[re.Match], str]]] = [
     ("doubled-punct", re.compile(r"(?<=[^\W_.])\.\.(?!\.)"), "."),
 ]
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+#: URLs and e-mail addresses, whose spacing and punctuation are left alone: the
+#: matches of ``(?:https?://|www\.)\S+|\S+@\S+\.\w+``, found in linear time
+#: (the regex itself backtracks quadratically on a long run without spaces).
+_URL_START = re.compile(r"(?P<before>(?:https?://|www\.)\S+)")
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    return protected_spans(text, _URL_START, address_with_domain)
 
 
 def _step(text: str) -> CleanResult:
-    protected = [m.span() for m in _URL.finditer(text)]
-
-    def inside_url(start: int, end: int) -> bool:
-        return any(s <= start and end <= e and s < e for s, e in protected) or any(
-            s < start < e for s, e in protected
-        )
-
+    protected = SpanSet(url_spans(text))
     replacements: list[tuple[int, int, str, str]] = []
     for rule, pattern, replacement in _RULES:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if inside_url(start, end):
+            if protected.holds(start, end):
                 continue
             new = replacement(match) if callable(replacement) else replacement
             replacements.append((start, end, new, rule))

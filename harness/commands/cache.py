@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from ..errors import OutputError
+from ..terminal import echo
+
 cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -32,11 +35,13 @@ def _size(n: int) -> str:
 
 @click.group()
 def cache() -> None:
-    """Inspect or clear the translation cache.
+    """Inspect or clear the translation and passage cache.
 
     Every translated sentence is kept, keyed by backend, model files, decoding
     settings, language pair and exact text, so that rerunning a pipeline does
-    not translate again. It is safe to delete at any time.
+    not translate again; so is every finished passage (its scores), keyed by
+    the pipeline, its code and the passage, so that rerunning an unchanged
+    pipeline computes nothing. Both are safe to delete at any time.
     """
 
 
@@ -44,33 +49,37 @@ def cache() -> None:
 @cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def info(cache_dir: Path | None, as_json: bool) -> None:
-    """Entries, size on disk and entries per model."""
+    """Entries (translations and finished passages), size on disk and translations per model."""
     store = _open(cache_dir)
     if store is None:
-        raise click.ClickException("no usable translation cache (see the warning above)")
+        raise OutputError("no usable translation cache (see the warning above)")
     with store:
         facts = store.info()
     if as_json:
-        click.echo(json.dumps(facts, indent=2))
+        echo(json.dumps(facts, indent=2))
         return
-    click.echo(f"cache:   {facts['path']}")
-    click.echo(f"entries: {facts['entries']}")
-    click.echo(f"size:    {_size(facts['size_bytes'])}")
+    echo(f"cache: {facts['path']}")
+    echo(f"entries: {facts['entries']}")
+    echo(f"translations: {facts['translations']}")
+    echo(f"passages: {facts['passages']} (finished passages of the passage cache)")
+    echo(f"size: {_size(facts['size_bytes'])}")
     if facts["by_model"]:
-        click.echo("by model:")
+        echo("by model:")
         width = max(len(row["model"]) for row in facts["by_model"])
         for row in facts["by_model"]:
-            click.echo(f"  {row['model']:<{width}}  {row['entries']:>8}  {', '.join(row['languages'])}")
+            echo(f"  {row['model']:<{width}}  {row['entries']:>8}  {', '.join(row['languages'])}")
 
 
 @cache.command()
 @cache_dir_option
 def clear(cache_dir: Path | None) -> None:
-    """Delete every cached translation."""
+    """Delete every cached translation and finished passage."""
     store = _open(cache_dir)
     if store is None:
-        raise click.ClickException("no usable translation cache (see the warning above)")
+        raise OutputError("no usable translation cache (see the warning above)")
     with store:
-        removed = store.clear()
+        removed = store.clear_counts()
         path = store.path
-    click.echo(f"removed {removed} cached translation{'s' if removed != 1 else ''} from {path}")
+    translations, passages = removed["translations"], removed["passages"]
+    echo(f"removed {translations} cached translation{'s' if translations != 1 else ''} and "
+               f"{passages} finished passage{'s' if passages != 1 else ''} from {path}")

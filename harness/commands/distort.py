@@ -11,6 +11,7 @@ import click
 
 from ..distort import DISTORTIONS_FILE, KINDS, REFERENCES_FILE, SUMMARY_FILE, TRANSCRIPT_FILE, distort_corpus
 from ..errors import InputError, OutputError
+from ..terminal import echo
 
 CleanPassage = tuple[str, str, Optional[str]]
 
@@ -100,10 +101,10 @@ def distort(input_path: Path, out_dir: Path, rate: float, kinds: list[str], seed
     passages = read_clean_passages(Path(input_path))
     summary = distort_corpus(islice(passages, max_passages), out_dir, rate=rate, kinds=kinds, seed=seed,
                              copies=copies)
-    click.echo(f"wrote {summary.passages} passages ({summary.sources} clean x {copies} cop{'y' if copies == 1 else 'ies'}, "
+    echo(f"wrote {summary.passages} passages ({summary.sources} clean x {copies} cop{'y' if copies == 1 else 'ies'}, "
                f"rate {rate:g}, seed {seed}) to {out_dir}")
     for kind in summary.kinds:
-        click.echo(f"  {kind:<9} {summary.distortions_by_kind[kind]:>8} distortions in "
+        echo(f"  {kind:<9} {summary.distortions_by_kind[kind]:>8} distortions in "
                    f"{summary.passages_by_kind[kind]:>7} passages")
-    click.echo(f"  unchanged {summary.unchanged:>8} passages")
-    click.echo(f"evaluate: harness run -t {out_dir / TRANSCRIPT_FILE} -r {out_dir / REFERENCES_FILE}")
+    echo(f"  unchanged {summary.unchanged:>8} passages")
+    echo(f"evaluate: harness run -t {out_dir / TRANSCRIPT_FILE} -r {out_dir / REFERENCES_FILE}")

@@ -3,8 +3,13 @@
     harness baseline save --config clean-only --out baselines/mine.json
     harness regress --baseline baselines/mine.json --cleaner mypkg.clean:fix_text
 
+``--cleaner`` adds a cleaner after the chain of the baseline's config (or of
+``--config``); ``--cleaners-only`` runs the named cleaners alone.
+
 Exit codes of ``regress``: 0 nothing regressed, 1 something did, 2 bad input
-or a baseline made from another transcript, reference set or metric version.
+(a missing or malformed baseline, an unknown cleaner) or a baseline made from
+another transcript, reference set or metric version, 3 an internal error (a
+bug in the harness: never read as a regression).
 """
 
 from __future__ import annotations
@@ -33,38 +38,43 @@ def baseline() -> None:
 
 @baseline.command("save")
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
-              help="Run config (a YAML path or a shipped name such as 'clean-only'). Default: configs/default.yaml.")
+              help="Run config: a shipped config's name (e.g. default, apertium-es, clean-only, raw) or a YAML path. "
+                   "Default: default (the shipped configs/default.yaml).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
               help="Baseline file to write (default: baselines/<config name>.json).")
 @click.option("-t", "--transcript", type=click.Path(path_type=Path), help="Transcript (default: the bundled briefing).")
 @click.option("-r", "--references", type=click.Path(path_type=Path), multiple=True,
               help="References: a YAML/JSONL mapping, or one file per reference (repeat the option).")
 @click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
-              help="Use these cleaners instead of the config's (built-in name or package.module:function; repeatable).")
+              help="Add a cleaner after the config's chain (built-in name or package.module:function "
+                   "marked @harness.plugin; repeatable, in order).")
+@click.option("--cleaners-only", is_flag=True, help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @execution_options
-def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache, quiet, workers, executor,
-         ray_address):
+def save(config_path, out, transcript, references, cleaners, cleaners_only, cache_dir, no_cache, quiet, workers,
+         executor, ray_address):
     """Run the pipeline and store every passage's stage texts and scores, the
     corpus scores and the run signature as stable, diff-friendly JSON.
 
     Saving twice from the same code gives identical bytes.
     """
     from ..baseline import run_baseline, save_baseline
-    from ..config import load_config
+    from ..config import load_config, with_cleaners
+    from ..terminal import echo
+    from . import check_cleaners_only
 
-    config = load_config(config_path)
-    if cleaners:
-        config = config.model_copy(update={"cleaners": list(cleaners)})
+    check_cleaners_only(cleaners, cleaners_only)
+    config = with_cleaners(load_config(config_path), cleaners, only=cleaners_only)
     config = apply_execution(config, workers, executor, ray_address)
     out = out or Path("baselines") / f"{config.name}.json"
     data = run_baseline(config, transcript=transcript, references=list(references) or None,
                         baseline_dir=out.resolve().parent, cache_dir=cache_dir, use_cache=not no_cache,
                         progress=_progress(quiet))
     save_baseline(out, data)
-    click.echo(f"baseline saved: {out} ({data.run.summary.passages} passages, config {config.name}, "
+    echo(f"baseline saved: {out} ({data.run.summary.passages} passages, config {config.name}, "
                f"stages {', '.join(data.run.stages)})")
 
 
@@ -74,8 +84,10 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
 @click.option("-c", "--config", "config_path", metavar="CONFIG",
               help="Run this config instead of the one stored in the baseline.")
 @click.option("--cleaner", "cleaners", multiple=True, metavar="NAME",
-              help="Cleaners under test, in order (built-in name or package.module:function; repeatable). "
-                   "Default: the config's.")
+              help="A cleaner under test, added after the chain of the baseline's config (or of --config): "
+                   "built-in name or package.module:function marked @harness.plugin; repeatable, in order.")
+@click.option("--cleaners-only", is_flag=True,
+              help="Run only the --cleaner cleaners, instead of adding them to the config's chain.")
 @click.option("--cases", "case_files", multiple=True, type=click.Path(path_type=Path),
               help="Labelled case file (fix / keep / known-failure, as tests/cases/*.yaml) to run "
                    "through its cleaner as well (repeatable).")
@@ -88,12 +100,13 @@ def save(config_path, out, transcript, references, cleaners, cache_dir, no_cache
               help="Keep the rerun's full run folder here (default: a temporary folder).")
 @click.option("--no-text", is_flag=True, help="Do not print before/after passage texts.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Translation cache folder (env HARNESS_CACHE_DIR).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the translation cache or the passage cache (finished passages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @execution_options
 @click.pass_context
-def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, junit_path, update, out_dir,
-            no_text, cache_dir, no_cache, quiet, workers, executor, ray_address):
+def regress(ctx, baseline_path, config_path, cleaners, cleaners_only, case_files, margins, junit_path, update,
+            out_dir, no_text, cache_dir, no_cache, quiet, workers, executor, ray_address):
     """Rerun the baseline's pipeline and fail when meaning dropped.
 
     A regression is a corpus drop larger than the metric's margin and
@@ -102,18 +115,28 @@ def regress(ctx, baseline_path, config_path, cleaners, case_files, margins, juni
     or negation, ...) the baseline did not have, or a labelled case that no
     longer passes.
 
-    Exit code 0 when nothing regressed, 1 when something did, 2 for bad input
-    or an incompatible baseline.
+    \b
+    Exit codes:
+      0  passed: nothing regressed (or --update rewrote the baseline)
+      1  regressed
+      2  bad input: a missing or malformed baseline, an unknown cleaner,
+         an incompatible baseline (other transcript, references or metrics)
+      3  internal error: a bug in the harness (not a regression)
     """
+    from ..config import regress_cleaners
     from ..regress import parse_margins, run_regress
     from ..report.regress import format_report, write_junit
+    from ..terminal import echo
+    from . import check_cleaners_only
 
-    report = run_regress(baseline_path, config=config_path, cleaners=list(cleaners) or None,
+    check_cleaners_only(cleaners, cleaners_only)
+    chain = regress_cleaners(baseline_path, config_path, cleaners, only=cleaners_only)
+    report = run_regress(baseline_path, config=config_path, cleaners=chain,
                          case_files=list(case_files), margins=parse_margins(margins), cache_dir=cache_dir,
                          use_cache=not no_cache, update=update, out_dir=out_dir, progress=_progress(quiet),
                          execution={"workers": workers, "executor": executor, "ray_address": ray_address})
-    click.echo(format_report(report, show_text=not no_text))
+    echo(format_report(report, show_text=not no_text))  # baseline ids, names and texts are data
     if junit_path is not None:
         write_junit(report, junit_path)
-        click.echo(f"junit: {junit_path}")
+        echo(f"junit: {junit_path}")
     ctx.exit(report.exit_code)

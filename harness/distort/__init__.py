@@ -20,7 +20,9 @@ Rate semantics: for each requested kind, every *eligible site* of the clean
 text is distorted independently with probability ``rate`` (a pure rate: no
 minimum, no maximum; ``rate=0`` returns the text unchanged). Sites are
 spin: a word or phrase that is a key of the table; mojibake: a word holding a
-non-ASCII character, a quote or apostrophe, or a free-standing ``-``/``--``;
+non-ASCII character, a quote or apostrophe, or a free-standing ``-``/``--``,
+and the space between two sentences (where a word processor put a
+non-breaking space after the full stop: ``end.Â  Next``);
 inject: a sentence; numbers: a figure in digits or a spelled number; negation:
 a negation word or an auxiliary verb that can take "not"; drop: a sentence;
 case: a capitalised word or acronym that does not begin a sentence.
@@ -41,7 +43,11 @@ earlier edit. Two consequences the tests rely on:
 ``drop`` never removes the last remaining sentence of a passage. ``mojibake``
 on pure-ASCII text first makes quotes, apostrophes and dashes typographic
 (``it's`` -> ``it’s``) and then garbles them (``itâ€™s``), as happens when text
-passes through a word processor and then a wrong code page.
+passes through a word processor and then a wrong code page; a gap between
+sentences becomes a garbled non-breaking space plus the space, so ASCII text
+without any quote gets mojibake too. The gaps draw from a random stream of
+their own (seeded from the passage's), so they leave every other distortion
+of a seed as it was.
 """
 
 from __future__ import annotations
@@ -60,12 +66,12 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
-from ..errors import ConfigError, InputError, OutputError
+from ..errors import ConfigError, InputError
 from ..numberwords import ONES, TENS, TENS_WORDS, UNITS, is_pronoun_one, spell_number
 
 #: Bump whenever the output for a given seed can change (tables or code), so a
 #: corpus's distort.json says which generator wrote it.
-VERSION = "1"
+VERSION = "2"
 KINDS: tuple[str, ...] = ("spin", "mojibake", "inject", "numbers", "negation", "drop", "case")
 #: Structural damage first (so later kinds never edit a removed sentence),
 #: insertions last (so spam is never spun or garbled).
@@ -368,9 +374,12 @@ class Distorter:
         # Every site takes the same fixed number of draws whether or not it is
         # distorted (whether, then how), so at a higher rate each site that was
         # distorted at a lower rate is distorted the same way, and more join.
+        # the sentence gaps' stream, seeded from the passage's state before any draw
+        gap_rng = random.Random(hash(rng.getstate()[1]))  # (the ints only: hash(None) differs per process)
         draw = rng.random
         codec = _weighted(draw(), MOJIBAKE_CODECS)  # one code page per passage, drawn always
         context = _Context(text, codec)
+        context.gap_draw = gap_rng.random
         occupied = _Occupied()
         edits: list[_Edit] = []
         for kind in APPLY_ORDER:
@@ -582,6 +591,13 @@ class Distorter:
             garbled = garble(_typographic(word) if word.isascii() else word, codec)
             occupied.add(start, end)
             edits.append(_Edit(start, end, garbled, "mojibake", codec))
+        # a non-breaking space after a full stop, garbled: "end.Â  Next" (one draw per gap, from its own stream)
+        nbsp = garble("\u00a0", codec)
+        for start, end in _sentence_gaps(text, ctx.sentences):
+            if ctx.gap_draw() >= rate or not occupied.is_free(start, end):
+                continue
+            occupied.add(start, end)
+            edits.append(_Edit(start, end, nbsp + text[start:end], "mojibake", codec))
 
     def _inject(self, ctx: "_Context", draw, rate, occupied, edits) -> None:
         text = ctx.text
@@ -604,6 +620,7 @@ class _Context:
     def __init__(self, text: str, codec: str):
         self.text = text
         self.codec = codec  # the code page of this passage's mojibake
+        self.gap_draw = random.random  # the sentence gaps' random stream (set by Distorter.distort)
         self._tokens: list[tuple[int, int, str]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
 
@@ -663,6 +680,15 @@ def _mojibake_sites(text: str) -> list[tuple[int, int]]:
         covered = _NOT_SPACE_RUN.match(text, trigger.start()).end()
         sites.append((start, covered))
     return sites
+
+
+def _sentence_gaps(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The single spaces between two sentences of a line."""
+    gaps = []
+    for (_, end), (start, _) in zip(sentences, sentences[1:]):
+        if text[end:start] == " ":
+            gaps.append((end, start))
+    return gaps
 
 
 def _typographic(word: str) -> str:
@@ -820,20 +846,19 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
         raise ValueError(f"copies must be at least 1, got {copies}")
     distorter = distorter or default_distorter()
     kinds = [kind for kind in KINDS if kind in kinds]
+    from ..runstore import atomic_open, atomic_write_text
+
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        transcript = open(out_dir / TRANSCRIPT_FILE, "w", encoding="utf-8")
-        references = open(out_dir / REFERENCES_FILE, "w", encoding="utf-8")
-        distortions = open(out_dir / DISTORTIONS_FILE, "w", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write ({exc.strerror or exc})") from None
     by_kind: Counter[str] = Counter()
     passages_by_kind: Counter[str] = Counter()
     seen: set[str] = set()
     sources = written = unchanged = 0
     dumps = _JSON_LINE  # one encoder for the whole corpus: json.dumps(..., ensure_ascii=False) builds one per call
-    with transcript, references, distortions:
+    # Each file replaces the old one only once it is complete (and a link
+    # planted in the folder is replaced, never written through).
+    with atomic_open(out_dir / TRANSCRIPT_FILE) as transcript, \
+            atomic_open(out_dir / REFERENCES_FILE) as references, \
+            atomic_open(out_dir / DISTORTIONS_FILE) as distortions:
         for item in passages:
             source_id, text = item[0], item[1]
             speaker = item[2] if len(item) > 2 else None
@@ -863,7 +888,7 @@ def distort_corpus(passages: Iterable[tuple[str, str] | tuple[str, str, str | No
         seed=seed, distortions_by_kind={k: by_kind[k] for k in kinds},
         passages_by_kind={k: passages_by_kind[k] for k in kinds}, unchanged=unchanged,
     )
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 

@@ -26,7 +26,7 @@ from .base import CombiningMetric, MeanMetric, Measurement, Metric, MetricInfo, 
 from .catalog import BUILTIN_METRICS
 from .config import MetricsConfig
 
-METRICS: Registry = Registry("metric", "harness.metrics")
+METRICS: Registry = Registry("metric", "harness.metrics", declared=BUILTIN_METRICS)
 
 
 def _register_builtins() -> None:

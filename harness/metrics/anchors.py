@@ -286,8 +286,9 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
         taken.append((match.start(), end))
 
     # spelled-out numbers: maximal runs of number words (hyphens and 'and' inside)
+    fractions = [m.span() for m in _FRACTION.finditer(text)]
     tokens = [(m.group().lower(), m.start(), m.end()) for m in _WORD_OR_HYPHEN.finditer(text)
-              if not any(a <= m.start() < b for a, b in taken)]
+              if not any(a <= m.start() < b for a, b in taken + fractions)]
     i = 0
     number_words = set(UNITS) | set(TENS) | set(SCALES)
     while i < len(tokens):
@@ -343,8 +344,8 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
 
 
 _GROUP_BEFORE = re.compile(r"\b(?:the|all|both)\s+$", re.IGNORECASE)
-_GROUP_AFTER = re.compile(r"\s+(?:of\s+(?:them|us|you|those|these)\b|(?:have|has|had|are|were|will|would|said|agreed|"
-                          r"signed|met|spoke)\b)", re.IGNORECASE)
+_GROUP_AFTER = re.compile(r"(?:\s+(?:of\s+(?:them|us|you|those|these)\b|(?:have|has|had|are|were|will|would|said|agreed|"
+                          r"signed|met|spoke)\b)|\s*[,;:.])", re.IGNORECASE)
 
 
 def _refers_to_a_group(text: str, start: int, end: int) -> bool:
@@ -371,26 +372,34 @@ def spelled_year(words: Sequence[str]) -> Decimal | None:
 
 #: words that stand for a number without saying it: they keep a reference's
 #: number of the same value, but are never required or added themselves
-_LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str, str | None], ...]]] = [
-    (re.compile(p, re.IGNORECASE), values) for p, values in [
-        (r"\b(?:both|a\s+pair\s+of|a\s+couple\s+of|twice|double|a\s+brace)\b", (("2", "", None),)),
-        (r"\ba\s+dozen\b", (("12", "", None),)),
-        (r"\bhalf\b(?!\s+(?:a|an)\s+(?:hour|day|week|month|year|decade|century)\b)", (("0.5", "", None), ("50", "%", None))),
-        (r"\bone\s+in\s+two\b", (("50", "%", None),)),
-        (r"\b(?:a|one)\s+third\b", (("33.3", "%", None),)),
-        (r"\b(?:a|one)\s+quarter\b", (("25", "%", None), ("0.25", "", None))),
-        (r"\bone\s+in\s+(?:four)\b", (("25", "%", None),)),
-        (r"\bone\s+in\s+(?:ten)\b", (("10", "%", None),)),
-        (r"\b(?:a|an|one|per|each|every)\s+(?P<unit>hour|day|week|fortnight|month|year|decade|century)\b", ()),
-        (r"\bhalf\s+(?:a|an)\s+(?P<half>hour|day|week|month|year|decade|century)\b", ()),
-        (r"\b(?:a|the\s+last|the\s+past|the\s+next|within\s+a)\s+(?P<whole>decade|century|fortnight)\b", ()),
+_LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bool]] = [
+    # (pattern, values (value, unit), whether it must count the same thing as the number it keeps)
+    (re.compile(p, re.IGNORECASE), values, counted) for p, values, counted in [
+        (r"\b(?:both|(?:a\s+)?pair\s+of|a\s+couple\s+of)\b", (("2", ""),), True),
+        (r"\b(?:twice|double|a\s+brace)\b", (("2", ""),), False),
+        (r"\ba\s+dozen\b", (("12", ""),), True),
+        (r"\bhalf\b(?!\s+(?:a|an)\s+(?:hour|day|week|month|year|decade|century)\b)", (("0.5", ""), ("50", "%")), False),
+        (r"\bone\s+in\s+(?:every\s+)?two\b", (("50", "%"), ("0.5", "")), False),
+        (r"\b(?:a|one)\s+third\b", (("33.3", "%"),), False),
+        (r"\b(?:a|one)\s+quarter\b", (("25", "%"), ("0.25", "")), False),
+        (r"\bone\s+in\s+(?:every\s+)?four\b", (("25", "%"),), False),
+        (r"\bone\s+in\s+(?:every\s+)?ten\b", (("10", "%"),), False),
+        (r"\b(?:a|an|one|per|each|every)\s+(?P<unit>hour|day|week|fortnight|month|year|decade|century)\b", (), False),
+        (r"\bhalf\s+(?:a|an)\s+(?P<half>hour|day|week|month|year|decade|century)\b", (), False),
+        (r"\b(?:a|the\s+last|the\s+past|the\s+next|within\s+a)\s+(?P<whole>decade|century|fortnight)\b", (), False),
     ]
+] + [
+    # ordinals keep the cardinal of the same count ("a third year" / "three years in a row")
+    (re.compile(rf"\b{word}\b", re.IGNORECASE), ((str(n), ""),), True)
+    for n, word in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)
 ]
+#: spans that hold a number word that is part of a fraction, not a count ("one in two")
+_FRACTION = re.compile(r"\bone\s+in\s+(?:every\s+)?(?:two|three|four|five|ten)\b", re.IGNORECASE)
 
 
 def _lexical_quantities(text: str, taken: list[tuple[int, int]]) -> list[Anchor]:
     out = []
-    for pattern, values in _LEXICAL_QUANTITIES:
+    for pattern, values, counted in _LEXICAL_QUANTITIES:
         for match in pattern.finditer(text):
             if any(a <= match.start() < b for a, b in taken):
                 continue
@@ -409,8 +418,8 @@ def _lexical_quantities(text: str, taken: list[tuple[int, int]]) -> list[Anchor]
                 days = _time_unit_days(groups["half"]) / 2
                 out.append(_number_anchor(Decimal("0.5"), "", match.group(), start, end, days))
                 continue
-            context = _next_content_stem(text, end)
-            for value, unit, _ in values:
+            context = _next_content_stem(text, end) if counted else ""
+            for value, unit in values:
                 anchor = _number_anchor(Decimal(value), unit, match.group(), start, end)
                 out.append(Anchor(anchor.kind, anchor.key, anchor.label, anchor.text, start, end, context))
     return out

@@ -2,10 +2,13 @@
 
 ``report.html`` shows a run: corpus scores, verdict counts, a chart of every
 passage's meaning score per stage, the signature, a sortable table of
-passages, and one section per passage (stage texts diffed against the
-closest reference, the round trip's pivot text, the cleaners' edits, the
-findings of every metric with where they are and why, verdicts with reasons,
-metric details, scores). The compare report (:mod:`.compare`) uses the same
+passages, and one section per passage (each stage's text with its
+findings highlighted where they are and what changed since the stage
+before -- distorted, cleaned, retranslated -- the references with the spans
+that findings point to, lost content above all; the round trip's pivot
+text, the cleaners' edits, the findings of every metric with why, verdicts
+with reasons, metric details, scores). Highlighting is generic over finding
+kinds: a new kind a metric reports is highlighted like the others. The compare report (:mod:`.compare`) uses the same
 templates and escaping.
 
 Everything in it comes from untrusted text (transcripts, references, configs,
@@ -179,6 +182,109 @@ def closest_reference_diff(text: str, references: Sequence[str]) -> dict[str, An
 
 
 # --------------------------------------------------------------------------
+# Highlighting: the findings, and what changed since the previous stage
+# --------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _mark(findings: Sequence[tuple[Finding, str]]) -> dict[str, str] | None:
+    """One highlight for the findings covering a piece of text: classed by the
+    most serious (its change, lost/added/changed, and severity), titled with all."""
+    if not findings:
+        return None
+    ordered = sorted(findings, key=lambda pair: kind_order(pair[0]))
+    first = ordered[0][0]
+    title = "\n".join(f"{f.kind} {f.change} ({f.severity}){where}: {f.why}" for f, where in ordered)
+    return {"cls": f"finding-mark {first.change} {first.severity}", "title": title}
+
+
+def _spans_in(text: str, spans: Sequence[tuple[int, int, Finding, str]]) -> list[tuple[int, int, Finding, str]]:
+    """Spans that lie in ``text`` and hold the text the finding quotes (a
+    hand-made or stale record may point elsewhere: nothing is highlighted then)."""
+    out = []
+    for a, b, f, w in spans:
+        quoted = (f.stage_span if f.stage_span is not None and (f.stage_span.start, f.stage_span.end) == (a, b)
+                  else f.reference_span)
+        if 0 <= a < b <= len(text) and (quoted is None or text[a:b] == quoted.text):
+            out.append((a, b, f, w))
+    return out
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int, Finding, str]] = (), previous: str | None = None
+              ) -> dict[str, Any]:
+    """A text as pieces for the page: ``{"pieces": [...], "inserted": n, "deleted": n}``.
+
+    Each piece is ``{"kind": "text", "text", "changed", "mark"}`` or
+    ``{"kind": "deleted", "text"}``. ``mark`` highlights the findings whose
+    span covers the piece (``spans``: ``(start, end, finding, where)``);
+    with ``previous`` (the text of the stage before, or the baseline system's)
+    ``changed`` marks the words that are new or different since it, and the
+    words it had that are gone here are pieces of their own, at the place
+    they were. Word diff in linear time on long texts (:func:`diff_opcodes`).
+    Generic over finding kinds: a new kind is highlighted like any other."""
+    from ..cleaners.spans import diff_opcodes
+
+    spans = _spans_in(text, spans)
+    changed: list[tuple[int, int]] = []
+    deletions: dict[int, list[str]] = {}
+    inserted = deleted = 0
+    if previous is not None and previous != text:
+        old, new = list(_TOKEN.finditer(previous)), list(_TOKEN.finditer(text))
+        for tag, i1, i2, j1, j2 in diff_opcodes([m.group() for m in old], [m.group() for m in new]):
+            if tag in ("replace", "insert"):
+                changed.append((new[j1].start(), new[j2 - 1].end()))
+                inserted += j2 - j1
+            if tag in ("replace", "delete"):
+                at = new[j1].start() if j1 < len(new) else len(text)
+                deletions.setdefault(at, []).append(previous[old[i1].start():old[i2 - 1].end()])
+                deleted += i2 - i1
+    cuts = sorted({0, len(text), *(p for span in changed for p in span), *deletions,
+                   *(p for a, b, _, _ in spans for p in (a, b))})
+    pieces: list[dict[str, Any]] = []
+    k = 0
+    for x, y in zip(cuts, cuts[1:] or [len(text)]):
+        for gone in deletions.get(x, []):
+            pieces.append({"kind": "deleted", "text": gone})
+        if y <= x:
+            continue
+        while k < len(changed) and changed[k][1] <= x:
+            k += 1
+        is_changed = k < len(changed) and changed[k][0] <= x and y <= changed[k][1]
+        mark = _mark([(f, w) for a, b, f, w in spans if a <= x and y <= b])
+        last = pieces[-1] if pieces else None
+        if last and last["kind"] == "text" and last["changed"] == is_changed and last["mark"] == mark:
+            last["text"] += text[x:y]
+        else:
+            pieces.append({"kind": "text", "text": text[x:y], "changed": is_changed, "mark": mark})
+    if len(text) in deletions and len(cuts) > 1:
+        pieces += [{"kind": "deleted", "text": gone} for gone in deletions[len(text)]]
+    return {"pieces": pieces, "inserted": inserted, "deleted": deleted}
+
+
+def stage_spans(findings: Sequence[Finding]) -> list[tuple[int, int, Finding, str]]:
+    return [(f.stage_span.start, f.stage_span.end, f, "") for f in findings if f.stage_span is not None]
+
+
+def reference_spans(stages: Sequence[tuple[str, Sequence[Finding]]], index: int, n_refs: int
+                    ) -> list[tuple[int, int, Finding, str]]:
+    """The spans of reference ``index`` that findings point to (a lost number,
+    name, negation, ...), each once per finding, with the stages it was found at."""
+    found: dict[tuple, list[str]] = {}
+    for stage, findings in stages:
+        for f in findings:
+            where = f.reference_index if f.reference_index is not None else (0 if n_refs == 1 else None)
+            if f.reference_span is not None and where == index:
+                found.setdefault((f.reference_span.start, f.reference_span.end, f.key), []).append(stage)
+    out = []
+    for (start, end, _), at in found.items():
+        finding = next(f for _, fs in stages for f in fs if f.reference_span is not None
+                       and (f.reference_span.start, f.reference_span.end) == (start, end))
+        out.append((start, end, finding, f" at {', '.join(dict.fromkeys(at))}"))
+    return out
+
+
+# --------------------------------------------------------------------------
 # Findings and metric details, readably
 # --------------------------------------------------------------------------
 
@@ -298,7 +404,7 @@ def passage_view(record: PassageResult, stages: Sequence[str], infos: Mapping[st
     present = [s for s in stages if s in record.stages]
     closest_for: dict[int, list[str]] = {}
     stage_views = []
-    for stage in present:
+    for position, stage in enumerate(present):
         data = record.stages[stage]
         diff = closest_reference_diff(data.text, references)
         if diff is not None:
@@ -306,9 +412,13 @@ def passage_view(record: PassageResult, stages: Sequence[str], infos: Mapping[st
         details = [{"metric": metric, "items": detail_items(metric, detail)}
                    for metric, detail in sorted(data.details.items())]
         verdict = _verdict_view(data.verdict)
+        previous = present[position - 1] if position else None
         stage_views.append({
             "name": stage,
             "text": data.text,
+            "previous": previous,
+            "shown": highlight(data.text, stage_spans(data.findings),
+                               record.stages[previous].text if previous else None),
             "diff": diff,
             "verdict": verdict,
             "findings": findings_view(data.findings, references),
@@ -326,7 +436,10 @@ def passage_view(record: PassageResult, stages: Sequence[str], infos: Mapping[st
         "error": record.error.to_json() if record.error else None,
         "stages": stage_views,
         "present": present,
-        "references": [{"text": ref, "closest_for": closest_for.get(i, [])} for i, ref in enumerate(references)],
+        "references": [{"text": ref, "closest_for": closest_for.get(i, []),
+                        "shown": highlight(ref, reference_spans([(st, record.stages[st].findings) for st in present],
+                                                                i, len(references)))}
+                       for i, ref in enumerate(references)],
         "score_rows": score_rows(names, infos, lambda m: [record.stages[s].scores.get(m) for s in present]),
     }
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 from ..findings import Finding, kind_order
 from ..metrics.base import MetricInfo, info_of, ordered_metrics
 from ..results import PassageResult, RunHeader, Verdict
-from .text import fmt_number, md_cell, md_code, md_diff, md_text, visible
+from .text import fmt_number, md_cell, md_code, md_diff, md_quote, md_text, visible
 
 BAND_MARK = {"preserved": "✔ preserved", "degraded": "▲ degraded", "lost": "✖ lost"}
 SEVERITY_MARK = {"major": "✖ major", "minor": "▲ minor", "note": "· note"}
@@ -119,14 +119,15 @@ def _texts(record: PassageResult, present: list[str]) -> list[str]:
     out = ["## Texts", ""]
     for stage in present:
         data = record.stages[stage]
-        out += [f"### {stage}", "", "> " + md_text(data.text), ""]
+        out += [f"### {md_text(stage)}", "", *md_quote(data.text), ""]
         if data.round_trip is not None:
             for hop in data.round_trip.hops[:-1]:
-                out += [f"Pivot text ({md_text(hop.src)}→{md_text(hop.tgt)}):", "", "> " + md_text(hop.text), ""]
+                out += [f"Pivot text ({md_text(hop.src)}→{md_text(hop.tgt)}):", "", *md_quote(hop.text), ""]
             out += [f"- ⚠ {md_cell(warning, 300)}" for warning in data.round_trip.warnings]
             out += [""] if data.round_trip.warnings else []
-    out += ["### References", ""] + [f"{i}. {md_text(ref)}" for i, ref in enumerate(record.references, start=1)]
-    out.append("")
+    out += ["### References", ""]
+    for i, ref in enumerate(record.references, start=1):
+        out += [f"Reference {i}:", "", *md_quote(ref), ""]
     changes = list(zip(present, present[1:]))
     if changes:
         out += ["## What changed between stages", ""]

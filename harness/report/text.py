@@ -9,36 +9,47 @@ import re
 import unicodedata
 from typing import Any
 
-# Characters that change how text *looks* without being seen: bidi overrides
-# and isolates, zero-width characters, other format (Cf) and control (Cc).
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
-)
-
-
-def visible(text: str) -> str:
-    """Replace invisible and direction-changing characters with ``⟨U+202E⟩``
-    marks, so a report shows what is really in the text."""
-    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-
-
-def has_invisible(text: str) -> bool:
-    return bool(_INVISIBLE.search(text))
+from ..visible import has_invisible, visible  # noqa: F401  (the reports' and the terminal's marks)
 
 
 def md_text(text: str) -> str:
-    """Untrusted text for a Markdown file: visible, HTML-escaped (Markdown
-    renderers pass raw HTML through), Markdown punctuation neutralised."""
-    escaped = html.escape(visible(text), quote=False)
+    """Untrusted text for a Markdown file, inline: visible, HTML-escaped
+    (Markdown renderers pass raw HTML through), Markdown punctuation
+    neutralised, and line breaks made spaces (a blank line would end the
+    block the text is in: a table row, a list item, a quote). For a text
+    whose lines matter, :func:`md_quote`."""
+    escaped = html.escape(visible(_LINE_BREAKS.sub(" ", text)), quote=False)
     return re.sub(r"([\\`*_\[\]|#])", r"\\\1", escaped)
 
 
-def md_code(text: str) -> str:
-    """Untrusted text for inside a Markdown code span (a table cell too): code
-    spans show entities and backslashes literally, so escape only what would
-    end the span or the cell."""
-    return " ".join(visible(text).split()).replace("`", "ˋ").replace("|", "\\|")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n]")
+# what may open a block at a line's start: a list item ("-", "+", "1." or
+# "1)"), a setext underline or thematic break ("===", "---"), a fence ("~~~");
+# "#", "*", "_", "`", "|", ">" and "<" are escaped by md_text already
+_BLOCK_START = re.compile(r"^([-+=~])|^(\d{1,9})([.)])")
+
+
+def md_quote(text: str) -> list[str]:
+    """Untrusted text as the lines of a Markdown blockquote, its line breaks
+    kept: every line, a blank one too (as ``>``), stays inside the quote, and
+    no line can open a heading, list, fence, table or code block, so the text
+    cannot forge the report's structure (issue 17)."""
+    lines = []
+    for line in _LINE_BREAKS.split(text):
+        body = _BLOCK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}",
+                                md_text(line.strip()))
+        lines.append(f"> {body}" if body else ">")
+    return lines
+
+
+def md_code(text: str, *, table: bool = False) -> str:
+    """Untrusted text for inside a Markdown code span: code spans show
+    entities and backslashes literally, so escape only what would end the
+    span, and, in a table cell (``table``), the cell: a ``|`` there is
+    written ``\\|``, which GitHub's tables read as ``|``. Outside a table the
+    backslash would be shown as it is (``nrefs:1\\|case:mixed``)."""
+    text = " ".join(visible(text).split()).replace("`", "ˋ")
+    return text.replace("|", "\\|") if table else text
 
 
 def one_line(text: str | None, limit: int | None = None) -> str:

@@ -305,6 +305,31 @@ def _modality_name(modality: str | None) -> str:
 _CORE_ROLES = ("agent", "patient", "recipient")
 
 
+#: prepositions that mark a participant of the verb, wherever the parser attached them
+_ROLE_PREPOSITIONS = {"from", "to", "by", "with", "against"}
+
+
+@dataclass
+class _Mention:
+    """A noun of the text standing in for an argument the parser did not attach."""
+
+    head: object
+
+    @property
+    def text(self) -> str:
+        return self.head.text
+
+
+def _mentions(token, argument: Argument) -> bool:
+    from .frames import entity_of
+
+    if argument.entity:
+        name = entity_of(token)
+        return bool(name) and same_entity(name, argument.entity)
+    lemma = _lemma(token)
+    return lemma == argument.lemma or lexicon.related(lemma, argument.lemma)
+
+
 def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
     """The doer and another participant swapped ("the company sued the regulator"
     / "the regulator sued the company", "sold by A to B" / "sold by B to A");
@@ -321,6 +346,12 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
     crossed_1 = [(a, b) for a in h_agents for b in r_others if _arguments_match(a, b)]
     crossed_2 = [(a, b) for a in h_others for b in r_agents if _arguments_match(a, b)]
     kept = any(_arguments_match(a, b) for a in h_agents for b in r_agents)
+    if crossed_1 and not crossed_2 and not kept:
+        # the reference's doer is in the text's clause, attached elsewhere by the parser
+        # ("took over the running of the clinics from the trust")
+        crossed_2 = [(_Mention(t), b) for b in r_agents for t in h.predicate.subtree
+                     if t.pos_ in ("NOUN", "PROPN") and t.dep_ == "pobj" and t.head.lower_ in _ROLE_PREPOSITIONS
+                     and _mentions(t, b) and not any(t.i == a.head.i for a in h_agents)]
     if not (crossed_1 and crossed_2) or kept:
         return False
     h_agent, r_other = crossed_1[0]

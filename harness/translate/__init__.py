@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cache import TranslationCache
     from .roundtrip import RoundTrip
 
-TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators")
 #: The built-in backends: name -> where the class lives (imported on first use,
 #: so importing this package or the run config loads no engine). This is the one
 #: registration of a built-in backend.
@@ -33,6 +32,7 @@ BUILTIN_TRANSLATORS: dict[str, str] = {
     "transformers": "harness.translate.hf:TransformersTranslator",
     "ctranslate2": "harness.translate.ct2:CTranslate2Translator",
 }
+TRANSLATORS: Registry[Translator] = Registry("translator", "harness.translators", declared=BUILTIN_TRANSLATORS)
 # What ``from harness.translate import X`` gives, imported when first asked for.
 _LAZY = {
     "Hop": "roundtrip", "RoundTrip": "roundtrip", "RoundTripResult": "roundtrip", "RoundTripStats": "roundtrip",

@@ -69,3 +69,13 @@ class AnnotatingTranslator(Protocol):
     to ``translate_batch`` and reports the notes with the sentence."""
 
     def translate_batch_annotated(self, texts: list[str], src: str, tgt: str) -> list[tuple[str, list[str]]]: ...
+
+
+@runtime_checkable
+class Loadable(Protocol):
+    """Optional: a translator whose models can be loaded before the first
+    batch, so that the progress display shows loading as its own step
+    (otherwise they load on first use)."""
+
+    def load(self, src: str, tgt: str) -> None: ...
+

@@ -109,6 +109,11 @@ class BergamotTranslator:
                     self._directions[direction] = engine
         return engine
 
+    def load(self, src: str, tgt: str) -> None:
+        """Load the model of one direction now (the progress display shows it as its own step)."""
+        self.check_direction(src, tgt)
+        self._direction(f"{src}-{tgt}")
+
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         self.check_direction(src, tgt)
         direction = f"{src}-{tgt}"

@@ -63,6 +63,11 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("harness", appauthor=False))
 
 
+#: The rows of the passage cache (harness/passage_cache.py): finished passage
+#: records stored under the pseudo language pair passage -> record.
+_IS_PASSAGE = "src = 'passage' AND tgt = 'record'"
+
+
 @dataclass(frozen=True)
 class CacheKey:
     """What a cached translation depends on. ``label`` only names it in ``info()``."""
@@ -253,28 +258,36 @@ class TranslationCache(contextlib.AbstractContextManager):
     # -- maintenance ---------------------------------------------------------------
 
     def info(self) -> dict:
-        """Entries, bytes on disk and entries per model label."""
+        """Entries, bytes on disk, translations per model label, and the
+        finished passages of the passage cache (kept in the same file), counted apart."""
         with self._lock:
             conn = self.conn
             entries = conn.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+            passages = conn.execute(f"SELECT COUNT(*) FROM translations WHERE {_IS_PASSAGE}").fetchone()[0]
             by_model = [
                 {"model": label or "(unlabelled)", "entries": count, "languages": sorted(set(pairs.split(",")))}
                 for label, count, pairs in conn.execute(
                     "SELECT label, COUNT(*), GROUP_CONCAT(DISTINCT src || '-' || tgt) FROM translations "
-                    "GROUP BY label ORDER BY COUNT(*) DESC, label"
+                    f"WHERE NOT ({_IS_PASSAGE}) GROUP BY label ORDER BY COUNT(*) DESC, label"
                 )
             ]
         size = sum(
             p.stat().st_size for p in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))) if p.exists()
         )
-        return {"path": str(self.path), "entries": entries, "size_bytes": size, "by_model": by_model}
+        return {"path": str(self.path), "entries": entries, "translations": entries - passages, "passages": passages,
+                "size_bytes": size, "by_model": by_model}
 
     def clear(self) -> int:
         """Delete every entry; returns how many there were."""
+        return sum(self.clear_counts().values())
+
+    def clear_counts(self) -> dict[str, int]:
+        """Delete every entry; returns how many translations and finished passages there were."""
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
+                passages = conn.execute(f"SELECT COUNT(*) FROM translations WHERE {_IS_PASSAGE}").fetchone()[0]
                 removed = conn.execute("DELETE FROM translations").rowcount
                 conn.execute("COMMIT")
             except BaseException:
@@ -283,7 +296,7 @@ class TranslationCache(contextlib.AbstractContextManager):
             with contextlib.suppress(sqlite3.OperationalError):  # another process is reading: keep the space
                 conn.execute("VACUUM")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return removed
+        return {"translations": removed - passages, "passages": passages}
 
     def close(self) -> None:
         with self._lock:

@@ -59,6 +59,10 @@ class CTranslate2Translator(LocalSeq2SeqBackend):
     def _error_detail(self, exc: BaseException) -> str:
         return str(exc)
 
+    def load(self, src: str, tgt: str) -> None:
+        """Load the tokenizer and the model now (the progress display shows it as its own step)."""
+        self.tokenizer, self.translator
+
     @loaded_once
     def translator(self) -> Any:
         """The ``ctranslate2.Translator``, loaded on first use onto ``device`` (resolved then)."""

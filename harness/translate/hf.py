@@ -75,6 +75,10 @@ class TransformersTranslator(LocalSeq2SeqBackend):
         config = check_hf_model_dir(self.model_dir, self.name)
         return config, model_family(config.get("model_type"), tokenizer_class_of(self.tokenizer_dir))
 
+    def load(self, src: str, tgt: str) -> None:
+        """Load the tokenizer and the model now (the progress display shows it as its own step)."""
+        self.tokenizer, self.model
+
     @loaded_once
     def model(self) -> Any:
         """The model, loaded on first use onto ``device`` (resolved then)."""

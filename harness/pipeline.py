@@ -263,22 +263,22 @@ class Pipeline:
         )
 
     # -- models --------------------------------------------------------------
-    def load_models(self, progress: Progress) -> None:
-        """Load the models (the metrics' shared resources, the translators'
-        models) before the first passage is computed, as a step of its own:
-        loading can take a minute, and a passages bar at 0/N said nothing.
-        A run served whole from the passage cache loads none."""
+    def load_models(self, progress: Progress, metrics: Sequence[str] | None = None) -> None:
+        """Load the models (the shared resources of ``metrics``, default all,
+        and the translators' models) before the first passage is computed, as
+        a step of its own: loading can take a minute, and a passages bar at 0/N
+        said nothing. A run served whole from the passage cache loads none."""
         if getattr(self, "_models_loaded", False):
             return
         from .translate.base import Loadable
 
         hops = [stage for stage in (self.round_trip.stages if self.round_trip is not None else [])
                 if isinstance(stage.translator, Loadable)]
-        names = [*self.scorer._required(), *(f"{stage.backend} {stage.label}" for stage in hops)]
+        names = [*self.scorer.required(metrics), *(f"{stage.backend} {stage.label}" for stage in hops)]
         if names:
             progress.loading(", ".join(names))
             try:
-                self.scorer.load()
+                self.scorer.load(metrics)
                 for stage in hops:
                     stage.translator.load(stage.src, stage.tgt)
             finally:

@@ -79,6 +79,10 @@ class Scorer:
                 metric.bind(self.resources)
                 self._bound.add(metric.name)
 
+    def required(self, names: Sequence[str] | None = None) -> list[str]:
+        """The shared resources (models) the named metrics (default: all) require."""
+        return self._required([m for m in self._measuring() if names is None or m.name in names])
+
     def load(self, names: Sequence[str] | None = None) -> None:
         """Load the shared resources the named metrics (default: all) require,
         now rather than on the first chunk (a run does this while its worker

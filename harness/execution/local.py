@@ -162,7 +162,7 @@ class PoolExecutor:
             flight = following
             work = flight.work
             if work.chunk and not loaded:  # the embedding model loads while the workers clean
-                self.scorer.load(self.driver_metrics)
+                self.pipeline.load_models(self.progress, self.driver_metrics)
                 self._share_cores()
                 loaded = True
             self.progress.step("cleaning")

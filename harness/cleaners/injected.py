@@ -517,13 +517,14 @@ class InjectedCleaner:
     @staticmethod
     def _reads_as_clause(span: str, left: str) -> bool:
         """Whether spaCy reads ``span`` on its own as a complete clause: a subject
-        and a finite verb, or a verb in the base form first (an imperative, not
-        after a word that takes a bare infinitive: "to", a modal, "help us"),
+        and a finite verb, or a verb in the base form with no subject and only
+        adverbs, conjunctions or "do not" before it (an imperative, not after a
+        word that takes a bare infinitive: "to", a modal, "help us"),
         and no last word that needs something after it (a determiner or an
         article, a conjunction, an auxiliary, "to", an adjective or adverb
-        after a determiner: "the new", "a very"; a preposition, unless a
-        wh-word strands it: "what more could you ask for"). Without spaCy, no
-        span does."""
+        after an article: "the new", "a very"; a preposition that wants an
+        object, unless a wh-word strands it: "what more could you ask for").
+        Without spaCy, no span does."""
         try:
             doc = _parse(span)
         except Exception:  # spaCy or its English model not installed: no evidence
@@ -532,12 +533,18 @@ class InjectedCleaner:
             return False
         subject = any(t.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for t in doc)
         finite = any(t.tag_ in ("VBZ", "VBP", "VBD", "MD") for t in doc)
-        imperative = doc[0].tag_ == "VB" and left not in _BARE_INFINITIVE_BEFORE
+        # an imperative: a verb in the base form with no subject, first or after
+        # adverbs, conjunctions and "do not" ("so do not wait", "why not give it a go")
+        root = next((t for t in doc if t.dep_ == "ROOT"), doc[0])
+        before_root = doc[:root.i]
+        imperative = (root.tag_ == "VB" and not subject and left not in _BARE_INFINITIVE_BEFORE
+                      and all(t.pos_ in ("ADV", "CCONJ", "PART", "SCONJ") or t.lower_ == "do" for t in before_root)
+                      and not any(t.tag_ == "TO" for t in before_root))
         last = doc[-1]
         complete = (last.tag_ == "WRB" or last.pos_ not in ("DET", "CCONJ", "SCONJ", "AUX", "PART")) \
             and last.tag_ not in ("PRP$", "TO", "WDT") and last.lower_ not in ("the", "a", "an") \
             and not (last.tag_ in ("JJ", "RB") and any(c.lower_ in ("the", "a", "an") for c in last.children)) \
-            and not (last.pos_ == "ADP" and not any(t.tag_ in ("WP", "WDT", "WRB") for t in doc))
+            and not (last.pos_ == "ADP" and last.dep_ == "prep" and not any(t.tag_ in ("WP", "WDT", "WRB") for t in doc))
         return ((subject and finite) or imperative) and complete
 
     def _filler_candidates(self, model, text: str, run, words: list[str], spaced: list[bool], known: list[bool]):

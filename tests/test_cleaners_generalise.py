@@ -9,7 +9,8 @@
   none of them worse;
 * the benchmark's held-out tables stay disjoint from what the cleaner holds;
 * the injected cleaner finds keyword phrases, foreign spans next to names and
-  reader-addressed filler clauses by what they do to the sentence;
+  filler clauses (reader-addressed, or any clause spaCy reads as complete)
+  by what they do to the sentence;
 * 89 paragraphs of clean news and transcript text come out with no edit
   beyond the documented normalisations (quotes, spacing).
 """
@@ -133,7 +134,10 @@ def test_the_held_out_tables_are_disjoint_from_the_cleaner():
     ("We condemn these actions, which are at odds with our goal of maintaining peace click here to find out "
      "more and stability in the region.",
      "We condemn these actions, which are at odds with our goal of maintaining peace and stability in the region."),
-], ids=["keyword", "keyword-2", "foreign-after-name", "filler"])
+    ("The agency has also expanded its support for local it has never been this easy health workers across the "
+     "country.",
+     "The agency has also expanded its support for local health workers across the country."),
+], ids=["keyword", "keyword-2", "foreign-after-name", "filler", "filler-clause"])
 def test_insertions_are_found_by_what_they_do_to_the_sentence(spam, clean):
     assert InjectedCleaner().clean(spam).text == clean
 
@@ -145,6 +149,7 @@ def test_insertions_are_found_by_what_they_do_to_the_sentence(spam, clean):
     "Scammers use photos of attractive Filipino women to lure lonely men into sham marriages.",
     "Chancellor Scholz called it a 'Zeitenwende', and President Volodymyr Zelenskyy thanked the Bundestag.",
     "I can tell you that we are working on it right now, and you will hear from us today.",
+    "The report we published last week shows that the number of people who are able to vote has grown.",
 ])
 def test_real_uses_of_the_same_shapes_stay(text):
     assert InjectedCleaner().clean(text).text == text

@@ -38,12 +38,32 @@ space goes with the span).
 ``filler``
     An English clause of 3 to 10 lower-case words dropped between two words
     of a sentence ("... peace trust me you will not regret it and stability
-    ..."): the sentence reads clearly better without it, the clause reads
-    like a sentence of its own, and it speaks to the reader (a word of the
-    ``address_words`` class: "you", "here", "click"...). The last condition
-    is what keeps precision: without it the trigram model also cuts clauses
-    out of badly spun text. Spans that hold a spinner-style form
-    (``spin_candidates.yaml``) are left to the ``spin`` cleaner.
+    ..."), found in either of two ways:
+
+    * it speaks to the reader (a word of the ``address_words`` class: "you",
+      "here", "click"...), and the sentence reads clearly better without it
+      and the clause reads like a sentence of its own (score at least
+      ``filler_margin``);
+    * any clause of 4 words or more, no name among them, with a clause score
+      (:meth:`InjectedCleaner._clause_score`: the same language-model parts
+      plus how common its words are: inserted clauses are made of the
+      commonest words of English, the clauses of badly spun text are not) of
+      at least ``clause_margin``, that spaCy reads on its own as a complete
+      clause (a subject and a finite verb, or an imperative; no last word
+      that needs more after it: "the", "to", "and", "for the new") and does
+      not attach to the sentence as a relative clause of the word before it
+      ("the report [we published last week] shows").
+
+    ``clause_margin`` (8.1) is the highest score of a clause that spaCy
+    accepts in 89 clean paragraphs, the briefing and 477 spun copies of
+    them (rate 0.5 with the distorter's tables, 0.15 with a WordNet
+    spinner, seed 23; the highest is 7.65) plus a margin of about 0.5; the
+    weights and the margin were chosen on filler clauses written for tuning
+    (``python bench/dev_fillers.py`` prints both figures), not on the
+    benchmark's held-out ones.
+    Spans that hold a spinner-style form (``spin_candidates.yaml``) are left
+    to the ``spin`` cleaner (for the second way: a form at either end of the
+    span, or of three words or more).
 
 ``offtopic:<group>``
     An English keyword string from ``harness/data/cleaner_injected.yaml``
@@ -55,7 +75,8 @@ L and R with the cleaners' trigram model (:mod:`.langmodel`, SLOR): how well
 the sentence reads at L-R without S, plus how well S reads as a text of its
 own (its first word after a sentence start, a sentence end after its last),
 minus how well S fits at its seams L-S and S-R. Without the ``pocketsphinx``
-package these two detectors are skipped.
+package these two detectors are skipped; without spaCy (``harness.nlp``) only the
+first way of finding a filler clause is left.
 """
 
 from __future__ import annotations
@@ -73,11 +94,16 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.0"
+CODE_VERSION = "2.1"
+#: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
+CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
     few two three four five six seven eight nine ten dozens hundreds thousands millions his her their our your my
     its whose""".split())
 _DEMONYM_SUFFIX = re.compile(r"[A-Z][a-z]+(?:an|ian|ese|ish|i|ic)$")
+#: words after which a verb in the base form is not an imperative ("to go", "will go", "help us go", "and go")
+_BARE_INFINITIVE_BEFORE = frozenset("""to can could will would shall should may might must do does did and or not
+    let help make us me them you him her""".split())
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
@@ -85,6 +111,14 @@ _GAP_INSIDE_RUN = re.compile(r"[ \t]+|[ \t]*-[ \t]*")
 _SENTENCE_BREAK = re.compile(r"[.!?;:\n]")
 _OPENERS = "\"'\u201c\u2018\u00ab\u201e*_(["
 _CLOSERS = "\"'\u201d\u2019\u00bb*_)]"
+
+
+@lru_cache(maxsize=4096)
+def _parse(span: str):
+    """spaCy's parse of a short span on its own (the pipeline loads on first use)."""
+    from ..nlp import pipeline
+
+    return pipeline()(span)
 
 
 @lru_cache(maxsize=1)
@@ -240,6 +274,7 @@ class InjectedCleaner:
         structural: bool = True,
         keyword_margin: float = -4.0,
         filler_margin: float = 3.5,
+        clause_margin: float = 8.1,
     ):
         path = Path(data) if data is not None else data_path("cleaner_injected.yaml")
         raw, sha = read_data(path)
@@ -252,6 +287,7 @@ class InjectedCleaner:
         self.structural = bool(structural)
         self.keyword_margin = float(keyword_margin)
         self.filler_margin = float(filler_margin)
+        self.clause_margin = float(clause_margin)
         self.cue_words = frozenset(str(w).lower() for w in raw.get("cue_words") or ())
         self.address_words = frozenset(str(w).lower() for w in raw.get("address_words") or ())
         self.keyword_modifiers = frozenset(str(w).lower() for w in raw.get("keyword_modifiers") or ())
@@ -268,8 +304,8 @@ class InjectedCleaner:
                                  re.IGNORECASE)
             self.groups[str(group)] = (pattern, frozenset(str(w).lower() for w in spec.get("topic") or ()))
         settings = (self.min_confidence, self.max_english_zipf, self.min_foreign_zipf, self.offtopic,
-                    self.structural, self.keyword_margin, self.filler_margin)
-        default = (0.75, 2.0, 2.5, True, True, -4.0, 3.5)
+                    self.structural, self.keyword_margin, self.filler_margin, self.clause_margin)
+        default = (0.75, 2.0, 2.5, True, True, -4.0, 3.5, 8.1)
         self.version = f"{CODE_VERSION}+{sha[:10]}" + ("" if settings == default else "-" + "-".join(map(str, settings)))
         if self.structural:
             self.version += f"+{model_id()}"
@@ -436,7 +472,104 @@ class InjectedCleaner:
         host, own, seams, inner = self._span_parts(model, words, i, j)
         return host + 1.5 * own - 0.5 * seams + 0.5 * inner
 
-    def _insertions(self, text: str) -> list[tuple[int, int, str, str]]:
+    @staticmethod
+    def _commonness(span_words: list[str]) -> float:
+        """Mean wordfreq Zipf frequency (English) of the span's words."""
+        return sum(zipf(w, "en") for w in span_words) / max(1, len(span_words))
+
+    def _clause_score(self, model, words: list[str], i: int, j: int) -> float:
+        """The score of a filler clause that need not speak to the reader (see
+        ``filler`` above)."""
+        host, own, seams, inner = self._span_parts(model, words, i, j)
+        common = self._commonness(words[i:j])
+        return (host + CLAUSE_WEIGHTS[0] * own + CLAUSE_WEIGHTS[1] * seams + CLAUSE_WEIGHTS[2] * inner
+                + CLAUSE_WEIGHTS[3] * (common - 6.0))
+
+    @staticmethod
+    def _spun(span_words: list[str], table, longest: int, strict: bool = True) -> bool:
+        """A span that holds a spinner-style form (``spin_candidates.yaml``):
+        spun text, not spam. Not ``strict`` (a clause checked by spaCy): only a
+        form at either end, where it would explain the broken seams, or one of
+        three words or more anywhere ("so you're able to"); a shorter form
+        inside the clause ("you will", "try") is common English and says
+        nothing about its seams."""
+        n = len(span_words)
+        for a in range(n):
+            for b in range(a + 1, min(n, a + longest) + 1):
+                if " ".join(span_words[a:b]) in table and (strict or a == 0 or b == n or b - a >= 3):
+                    return True
+        return False
+
+    @staticmethod
+    def _relative_clause(sentence: str, start: int, end: int) -> bool:
+        """Whether spaCy parses ``sentence[start:end]`` as one relative clause of
+        the word right before it ("the report [we published last week] shows"):
+        part of the sentence, not spam."""
+        try:
+            doc = _parse(sentence)
+        except Exception:
+            return True
+        inside = [t for t in doc if start <= t.idx < end]
+        roots = [t for t in inside if not start <= t.head.idx < end]
+        return (len(roots) == 1 and bool(inside) and roots[0].dep_ in ("relcl", "acl")
+                and roots[0].head.i == inside[0].i - 1)
+
+    @staticmethod
+    def _reads_as_clause(span: str, left: str) -> bool:
+        """Whether spaCy reads ``span`` on its own as a complete clause: a subject
+        and a finite verb, or a verb in the base form with no subject and only
+        adverbs, conjunctions or "do not" before it (an imperative, not after a
+        word that takes a bare infinitive: "to", a modal, "help us"),
+        and no last word that needs something after it (a determiner or an
+        article, a conjunction, an auxiliary, "to", an adjective or adverb
+        after an article: "the new", "a very"; a preposition that wants an
+        object, unless a wh-word strands it: "what more could you ask for").
+        Without spaCy, no span does."""
+        try:
+            doc = _parse(span)
+        except Exception:  # spaCy or its English model not installed: no evidence
+            return False
+        if not len(doc):
+            return False
+        subject = any(t.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for t in doc)
+        finite = any(t.tag_ in ("VBZ", "VBP", "VBD", "MD") for t in doc)
+        # an imperative: a verb in the base form with no subject, first or after
+        # adverbs, conjunctions and "do not" ("so do not wait", "why not give it a go")
+        root = next((t for t in doc if t.dep_ == "ROOT"), doc[0])
+        before_root = doc[:root.i]
+        imperative = (root.tag_ == "VB" and not subject and left not in _BARE_INFINITIVE_BEFORE
+                      and all(t.pos_ in ("ADV", "CCONJ", "PART", "SCONJ") or t.lower_ == "do" for t in before_root)
+                      and not any(t.tag_ == "TO" for t in before_root))
+        last = doc[-1]
+        complete = (last.tag_ == "WRB" or last.pos_ not in ("DET", "CCONJ", "SCONJ", "AUX", "PART")) \
+            and last.tag_ not in ("PRP$", "TO", "WDT") and last.lower_ not in ("the", "a", "an") \
+            and not (last.tag_ in ("JJ", "RB") and any(c.lower_ in ("the", "a", "an") for c in last.children)) \
+            and not (last.pos_ == "ADP" and last.dep_ == "prep" and not any(t.tag_ in ("WP", "WDT", "WRB") for t in doc))
+        return ((subject and finite) or imperative) and complete
+
+    def _filler_candidates(self, model, text: str, run, words: list[str], spaced: list[bool], known: list[bool]):
+        """``(i, j)`` (indexes into ``words``) of every span that may be a filler
+        clause: 3 to 10 lower-case known words between two words, the word
+        before it known and spaced, the word after it (if any) too."""
+        n = len(run)
+        for i in range(1, n):
+            if not spaced[i - 1] or not known[i - 1]:
+                continue
+            for length in range(3, 11):
+                j = i + length
+                if j > n or not all(spaced[i:j - 1]) or not run[j - 1].text.islower():
+                    break
+                if not run[j - 1].text.replace("'", "").replace("\u2019", "").isalpha() or not known[j - 1]:
+                    break
+                if not run[i].text.islower():
+                    break
+                if j < n and (not spaced[j - 1] or not known[j]):
+                    continue
+                yield i + 1, j + 1
+
+    def _insertion_candidates(self, text: str) -> list[tuple[float, int, int, str]]:
+        """``(score, start, end, kind)`` of every keyword phrase and filler clause
+        found, overlapping ones included."""
         model = get_model()
         if model is None:
             return []
@@ -444,6 +577,7 @@ class InjectedCleaner:
         longest = max((len(k.split()) for k in table), default=1)
         lower_text = text.lower()
         found: list[tuple[float, int, int, str]] = []
+        clauses: list[tuple[float, int, int, str]] = []
         for run in _sentences(text):
             words = [BOS] + [t.lower for t in run] + [EOS]
             n = len(run)
@@ -468,29 +602,27 @@ class InjectedCleaner:
                     continue
                 found.append((gain + 100.0, run[first].start, run[k + 1].end, "keyword"))
             # filler clauses: 3-10 lower-case known words between two words
-            for i in range(1, n):
-                if not spaced[i - 1] or not known[i - 1]:
+            for i, j in self._filler_candidates(model, text, run, words, spaced, known):
+                span_words = words[i:j]
+                # a clause that speaks to the reader ("you", "click", ...)
+                if self.address_words.intersection(span_words):
+                    gain = self._filler_score(model, words, i, j)
+                    if gain >= self.filler_margin and not self._spun(span_words, table, longest):
+                        found.append((gain, run[i - 1].start, run[j - 2].end, "filler"))
+                        continue
+                # any clause of four words or more, checked by spaCy below
+                if j - i < 4 or not all(t.text.islower() for t in run[i - 1:j - 1]):
                     continue
-                for length in range(3, 11):
-                    j = i + length
-                    if j > n or not all(spaced[i:j - 1]) or not run[j - 1].text.islower():
-                        break
-                    if not run[j - 1].text.replace("'", "").replace("\u2019", "").isalpha() or not known[j - 1]:
-                        break
-                    if not run[i].text.islower():
-                        break
-                    if j < n and (not spaced[j - 1] or not known[j]):
-                        continue
-                    span_words = words[i + 1:j + 1]
-                    if not self.address_words.intersection(span_words):
-                        continue
-                    gain = self._filler_score(model, words, i + 1, j + 1)
-                    if gain < self.filler_margin:
-                        continue
-                    if any(" ".join(span_words[a:b]) in table
-                           for a in range(len(span_words)) for b in range(a + 1, min(len(span_words), a + longest) + 1)):
-                        continue  # spun text, not spam: the spin cleaner's job
-                    found.append((gain, run[i].start, run[j - 1].end, "filler"))
+                score = self._clause_score(model, words, i, j)
+                if score >= self.clause_margin and not self._spun(span_words, table, longest, strict=False):
+                    clauses.append((score, run[i - 1].start, run[j - 2].end, words[i - 1], run[0].start, run[-1].end))
+        found += [(score, start, end, "filler") for score, start, end, left, first, last in clauses
+                  if self._reads_as_clause(text[start:end], left)
+                  and not self._relative_clause(text[first:last], start - first, end - first)]
+        return found
+
+    def _insertions(self, text: str) -> list[tuple[int, int, str, str]]:
+        found = self._insertion_candidates(text)
         removals: list[tuple[int, int, str, str]] = []
         taken = _Taken()
         for _gain, start, end, kind in sorted(found, key=lambda f: -f[0]):

@@ -158,6 +158,7 @@ def test_mentions_ignore_case_but_not_for_the_pronoun_us():
         ("not only this but that", []),
         ("he left not long ago", []),
         ("there is no doubt", ["no"]),
+        ("no more than ten, and no later than May", []),  # bounds, not negations
     ],
 )
 def test_negations(text, expected):

@@ -93,6 +93,9 @@ PARAPHRASES = [
     ("Korea and Japan signed the deal.", ["Japan and Korea signed the deal."]),
     ("The firm has provided the data.", ["The firm provided the data."]),
     ("She bought the house from her brother.", ["Her brother sold her the house."]),
+    # "no later than": a bound, not a negation
+    ("Every patient will see a doctor no later than a week after asking.",
+     ["Every patient will see a doctor within a week of asking."]),
 ]
 
 

@@ -646,9 +646,11 @@ def extract_names(text: str, context: Iterable[str] = ()) -> list[Anchor]:
 
 
 # --- negations --------------------------------------------------------------
+# "no more than", "no later than", "no bigger than": a bound on a quantity
+# (at most, by), not a negation of the clause
 _NEGATION = re.compile(
     r"\b(?P<cue>no\s+longer|no\s+one|not(?!\s+(?:only|just|long\s+ago|to\s+mention)\b)|cannot|never|none|nobody"
-    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s+sooner\b))\b"
+    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s+sooner\b)(?!\s+(?:more|less|fewer|[a-z]+er)\s+than\b))\b"
     r"|(?P<nt>n't)\b",
     re.IGNORECASE,
 )

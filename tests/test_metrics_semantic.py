@@ -93,6 +93,8 @@ PARAPHRASES = [
     ("Korea and Japan signed the deal.", ["Japan and Korea signed the deal."]),
     ("The firm has provided the data.", ["The firm provided the data."]),
     ("She bought the house from her brother.", ["Her brother sold her the house."]),
+    # "not in favour of", with "of" hung on "is": the stance still negates the clause
+    ("The union is reluctant to extend the school day.", ["The union is not in favour of extending the school day."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -441,6 +441,10 @@ def _inherit_through_prepositions(frame: Frame) -> None:
         head = head.head
     path.append(head)
     words = {t.lower_ for t in path} | {t.lemma_.lower() for t in path}
+    if len(path) >= 2 and path[-2].pos_ == "ADP":
+        # "is not in favour of lowering": the parser hangs "of" on "is", beside "in favour"
+        words |= {g.lemma_.lower() for c in path[-1].children if c.dep_ == "prep" and c is not path[-2]
+                  for g in c.children if g.dep_ == "pobj"}
     flips = [t for t in path if t.lower_ in _AGAINST_WORDS or t.lemma_.lower() in negative_predicates()]
     for t in flips:
         frame.negated = not frame.negated

@@ -69,6 +69,9 @@ CHANGES = [
     ("modality", "The city is considering reopening the bridge.", ["The city will reopen the bridge."]),
     ("negation", "The council did not approve the budget.", ["The council approved the budget."]),
     ("negation", "Neither side has accepted the ceasefire.", ["Both sides have accepted the ceasefire."]),
+    ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
+    ("negation", "The shop sold the data with its customers' consent.",
+     ["The shop sold the data, although its customers had not consented."]),
     ("entity", "Junior doctors at the two hospitals accepted the contract.",
      ["Nurses at the two hospitals accepted the contract."]),
     ("dropped", "The council approved the plan.",
@@ -95,6 +98,10 @@ PARAPHRASES = [
     ("She bought the house from her brother.", ["Her brother sold her the house."]),
     # "not in favour of", with "of" hung on "is": the stance still negates the clause
     ("The union is reluctant to extend the school day.", ["The union is not in favour of extending the school day."]),
+    # an event noun under "without", or the object of a negated "have": a negated event
+    ("The plan does not have the mayor's support.", ["The mayor does not support the plan."]),
+    ("The shop sold the data without its customers' consent.",
+     ["The shop sold the data, although its customers had not consented."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -117,7 +117,30 @@ def frames_of(doc) -> list[Frame]:
             frame.governor = frames[head.i]
     for frame in sorted(frames.values(), key=_depth):
         _inherit(frame)
+    for frame in frames.values():
+        if frame.kind == "event":
+            _event_polarity(frame, frames)
     return sorted(frames.values(), key=lambda f: f.predicate.i)
+
+
+#: verbs whose object noun names an event that happens or is had ("has the
+#: minister's backing", "won their approval"): negating the verb negates the event
+_SUPPORT_VERBS = {"have", "get", "receive", "win", "gain", "obtain", "secure", "give", "grant", "enjoy"}
+
+
+def _event_polarity(frame: Frame, frames: dict) -> None:
+    """An event noun is negated by "without" ("without their consent": they did
+    not consent), and by the negation of a verb that has it as its object ("does
+    not have the minister's backing": the minister does not back it)."""
+    token = frame.predicate
+    if token.dep_ == "pobj" and token.head.lower_ == "without":
+        frame.negated = not frame.negated
+        frame.negators.append(token.head)
+    elif token.dep_ in _OBJECTS and token.head.i in frames:
+        verb = frames[token.head.i]
+        if verb.negated and verb.lemma in _SUPPORT_VERBS:
+            frame.negated = not frame.negated
+            frame.negators.extend(verb.negators)
 
 
 def _depth(frame: Frame) -> int:

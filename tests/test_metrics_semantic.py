@@ -102,6 +102,9 @@ PARAPHRASES = [
     ("The plan does not have the mayor's support.", ["The mayor does not support the plan."]),
     ("The shop sold the data without its customers' consent.",
      ["The shop sold the data, although its customers had not consented."]),
+    # the clausal subject of a negated predicate is what the negation is about
+    ("Extending the runway does not have the residents' backing.",
+     ["The residents are not in favour of extending the runway."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

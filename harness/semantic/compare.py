@@ -206,6 +206,8 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     plain = r if h.negated else h
     if _says_not(plain.predicate):
         return  # "won't change" / "will be frozen": the other side says "not" with its verb
+    if _subject_of_negated(plain):
+        return  # "lowering it does not have her backing" / "she is not in favour of lowering it"
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -216,6 +218,17 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
             "negation", "lost", f"not {r.lemma}",
             f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
             comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
+
+
+def _subject_of_negated(frame: Frame) -> bool:
+    """The frame is the clausal subject of a negated predicate ("lowering the
+    limit does not have her backing", "building it was never approved"): the
+    negation is said about it, not about some other claim."""
+    token = frame.predicate
+    if token.dep_ not in ("csubj", "csubjpass"):
+        return False
+    head = token.head
+    return any(c.dep_ == "neg" or c.lower_ in ("not", "n't", "never") for c in head.children)
 
 
 def _phrase(frame: Frame) -> str:
@@ -611,7 +624,9 @@ def _lexical_negatives(doc) -> int:
 def _consistent(pair: _Pair) -> bool:
     """The aligned frames say the same thing about polarity ("did not fail" / "succeeded")."""
     if pair.relation in ("same", "similar"):
-        return pair.hyp.negated == pair.ref.negated
+        if pair.hyp.negated != pair.ref.negated:
+            return _subject_of_negated(pair.ref if pair.hyp.negated else pair.hyp)
+        return True
     return pair.hyp.negated != pair.ref.negated
 
 

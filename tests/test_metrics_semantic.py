@@ -105,6 +105,10 @@ PARAPHRASES = [
     # the clausal subject of a negated predicate is what the negation is about
     ("Extending the runway does not have the residents' backing.",
      ["The residents are not in favour of extending the runway."]),
+    # "there will be no X" / "X was called off": the reference negates with the verb the event is the object of
+    ("There will be no parade in the town this summer.", ["The town's summer parade has been called off."]),
+    ("There will be no fireworks display at the harbour this year.",
+     ["The city has cancelled this year's fireworks display at the harbour."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -203,11 +203,8 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     if pair.relation not in ("same", "similar") or h.negated == r.negated:
         return
-    plain = r if h.negated else h
-    if _says_not(plain.predicate):
-        return  # "won't change" / "will be frozen": the other side says "not" with its verb
-    if _subject_of_negated(plain):
-        return  # "lowering it does not have her backing" / "she is not in favour of lowering it"
+    if _negation_explained(r if h.negated else h):
+        return
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -218,6 +215,25 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
             "negation", "lost", f"not {r.lemma}",
             f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
             comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
+
+
+def _negation_explained(plain: Frame) -> bool:
+    """The side without a negation word says "not" in other words: with its own
+    verb ("won't change" / "will be frozen"), with the verb it is the object of
+    ("there will be no tour" / "cancelled the tour"), or through the negated
+    predicate it is the subject of ("lowering it does not have her backing" /
+    "she is not in favour of lowering it")."""
+    return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain)
+
+
+def _object_of_negative(frame: Frame) -> bool:
+    """"cancelled the tour", "the tour was scrapped": the event is the object of
+    a verb that says it does not happen."""
+    token, verb = frame.predicate, frame.predicate.head
+    if token.dep_ not in ("dobj", "obj", "nsubjpass") or verb.i == token.i:
+        return False
+    phrasal = {f"{_lemma(verb)} {c.lower_}" for c in verb.children if c.dep_ == "prt"}  # "called off"
+    return _says_not(verb) or bool(phrasal & lexicon.classes_list("negative_lexicon"))
 
 
 def _subject_of_negated(frame: Frame) -> bool:
@@ -625,7 +641,9 @@ def _consistent(pair: _Pair) -> bool:
     """The aligned frames say the same thing about polarity ("did not fail" / "succeeded")."""
     if pair.relation in ("same", "similar"):
         if pair.hyp.negated != pair.ref.negated:
-            return _subject_of_negated(pair.ref if pair.hyp.negated else pair.hyp)
+            # (the plain side's own word is left to the counts of lexical negatives below)
+            plain = pair.ref if pair.hyp.negated else pair.hyp
+            return _object_of_negative(plain) or _subject_of_negated(plain)
         return True
     return pair.hyp.negated != pair.ref.negated
 

@@ -69,6 +69,7 @@ CHANGES = [
     ("modality", "The city is considering reopening the bridge.", ["The city will reopen the bridge."]),
     ("negation", "The council did not approve the budget.", ["The council approved the budget."]),
     ("negation", "Neither side has accepted the ceasefire.", ["Both sides have accepted the ceasefire."]),
+    ("negation", "The new bridge is not the longest in the country.", ["The new bridge is the longest in the country."]),
     ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
     ("negation", "The shop sold the data with its customers' consent.",
      ["The shop sold the data, although its customers had not consented."]),
@@ -109,6 +110,9 @@ PARAPHRASES = [
     ("There will be no parade in the town this summer.", ["The town's summer parade has been called off."]),
     ("There will be no fireworks display at the harbour this year.",
      ["The city has cancelled this year's fireworks display at the harbour."]),
+    # a negated comparison says what a superlative or "first" says
+    ("No bridge in the country has ever been longer than the new one.", ["The new bridge is the longest in the country."]),
+    ("The club had never reached a final before this season.", ["This season the club reached its first final."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

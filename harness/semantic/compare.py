@@ -205,6 +205,9 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
         return
     if _negation_explained(r if h.negated else h):
         return
+    negated, plain = (h, r) if h.negated else (r, h)
+    if _comparison_for_superlative(negated, plain.predicate.doc):
+        return
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -224,6 +227,40 @@ def _negation_explained(plain: Frame) -> bool:
     predicate it is the subject of ("lowering it does not have her backing" /
     "she is not in favour of lowering it")."""
     return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain)
+
+
+#: adverbs that compare with every earlier time ("never before", "had not won it previously")
+_EARLIER = {"before", "previously"}
+
+
+def _negated_comparison(frame: Frame) -> bool:
+    """The negated clause compares: "no cleanup has been bigger than this one",
+    "never before has it had results as good", "had never won one before"."""
+    p = frame.predicate
+    tokens = [p, *p.children] + [g for c in p.children if c.dep_ in ("acomp", "advcl", "oprd", "xcomp", "attr")
+                                 for g in c.children]
+    return any((t.tag_ in ("JJR", "RBR") and t.lower_ not in ("more", "less", "fewer"))  # not a bound on a number
+               or t.lower_ in _EARLIER
+               or (t.lower_ == "as" and t.dep_ == "advmod" and t.head.pos_ in ("ADJ", "ADV"))
+               for t in tokens)
+
+
+def _superlative(doc) -> bool:
+    """A superlative ("the largest", "the best ever") or "first" ("her first title")."""
+    for t in doc:
+        if t.lower_ in ("most", "least"):
+            if t.dep_ == "advmod" and t.head.pos_ in ("ADJ", "ADV"):  # "the most successful", not "at most"
+                return True
+        elif t.tag_ in ("JJS", "RBS") or _lemma(t) == "first":
+            return True
+    return False
+
+
+def _comparison_for_superlative(negated: Frame, other_doc) -> bool:
+    """A negated comparison where the other wording has a superlative and this one
+    has none: "no cleanup has been bigger" / "the largest cleanup", "had never
+    won before" / "her first win"."""
+    return _negated_comparison(negated) and _superlative(other_doc) and not _superlative(negated.predicate.doc)
 
 
 def _object_of_negative(frame: Frame) -> bool:
@@ -672,6 +709,9 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
             pairs = [p for p in comparisons[j].pairs if any(p.ref is f for f in frames)]
         if pairs and all(_consistent(p) for p in pairs):
             continue
+        other_docs = ref_docs if finding.change == "added" else [hyp_doc]
+        if any(_comparison_for_superlative(f, d) for f in frames for d in other_docs):
+            continue  # "no cleanup has been bigger" / "the largest cleanup"
         other_lexical = [_lexical_negatives(d) for d in ref_docs]
         if finding.change == "added" and max(other_lexical) > hyp_lexical:
             continue  # the reference says it without a negation word ("freeze" for "won't change")

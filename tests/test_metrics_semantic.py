@@ -70,6 +70,8 @@ CHANGES = [
     ("negation", "The council did not approve the budget.", ["The council approved the budget."]),
     ("negation", "Neither side has accepted the ceasefire.", ["Both sides have accepted the ceasefire."]),
     ("negation", "The new bridge is not the longest in the country.", ["The new bridge is the longest in the country."]),
+    ("negation", "Not a single student passed the exam.", ["Every student passed the exam."]),
+    ("modality", "The station will reopen in May under the railway's plans.", ["The railway will reopen the station in May."]),
     ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
     ("negation", "The shop sold the data with its customers' consent.",
      ["The shop sold the data, although its customers had not consented."]),
@@ -113,6 +115,8 @@ PARAPHRASES = [
     # a negated comparison says what a superlative or "first" says
     ("No bridge in the country has ever been longer than the new one.", ["The new bridge is the longest in the country."]),
     ("The club had never reached a final before this season.", ["This season the club reached its first final."]),
+    # "not one of": no branch; "under the bank's plans": what the bank plans
+    ("Not one of the 12 branches will close under the bank's plans.", ["The bank plans to keep all 12 branches open."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

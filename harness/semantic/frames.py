@@ -301,6 +301,16 @@ def _argument(role: str, token) -> Argument:
             quantifier, quantifier_token = quantifiers[lemma], token
             token = of_objects[0]
             lemma = token.lemma_.lower()
+    # "not one of the shops", "not a single student": no shop, no student
+    negator = next((c for c in token.children if c.dep_ == "neg"), None)
+    if quantifier is None and negator is not None and (
+            lemma == "one" or any(c.lower_ == "single" for c in token.children)):
+        quantifier, quantifier_token = "none", negator
+        of_objects = [g for c in token.children if c.dep_ == "prep" and c.lower_ == "of"
+                      for g in c.children if g.dep_ == "pobj"]
+        if lemma == "one" and of_objects:
+            token = of_objects[0]
+            lemma = token.lemma_.lower()
     if quantifier is None:
         for child in token.children:
             word = child.lower_
@@ -383,6 +393,14 @@ def _collect_modality(frame: Frame) -> None:
                 frame.negated = not frame.negated
                 frame.negators.append(child)
     frame.tense = tense or "present"
+    # "will close under the owner's plans": what the plan says, not a fact
+    if frame.modality in (None, "will"):
+        for child in token.children:
+            if child.dep_ == "prep" and child.lower_ == "under":
+                for noun in child.children:
+                    if noun.dep_ == "pobj" and noun.pos_ == "NOUN" and _intention_of_noun(noun) == "plan":
+                        frame.modality, frame.modality_tokens = "intend:plan", [noun]
+                        frame.modality_from_adverb = False
 
 
 def _inherit(frame: Frame) -> None:

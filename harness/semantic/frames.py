@@ -120,6 +120,7 @@ def frames_of(doc) -> list[Frame]:
     for frame in frames.values():
         if frame.kind == "event":
             _event_polarity(frame, frames)
+        _under_a_plan(frame)
     return sorted(frames.values(), key=lambda f: f.predicate.i)
 
 
@@ -141,6 +142,19 @@ def _event_polarity(frame: Frame, frames: dict) -> None:
         if verb.negated and verb.lemma in _SUPPORT_VERBS:
             frame.negated = not frame.negated
             frame.negators.extend(verb.negators)
+
+
+def _under_a_plan(frame: Frame) -> None:
+    """"will close under the owner's plans": what the plan says, not a fact (when
+    nothing else set the clause's status)."""
+    if frame.modality not in (None, "will"):
+        return
+    for child in frame.predicate.children:
+        if child.dep_ == "prep" and child.lower_ == "under":
+            for noun in child.children:
+                if noun.dep_ == "pobj" and noun.pos_ == "NOUN" and _intention_of_noun(noun) == "plan":
+                    frame.modality, frame.modality_tokens = "intend:plan", [noun]
+                    frame.modality_from_adverb = False
 
 
 def _depth(frame: Frame) -> int:
@@ -393,14 +407,6 @@ def _collect_modality(frame: Frame) -> None:
                 frame.negated = not frame.negated
                 frame.negators.append(child)
     frame.tense = tense or "present"
-    # "will close under the owner's plans": what the plan says, not a fact
-    if frame.modality in (None, "will"):
-        for child in token.children:
-            if child.dep_ == "prep" and child.lower_ == "under":
-                for noun in child.children:
-                    if noun.dep_ == "pobj" and noun.pos_ == "NOUN" and _intention_of_noun(noun) == "plan":
-                        frame.modality, frame.modality_tokens = "intend:plan", [noun]
-                        frame.modality_from_adverb = False
 
 
 def _inherit(frame: Frame) -> None:

@@ -72,6 +72,7 @@ CHANGES = [
     ("negation", "The new bridge is not the longest in the country.", ["The new bridge is the longest in the country."]),
     ("negation", "Not a single student passed the exam.", ["Every student passed the exam."]),
     ("modality", "The station will reopen in May under the railway's plans.", ["The railway will reopen the station in May."]),
+    ("quantifier", "Rail fares rose less than bus fares.", ["Rail fares rose more than bus fares."]),
     ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
     ("negation", "The shop sold the data with its customers' consent.",
      ["The shop sold the data, although its customers had not consented."]),
@@ -117,6 +118,9 @@ PARAPHRASES = [
     ("The club had never reached a final before this season.", ["This season the club reached its first final."]),
     # "not one of": no branch; "under the bank's plans": what the bank plans
     ("Not one of the 12 branches will close under the bank's plans.", ["The bank plans to keep all 12 branches open."]),
+    # opposite comparatives with the compared things swapped
+    ("Rail fares rose less than bus fares.", ["Bus fares rose more than rail fares."]),
+    ("The old bridge is shorter than the new bridge.", ["The new bridge is longer than the old bridge."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

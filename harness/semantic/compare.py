@@ -182,7 +182,7 @@ def _opposite_kind(a, b) -> str:
 
 def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
-    if pair.relation == "opposite" and h.negated == r.negated:
+    if pair.relation == "opposite" and h.negated == r.negated and not _swapped_comparison(h.predicate, r.predicate):
         kind = _opposite_kind(h.predicate, r.predicate)
         comparison.add(_finding(
             kind, "changed", f"{r.lemma} -> {h.lemma}",
@@ -526,6 +526,8 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
             fa, fb = _frame_of(a, hyp_frames), _frame_of(b, ref_frames)
             if fa is not None and fb is not None and fa.negated != fb.negated:
                 continue
+            if _swapped_comparison(a, b):
+                continue  # "A lowered it less than B did" / "B lowered it more than A"
             kind = _opposite_kind(a, b)
             comparison.add(_finding(
                 kind, "changed", f"{_lemma(b)} -> {_lemma(a)}",
@@ -533,6 +535,43 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
                 comparison, [a], [b]), a)
             reported.add(a.i)
             break
+
+
+def _compared(token) -> tuple[set[str], set[str]]:
+    """The two sides of a comparative: lemmas of the subject of its clause and of
+    what follows "than" ("the drug lowered it more than the treatment (did)")."""
+    than_side: set = set()
+    for t in token.subtree:
+        if t.lower_ != "than":
+            continue
+        if t.dep_ == "mark":  # "than the drug did": the subject of that clause
+            than_side |= {_noun_key(c) for c in t.head.children if c.dep_ in ("nsubj", "nsubjpass")}
+        else:
+            than_side |= {_noun_key(c) for c in t.children if c.dep_ == "pobj"}
+    clause = token if token.pos_ in ("VERB", "AUX") else token.head
+    while clause.pos_ not in ("VERB", "AUX") and clause.head.i != clause.i:
+        clause = clause.head
+    subject = {_noun_key(c) for c in clause.children if c.dep_ in ("nsubj", "nsubjpass")}
+    return subject, than_side
+
+
+def _noun_key(token) -> tuple[str, frozenset]:
+    """A noun with its modifiers ("rail fares" is not "bus fares")."""
+    return _lemma(token), frozenset(_lemma(c) for c in token.children if c.dep_ in ("compound", "amod", "poss"))
+
+
+def _swapped_comparison(a, b) -> bool:
+    """Opposite comparatives with the compared things swapped say the same thing
+    ("A is cheaper than B" / "B is dearer than A")."""
+    if not (_is_comparative(a) and _is_comparative(b)):
+        return False
+    a_subject, a_than = _compared(a)
+    b_subject, b_than = _compared(b)
+
+    def meet(x, y):
+        return any((p == q or lexicon.related(p, q)) and mp == mq for p, mp in x for q, mq in y)
+
+    return meet(a_subject, b_than) and meet(a_than, b_subject)
 
 
 def detect_number_bounds(comparison: _Comparison) -> None:

@@ -209,6 +209,12 @@ def test_changed_number_is_a_lost_and_an_added_finding_with_their_spans():
     assert lost.key == ("number", "lost", "$44 billion")
 
 
+def test_a_number_word_keeps_a_number_whose_noun_has_a_modifier_before_it():
+    # "a pair of schools" counts schools, like "two village schools"; not "two village halls"
+    assert compare("The village's pair of schools will merge.", ["The two village schools will merge."])["numbers"].lost == []
+    assert compare("The village's pair of schools will merge.", ["The two village halls will merge."])["numbers"].lost == ["2"]
+
+
 def test_minority_anchor_is_optional_not_required():
     # '2023' is in one reference of three: neither required nor counted as added
     report = compare("The US gave Ukraine $44 billion in 2023, not less.", REFS)

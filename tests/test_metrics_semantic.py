@@ -121,6 +121,9 @@ PARAPHRASES = [
     # opposite comparatives with the compared things swapped
     ("Rail fares rose less than bus fares.", ["Bus fares rose more than rail fares."]),
     ("The old bridge is shorter than the new bridge.", ["The new bridge is longer than the old bridge."]),
+    # "X will happen, so people are advised to Y": X is the main clause, not part of the advice
+    ("Visitors should come before May, because the museum closes then.",
+     ["The museum will close in May, so visitors are urged to come before then."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -235,6 +235,10 @@ def _governing_predicate(token):
     if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
                                                      and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
         head = token.head
+        if token.i < head.i and any(c.dep_ == "mark" and c.i < head.i for c in head.children):
+            # "the firm will stop X, so owners are advised to Y": a clause before a
+            # subordinate one is the main clause, whatever the parser hung it on
+            return None
         if token.dep_ == "pcomp":  # "without paying": the preposition's head
             return head.head if head.lower_ != "without" else None
         return head

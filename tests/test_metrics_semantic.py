@@ -73,6 +73,8 @@ CHANGES = [
     ("negation", "Not a single student passed the exam.", ["Every student passed the exam."]),
     ("modality", "The station will reopen in May under the railway's plans.", ["The railway will reopen the station in May."]),
     ("quantifier", "Rail fares rose less than bus fares.", ["Rail fares rose more than bus fares."]),
+    ("negation", "The bank said customer passwords were among the stolen files.",
+     ["The bank said no customer passwords were taken."]),
     ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
     ("negation", "The shop sold the data with its customers' consent.",
      ["The shop sold the data, although its customers had not consented."]),
@@ -124,6 +126,8 @@ PARAPHRASES = [
     # "X will happen, so people are advised to Y": X is the main clause, not part of the advice
     ("Visitors should come before May, because the museum closes then.",
      ["The museum will close in May, so visitors are urged to come before then."]),
+    # the same participant negated with another predicate
+    ("The bank said customer passwords were not among the stolen files.", ["The bank said no customer passwords were taken."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -749,6 +749,8 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
         if pairs and all(_consistent(p) for p in pairs):
             continue
         other_docs = ref_docs if finding.change == "added" else [hyp_doc]
+        if finding.change == "lost" and not pairs and _participant_negated(frames, hyp_doc):
+            continue  # "no payment details were taken" / "payment details were not among the stolen data"
         if any(_comparison_for_superlative(f, d) for f in frames for d in other_docs):
             continue  # "no cleanup has been bigger" / "the largest cleanup"
         other_lexical = [_lexical_negatives(d) for d in ref_docs]
@@ -763,6 +765,22 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
                            why=finding.why, source=SOURCE, stage_span=finding.stage_span,
                            reference_span=finding.reference_span, reference_index=finding.reference_index))
     return out
+
+
+def _participant_negated(frames: Sequence[Frame], doc) -> bool:
+    """The other text negates a clause about the same participant, with another
+    predicate: "no payment details were taken" / "payment details were not among
+    the stolen data"."""
+    participants = {(a.lemma, frozenset(_lemma(c) for c in a.head.children if c.dep_ == "compound"))
+                    for f in frames for a in f.arguments if a.role in _CORE_ROLES and not a.pronoun}
+    for token in doc:
+        if token.dep_ != "neg":
+            continue
+        for subject in token.head.children:
+            if subject.dep_ in ("nsubj", "nsubjpass") and (_lemma(subject), frozenset(
+                    _lemma(c) for c in subject.children if c.dep_ == "compound")) in participants:
+                return True
+    return False
 
 
 def frames_of_doc(comparisons: Sequence[_Comparison], hyp: bool, index: int = 0) -> list[Frame]:

@@ -837,6 +837,14 @@ def write_markdown(path: Path, facts: dict[str, Any], results: dict[str, Any], a
                                            for cmd in r["distort_commands"].values()))
         add("")
 
+    recorded = getattr(args, "recorded", None)
+    if recorded and Path(recorded).is_file():  # sections with figures of their own scripts, copied as they are
+        text = Path(recorded).read_text(encoding="utf-8")
+        if text.startswith("<!--"):
+            text = text[text.index("-->") + 3:]
+        add(text.strip())
+        add("")
+
     if "gpu" in results:
         r = results["gpu"]
         add("## GPU: the transformers backend")
@@ -919,6 +927,9 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"Comma-separated sections: {','.join(SECTIONS)}.")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="Also write the raw figures here.")
+    parser.add_argument("--recorded", type=Path, default=BENCH / "BENCHMARKS.recorded.md",
+                        help="Sections recorded by their own scripts (bench_parallel.py, bench_semantic.py), "
+                             "copied into BENCHMARKS.md before the GPU section.")
     parser.add_argument("--notes", type=Path, default=BENCH / "BENCHMARKS.notes.md",
                         help="Markdown appended to BENCHMARKS.md (the analysis of the figures).")
     parser.add_argument("--no-profile", action="store_true", help="Skip the pyinstrument profiles of section 4.")

@@ -113,3 +113,11 @@ def test_surrogates_are_left_in_place():
     text = "broken \ud800 text with kadД±nlar and it’s"
     result = CLEANERS["unicode"].clean(text)
     assert "\ud800" in result.text and "kadınlar" in result.text
+
+
+@pytest.mark.xfail(strict=True, reason="found by the property test above on random examples: spin repairs "
+                   "\"WEAR'T\" to \"DON'T\" after injected ran, and on the second pass injected's language "
+                   "identification, seeing the repaired word beside it, takes 'SYa abk' for Indonesian")
+def test_default_chain_is_idempotent_when_a_later_repair_changes_what_an_earlier_cleaner_sees():
+    once, _ = run_chain(CHAIN, "A:WEAR'T:A0SYa abk")
+    assert run_chain(CHAIN, once) == (once, [])

@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("splits", nargs="*", default=["dev", "test"])
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--export", type=Path, help="write the splits as transcript and references for harness run")
+    parser.add_argument("--write-precision", action="store_true",
+                        help="write each finding kind's counts on the dev split to "
+                             "harness/data/finding_precision.json (the meaning score's prior points)")
     args = parser.parse_args()
     if args.export:
         export(args.splits, args.export)
@@ -40,9 +43,28 @@ def main() -> None:
         print(result.table())
         print()
         print(result.separation_table())
+        print()
+        print(result.precision_table())
+        if args.write_precision and split == "dev":
+            write_precision(result)
         if args.misses:
             for item, kind, text, reasons in result.misses:
                 print(f"- {item} [{kind}] {text}\n    {reasons}")
+
+
+def write_precision(result) -> None:
+    from harness.metrics.meaning_fit import PRECISION_FILE
+
+    kinds = {kind: {"on_changes": result.found_on_changes[kind], "on_paraphrases": result.found_on_paraphrases[kind]}
+             for kind in sorted(set(result.found_on_changes) | set(result.found_on_paraphrases))}
+    data = {"about": "per finding kind: texts of the labelled meaning-change set (dev split) with a major "
+                     "finding of the kind that are meaning changes (on_changes) and that are meaning-preserving "
+                     "paraphrases (on_paraphrases); the meaning score's prior points per finding are "
+                     "5 * (on_changes + 1) / (on_changes + on_paraphrases + 2)",
+            "written_by": "python bench/meaning_changes.py dev --write-precision",
+            "kinds": kinds}
+    PRECISION_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"\nwrote {PRECISION_FILE.relative_to(ROOT)}")
 
 
 def export(splits: list[str], folder: Path) -> None:

@@ -66,3 +66,11 @@ def test_changes_are_flagged_and_paraphrases_are_not_at_least_as_recorded(result
     changes = sum(result.total.values())
     assert sum(result.flagged.values()) / changes >= EXPECTED[split]["flagged"], result.table()
     assert result.false_alarm_rate <= EXPECTED[split]["false_alarms"], result.table()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", SPLITS)
+def test_the_meaning_score_ranks_paraphrases_above_changes_at_least_as_recorded(results, split):
+    """The score itself, not only the verdict: findings cost points."""
+    result = results[split]
+    assert result.separation("meaning") >= EXPECTED[split]["separation"], result.separation_table()

@@ -158,6 +158,7 @@ def test_mentions_ignore_case_but_not_for_the_pronoun_us():
         ("not only this but that", []),
         ("he left not long ago", []),
         ("there is no doubt", ["no"]),
+        ("no more than ten, and no later than May", []),  # bounds, not negations
     ],
 )
 def test_negations(text, expected):
@@ -206,6 +207,12 @@ def test_changed_number_is_a_lost_and_an_added_finding_with_their_spans():
     assert (added.change, added.why, added.reference_span) == ("added", "number $4 billion added (in no reference)", None)
     assert hyp[added.stage_span.start:added.stage_span.end] == added.stage_span.text == "$4 billion"
     assert lost.key == ("number", "lost", "$44 billion")
+
+
+def test_a_number_word_keeps_a_number_whose_noun_has_a_modifier_before_it():
+    # "a pair of schools" counts schools, like "two village schools"; not "two village halls"
+    assert compare("The village's pair of schools will merge.", ["The two village schools will merge."])["numbers"].lost == []
+    assert compare("The village's pair of schools will merge.", ["The two village halls will merge."])["numbers"].lost == ["2"]
 
 
 def test_minority_anchor_is_optional_not_required():

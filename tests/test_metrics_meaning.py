@@ -16,7 +16,7 @@ from harness.errors import ConfigError
 from harness.metrics import meaning as meaning_module
 from harness.metrics.config import MetricsConfig, Thresholds
 from harness.metrics.meaning import Meaning
-from harness.metrics.meaning_fit import FINDING_FLOOR
+from harness.metrics.meaning_fit import prior_points
 from harness.scoring import Scorer
 
 LABELLED = yaml.safe_load((Path(__file__).parent / "data" / "meaning_labelled.yaml").read_text(encoding="utf-8"))
@@ -137,12 +137,20 @@ def test_a_major_finding_caps_the_band_and_is_the_first_reason():
     assert verdict.reasons[0] == "number $44 billion missing"
 
 
-def test_kinds_too_rare_to_fit_cost_one_major_error():
+def test_every_kind_of_meaning_change_costs_its_expected_mqm_points():
+    """A major finding costs a tenth of a Major error's 5 MQM points times how
+    often its kind was right on the labelled set: it always lowers the score
+    (and caps the band)."""
     meaning = Meaning()
-    swap = Finding("role", "changed", "major", "attack: russia / ukraine swapped", "roles swapped: ...", "semantic")
-    before, after = meaning.combine(PERFECT, []), meaning.combine(PERFECT, [swap])
-    assert after.components["findings"] == pytest.approx(FINDING_FLOOR)
-    assert after.score == pytest.approx(before.score * math.exp(-FINDING_FLOOR / SCALE))
+    priors = prior_points()
+    before = meaning.combine(PERFECT, [])
+    for kind in ("negation", "antonym", "quantifier", "role", "entity", "modality", "dropped", "added"):
+        change = Finding(kind, "changed", "major", f"a {kind}", f"{kind} changed", "semantic")
+        after = meaning.combine(PERFECT, [change])
+        assert 0.1 < priors[kind] <= 0.5
+        assert after.components["findings"] >= priors[kind] - 1e-6, kind
+        assert after.score <= before.score * math.exp(-priors[kind] / SCALE) + 1e-6, kind
+        assert after.band != "preserved"
 
 
 def test_dropped_negation_reason_quotes_the_reference():

@@ -69,6 +69,15 @@ CHANGES = [
     ("modality", "The city is considering reopening the bridge.", ["The city will reopen the bridge."]),
     ("negation", "The council did not approve the budget.", ["The council approved the budget."]),
     ("negation", "Neither side has accepted the ceasefire.", ["Both sides have accepted the ceasefire."]),
+    ("negation", "The new bridge is not the longest in the country.", ["The new bridge is the longest in the country."]),
+    ("negation", "Not a single student passed the exam.", ["Every student passed the exam."]),
+    ("modality", "The station will reopen in May under the railway's plans.", ["The railway will reopen the station in May."]),
+    ("quantifier", "Rail fares rose less than bus fares.", ["Rail fares rose more than bus fares."]),
+    ("negation", "The bank said customer passwords were among the stolen files.",
+     ["The bank said no customer passwords were taken."]),
+    ("negation", "The plan has the mayor's support.", ["The mayor does not support the plan."]),
+    ("negation", "The shop sold the data with its customers' consent.",
+     ["The shop sold the data, although its customers had not consented."]),
     ("entity", "Junior doctors at the two hospitals accepted the contract.",
      ["Nurses at the two hospitals accepted the contract."]),
     ("dropped", "The council approved the plan.",
@@ -93,6 +102,35 @@ PARAPHRASES = [
     ("Korea and Japan signed the deal.", ["Japan and Korea signed the deal."]),
     ("The firm has provided the data.", ["The firm provided the data."]),
     ("She bought the house from her brother.", ["Her brother sold her the house."]),
+    # "not in favour of", with "of" hung on "is": the stance still negates the clause
+    ("The union is reluctant to extend the school day.", ["The union is not in favour of extending the school day."]),
+    # an event noun under "without", or the object of a negated "have": a negated event
+    ("The plan does not have the mayor's support.", ["The mayor does not support the plan."]),
+    ("The shop sold the data without its customers' consent.",
+     ["The shop sold the data, although its customers had not consented."]),
+    # the clausal subject of a negated predicate is what the negation is about
+    ("Extending the runway does not have the residents' backing.",
+     ["The residents are not in favour of extending the runway."]),
+    # "there will be no X" / "X was called off": the reference negates with the verb the event is the object of
+    ("There will be no parade in the town this summer.", ["The town's summer parade has been called off."]),
+    ("There will be no fireworks display at the harbour this year.",
+     ["The city has cancelled this year's fireworks display at the harbour."]),
+    # a negated comparison says what a superlative or "first" says
+    ("No bridge in the country has ever been longer than the new one.", ["The new bridge is the longest in the country."]),
+    ("The club had never reached a final before this season.", ["This season the club reached its first final."]),
+    # "not one of": no branch; "under the bank's plans": what the bank plans
+    ("Not one of the 12 branches will close under the bank's plans.", ["The bank plans to keep all 12 branches open."]),
+    # opposite comparatives with the compared things swapped
+    ("Rail fares rose less than bus fares.", ["Bus fares rose more than rail fares."]),
+    ("The old bridge is shorter than the new bridge.", ["The new bridge is longer than the old bridge."]),
+    # "X will happen, so people are advised to Y": X is the main clause, not part of the advice
+    ("Visitors should come before May, because the museum closes then.",
+     ["The museum will close in May, so visitors are urged to come before then."]),
+    # the same participant negated with another predicate
+    ("The bank said customer passwords were not among the stolen files.", ["The bank said no customer passwords were taken."]),
+    # "no later than": a bound, not a negation
+    ("Every patient will see a doctor no later than a week after asking.",
+     ["Every patient will see a doctor within a week of asking."]),
 ]
 
 

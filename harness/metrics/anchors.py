@@ -435,11 +435,24 @@ def _next_content_stem(text: str, end: int) -> str:
     return stem(match["word"]) if match else ""
 
 
+def _next_content_stems(text: str, end: int, count: int) -> list[str]:
+    """The stems of the first ``count`` words after a number: "two city hospitals"
+    counts hospitals, with "city" before them."""
+    stems = []
+    for _ in range(count):
+        match = _COUNTED_AFTER.match(text, end)
+        if not match:
+            break
+        stems.append(stem(match["word"]))
+        end = match.end()
+    return stems
+
+
 def _keeps(strong: Anchor, text: str, weak: Anchor) -> bool:
     """Does a weak anchor keep this number: same value, and counting the same thing when it says what it counts."""
     if not numbers_match(strong.key, weak.key):
         return False
-    return not weak.context or weak.context == _next_content_stem(text, strong.end)
+    return not weak.context or weak.context in _next_content_stems(text, strong.end, 2)
 
 
 def numbers_match(a: tuple, b: tuple) -> bool:
@@ -646,9 +659,11 @@ def extract_names(text: str, context: Iterable[str] = ()) -> list[Anchor]:
 
 
 # --- negations --------------------------------------------------------------
+# "no more than", "no later than", "no bigger than": a bound on a quantity
+# (at most, by), not a negation of the clause
 _NEGATION = re.compile(
     r"\b(?P<cue>no\s+longer|no\s+one|not(?!\s+(?:only|just|long\s+ago|to\s+mention)\b)|cannot|never|none|nobody"
-    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s+sooner\b))\b"
+    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s+sooner\b)(?!\s+(?:more|less|fewer|[a-z]+er)\s+than\b))\b"
     r"|(?P<nt>n't)\b",
     re.IGNORECASE,
 )

@@ -12,8 +12,10 @@ The continuous features are chrF++, BERTScore-style F1, cosine, the
 semantic comparison's uncovered content (words the closest reference has
 and the text lacks, words the text has and no reference covers) and its
 recall and precision, and the injected share. Each *major* finding costs its
-kind's points (at least one MQM Major error, 5 points); minor findings cost
-the minor points. The weights are data (``harness/data/meaning_weights.json``),
+kind's points: at least a tenth of a Major error's 5 MQM points times the
+kind's precision on the labelled meaning-change set (0.3-0.5 points, see
+:func:`~harness.metrics.meaning_fit.prior_points`), more where the fit on
+expert judgments says so; minor findings cost the minor points. The weights are data (``harness/data/meaning_weights.json``),
 fitted on expert MQM judgments and cross-validated by document; a config may
 name another fitted file (``metrics.meaning.calibration``).
 

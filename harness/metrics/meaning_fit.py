@@ -13,10 +13,11 @@ a Minor 1) and the penalty into 0..100:
 ranking loss (for pairs of translations the raters penalised differently:
 every pair within a segment, as many pairs across segments) plus a squared
 error between the penalty and the raters' penalty, which keeps the penalty
-in MQM points. Each kind of finding costs at least ``FINDING_FLOOR`` points
-(a detected meaning change always lowers the score as much as a Major
-error), whatever the data say about kinds that real translations rarely
-show. Folds are by document (:func:`fold_of`).
+in MQM points. Each kind of major finding costs at least its prior
+(:func:`prior_points`: a tenth of a Major error's 5 points times the
+kind's precision on the labelled meaning-change set), whatever the data say about kinds that
+real translations rarely show; the kinds of ``FITTED_KINDS`` may cost more.
+Folds are by document (:func:`fold_of`).
 """
 
 from __future__ import annotations
@@ -36,17 +37,39 @@ import numpy as np
 MORE_IS_WORSE = frozenset({"semantic.missing", "semantic.added"})
 #: cross-validation folds (by document)
 FOLDS = 5
-#: finding kinds whose points are fitted (at least 0): the anchors' numbers,
-#: names and negations, precise enough on real translations to carry signal
+#: finding kinds whose points are fitted (at least their prior): the anchors'
+#: numbers, names and negations, frequent enough in real translations to fit
 FITTED_KINDS = ("number", "name", "negation")
-#: kinds too rare in real translations to fit (antonym swaps, role reversals:
-#: under 0.5% of the calibration rows) cost one MQM Major error
-PRIOR_KINDS = ("antonym", "role")
-FINDING_FLOOR = 5.0
-#: every other kind costs no points of its own: on real translations their
-#: detections did not rank translations better (cross-validated); what they
-#: remove from the content is in the coverage features, and a major finding
-#: still caps the band
+#: an MQM Major error costs 5 points
+MAJOR_POINTS = 5.0
+#: the share of a Major error a finding costs before fitting, times its precision:
+#: chosen by cross-validation on the calibration data, as the largest share whose
+#: held-out per-segment Kendall tau (accuracy) is not below that of no prior at all
+#: (share 0 / 0.05 / 0.1 / 0.15 / 0.2 / 0.5: tau 0.2943 / 0.2964 / 0.2944 / 0.2838 /
+#: 0.2753 / 0.2440). On real translations the detectors also fire where the raters
+#: saw no error, so a finding is worth far less there than its labelled-set precision
+#: suggests; it lowers the score a little and caps the band (see meaning.py)
+PRIOR_SHARE = 0.1
+#: per finding kind, how often it was right on the labelled meaning-change set
+#: (dev split: texts with a major finding of the kind that are real changes,
+#: and that are paraphrases); written by ``bench/meaning_changes.py --write-precision``
+PRECISION_FILE = Path(__file__).resolve().parents[1] / "data" / "finding_precision.json"
+
+
+def prior_points(path: Path = PRECISION_FILE) -> dict[str, float]:
+    """Each kind's points before any fitting: ``PRIOR_SHARE`` of a Major
+    error's ``MAJOR_POINTS`` times the chance that such a finding is a real
+    meaning change (its precision on the labelled set, Laplace-smoothed:
+    (right + 1) / (found + 2)). A detected meaning change always lowers the
+    score, by as much as its kind can be trusted; real translations, where
+    most kinds are too rare to fit, cannot lower it to nothing."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))["kinds"]
+    return {kind: PRIOR_SHARE * MAJOR_POINTS * (c["on_changes"] + 1) / (c["on_changes"] + c["on_paraphrases"] + 2)
+            for kind, c in data.items()}
+
+
 #: pairs across segments, as a share of the pairs within segments (the within-segment
 #: ranking is what the raters judged side by side)
 CROSS_PAIRS = 0.0
@@ -124,7 +147,8 @@ class Fitted:
 
     def write(self, path: Path, data: str) -> None:
         self.provenance = {"data": data, "folds": FOLDS, "fitted_kinds": list(FITTED_KINDS),
-                           "prior_kinds": {k: FINDING_FLOOR for k in PRIOR_KINDS},
+                           "prior_share": PRIOR_SHARE,
+                           "prior_points": {k: round(v, 4) for k, v in sorted(prior_points().items())},
                            "cross_pairs": CROSS_PAIRS, "calibration_weight": CALIBRATION_WEIGHT, "l2": L2,
                            "fitted_by": "bench/calibrate_meaning.py --write"}
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -174,7 +198,8 @@ def fit(X: np.ndarray, y: np.ndarray, segments: np.ndarray, continuous: list[str
     pairs = _pairs(np.asarray(y, dtype=float), np.asarray(segments), np.random.default_rng(seed))
     better, worse = pairs[:, 0], pairs[:, 1]
     kinds = [c.split(":", 1)[-1] for c in counts]
-    floors = np.array([FINDING_FLOOR if k in PRIOR_KINDS else 0.0 for k in kinds])
+    priors = prior_points()
+    floors = np.array([priors.get(k, 0.0) if c.startswith("major:") else 0.0 for k, c in zip(kinds, counts)])
     ceilings = [None if k in FITTED_KINDS else floor for k, floor in zip(kinds, floors)]
 
     def unpack(theta):

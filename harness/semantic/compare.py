@@ -182,7 +182,7 @@ def _opposite_kind(a, b) -> str:
 
 def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
-    if pair.relation == "opposite" and h.negated == r.negated:
+    if pair.relation == "opposite" and h.negated == r.negated and not _swapped_comparison(h.predicate, r.predicate):
         kind = _opposite_kind(h.predicate, r.predicate)
         comparison.add(_finding(
             kind, "changed", f"{r.lemma} -> {h.lemma}",
@@ -203,9 +203,11 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     if pair.relation not in ("same", "similar") or h.negated == r.negated:
         return
-    plain = r if h.negated else h
-    if _says_not(plain.predicate):
-        return  # "won't change" / "will be frozen": the other side says "not" with its verb
+    if _negation_explained(r if h.negated else h):
+        return
+    negated, plain = (h, r) if h.negated else (r, h)
+    if _comparison_for_superlative(negated, plain.predicate.doc):
+        return
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -216,6 +218,70 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
             "negation", "lost", f"not {r.lemma}",
             f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
             comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
+
+
+def _negation_explained(plain: Frame) -> bool:
+    """The side without a negation word says "not" in other words: with its own
+    verb ("won't change" / "will be frozen"), with the verb it is the object of
+    ("there will be no tour" / "cancelled the tour"), or through the negated
+    predicate it is the subject of ("lowering it does not have her backing" /
+    "she is not in favour of lowering it")."""
+    return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain)
+
+
+#: adverbs that compare with every earlier time ("never before", "had not won it previously")
+_EARLIER = {"before", "previously"}
+
+
+def _negated_comparison(frame: Frame) -> bool:
+    """The negated clause compares: "no cleanup has been bigger than this one",
+    "never before has it had results as good", "had never won one before"."""
+    p = frame.predicate
+    tokens = [p, *p.children] + [g for c in p.children if c.dep_ in ("acomp", "advcl", "oprd", "xcomp", "attr")
+                                 for g in c.children]
+    return any((t.tag_ in ("JJR", "RBR") and t.lower_ not in ("more", "less", "fewer"))  # not a bound on a number
+               or t.lower_ in _EARLIER
+               or (t.lower_ == "as" and t.dep_ == "advmod" and t.head.pos_ in ("ADJ", "ADV"))
+               for t in tokens)
+
+
+def _superlative(doc) -> bool:
+    """A superlative ("the largest", "the best ever") or "first" ("her first title")."""
+    for t in doc:
+        if t.lower_ in ("most", "least"):
+            if t.dep_ == "advmod" and t.head.pos_ in ("ADJ", "ADV"):  # "the most successful", not "at most"
+                return True
+        elif t.tag_ in ("JJS", "RBS") or _lemma(t) == "first":
+            return True
+    return False
+
+
+def _comparison_for_superlative(negated: Frame, other_doc) -> bool:
+    """A negated comparison where the other wording has a superlative and this one
+    has none: "no cleanup has been bigger" / "the largest cleanup", "had never
+    won before" / "her first win"."""
+    return _negated_comparison(negated) and _superlative(other_doc) and not _superlative(negated.predicate.doc)
+
+
+def _object_of_negative(frame: Frame) -> bool:
+    """"cancelled the tour", "the tour was scrapped": the event is the object of
+    a verb that says it does not happen."""
+    token, verb = frame.predicate, frame.predicate.head
+    if token.dep_ not in ("dobj", "obj", "nsubjpass") or verb.i == token.i:
+        return False
+    phrasal = {f"{_lemma(verb)} {c.lower_}" for c in verb.children if c.dep_ == "prt"}  # "called off"
+    return _says_not(verb) or bool(phrasal & lexicon.classes_list("negative_lexicon"))
+
+
+def _subject_of_negated(frame: Frame) -> bool:
+    """The frame is the clausal subject of a negated predicate ("lowering the
+    limit does not have her backing", "building it was never approved"): the
+    negation is said about it, not about some other claim."""
+    token = frame.predicate
+    if token.dep_ not in ("csubj", "csubjpass"):
+        return False
+    head = token.head
+    return any(c.dep_ == "neg" or c.lower_ in ("not", "n't", "never") for c in head.children)
 
 
 def _phrase(frame: Frame) -> str:
@@ -460,6 +526,8 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
             fa, fb = _frame_of(a, hyp_frames), _frame_of(b, ref_frames)
             if fa is not None and fb is not None and fa.negated != fb.negated:
                 continue
+            if _swapped_comparison(a, b):
+                continue  # "A lowered it less than B did" / "B lowered it more than A"
             kind = _opposite_kind(a, b)
             comparison.add(_finding(
                 kind, "changed", f"{_lemma(b)} -> {_lemma(a)}",
@@ -467,6 +535,43 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
                 comparison, [a], [b]), a)
             reported.add(a.i)
             break
+
+
+def _compared(token) -> tuple[set[str], set[str]]:
+    """The two sides of a comparative: lemmas of the subject of its clause and of
+    what follows "than" ("the drug lowered it more than the treatment (did)")."""
+    than_side: set = set()
+    for t in token.subtree:
+        if t.lower_ != "than":
+            continue
+        if t.dep_ == "mark":  # "than the drug did": the subject of that clause
+            than_side |= {_noun_key(c) for c in t.head.children if c.dep_ in ("nsubj", "nsubjpass")}
+        else:
+            than_side |= {_noun_key(c) for c in t.children if c.dep_ == "pobj"}
+    clause = token if token.pos_ in ("VERB", "AUX") else token.head
+    while clause.pos_ not in ("VERB", "AUX") and clause.head.i != clause.i:
+        clause = clause.head
+    subject = {_noun_key(c) for c in clause.children if c.dep_ in ("nsubj", "nsubjpass")}
+    return subject, than_side
+
+
+def _noun_key(token) -> tuple[str, frozenset]:
+    """A noun with its modifiers ("rail fares" is not "bus fares")."""
+    return _lemma(token), frozenset(_lemma(c) for c in token.children if c.dep_ in ("compound", "amod", "poss"))
+
+
+def _swapped_comparison(a, b) -> bool:
+    """Opposite comparatives with the compared things swapped say the same thing
+    ("A is cheaper than B" / "B is dearer than A")."""
+    if not (_is_comparative(a) and _is_comparative(b)):
+        return False
+    a_subject, a_than = _compared(a)
+    b_subject, b_than = _compared(b)
+
+    def meet(x, y):
+        return any((p == q or lexicon.related(p, q)) and mp == mq for p, mp in x for q, mq in y)
+
+    return meet(a_subject, b_than) and meet(a_than, b_subject)
 
 
 def detect_number_bounds(comparison: _Comparison) -> None:
@@ -611,7 +716,11 @@ def _lexical_negatives(doc) -> int:
 def _consistent(pair: _Pair) -> bool:
     """The aligned frames say the same thing about polarity ("did not fail" / "succeeded")."""
     if pair.relation in ("same", "similar"):
-        return pair.hyp.negated == pair.ref.negated
+        if pair.hyp.negated != pair.ref.negated:
+            # (the plain side's own word is left to the counts of lexical negatives below)
+            plain = pair.ref if pair.hyp.negated else pair.hyp
+            return _object_of_negative(plain) or _subject_of_negated(plain)
+        return True
     return pair.hyp.negated != pair.ref.negated
 
 
@@ -639,6 +748,11 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
             pairs = [p for p in comparisons[j].pairs if any(p.ref is f for f in frames)]
         if pairs and all(_consistent(p) for p in pairs):
             continue
+        other_docs = ref_docs if finding.change == "added" else [hyp_doc]
+        if finding.change == "lost" and not pairs and _participant_negated(frames, hyp_doc):
+            continue  # "no payment details were taken" / "payment details were not among the stolen data"
+        if any(_comparison_for_superlative(f, d) for f in frames for d in other_docs):
+            continue  # "no cleanup has been bigger" / "the largest cleanup"
         other_lexical = [_lexical_negatives(d) for d in ref_docs]
         if finding.change == "added" and max(other_lexical) > hyp_lexical:
             continue  # the reference says it without a negation word ("freeze" for "won't change")
@@ -651,6 +765,22 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
                            why=finding.why, source=SOURCE, stage_span=finding.stage_span,
                            reference_span=finding.reference_span, reference_index=finding.reference_index))
     return out
+
+
+def _participant_negated(frames: Sequence[Frame], doc) -> bool:
+    """The other text negates a clause about the same participant, with another
+    predicate: "no payment details were taken" / "payment details were not among
+    the stolen data"."""
+    participants = {(a.lemma, frozenset(_lemma(c) for c in a.head.children if c.dep_ == "compound"))
+                    for f in frames for a in f.arguments if a.role in _CORE_ROLES and not a.pronoun}
+    for token in doc:
+        if token.dep_ != "neg":
+            continue
+        for subject in token.head.children:
+            if subject.dep_ in ("nsubj", "nsubjpass") and (_lemma(subject), frozenset(
+                    _lemma(c) for c in subject.children if c.dep_ == "compound")) in participants:
+                return True
+    return False
 
 
 def frames_of_doc(comparisons: Sequence[_Comparison], hyp: bool, index: int = 0) -> list[Frame]:

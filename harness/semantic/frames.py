@@ -117,7 +117,44 @@ def frames_of(doc) -> list[Frame]:
             frame.governor = frames[head.i]
     for frame in sorted(frames.values(), key=_depth):
         _inherit(frame)
+    for frame in frames.values():
+        if frame.kind == "event":
+            _event_polarity(frame, frames)
+        _under_a_plan(frame)
     return sorted(frames.values(), key=lambda f: f.predicate.i)
+
+
+#: verbs whose object noun names an event that happens or is had ("has the
+#: minister's backing", "won their approval"): negating the verb negates the event
+_SUPPORT_VERBS = {"have", "get", "receive", "win", "gain", "obtain", "secure", "give", "grant", "enjoy"}
+
+
+def _event_polarity(frame: Frame, frames: dict) -> None:
+    """An event noun is negated by "without" ("without their consent": they did
+    not consent), and by the negation of a verb that has it as its object ("does
+    not have the minister's backing": the minister does not back it)."""
+    token = frame.predicate
+    if token.dep_ == "pobj" and token.head.lower_ == "without":
+        frame.negated = not frame.negated
+        frame.negators.append(token.head)
+    elif token.dep_ in _OBJECTS and token.head.i in frames:
+        verb = frames[token.head.i]
+        if verb.negated and verb.lemma in _SUPPORT_VERBS:
+            frame.negated = not frame.negated
+            frame.negators.extend(verb.negators)
+
+
+def _under_a_plan(frame: Frame) -> None:
+    """"will close under the owner's plans": what the plan says, not a fact (when
+    nothing else set the clause's status)."""
+    if frame.modality not in (None, "will"):
+        return
+    for child in frame.predicate.children:
+        if child.dep_ == "prep" and child.lower_ == "under":
+            for noun in child.children:
+                if noun.dep_ == "pobj" and noun.pos_ == "NOUN" and _intention_of_noun(noun) == "plan":
+                    frame.modality, frame.modality_tokens = "intend:plan", [noun]
+                    frame.modality_from_adverb = False
 
 
 def _depth(frame: Frame) -> int:
@@ -198,6 +235,10 @@ def _governing_predicate(token):
     if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
                                                      and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
         head = token.head
+        if token.i < head.i and any(c.dep_ == "mark" and c.i < head.i for c in head.children):
+            # "the firm will stop X, so owners are advised to Y": a clause before a
+            # subordinate one is the main clause, whatever the parser hung it on
+            return None
         if token.dep_ == "pcomp":  # "without paying": the preposition's head
             return head.head if head.lower_ != "without" else None
         return head
@@ -276,6 +317,16 @@ def _argument(role: str, token) -> Argument:
                       for g in c.children if g.dep_ == "pobj"]
         if of_objects:
             quantifier, quantifier_token = quantifiers[lemma], token
+            token = of_objects[0]
+            lemma = token.lemma_.lower()
+    # "not one of the shops", "not a single student": no shop, no student
+    negator = next((c for c in token.children if c.dep_ == "neg"), None)
+    if quantifier is None and negator is not None and (
+            lemma == "one" or any(c.lower_ == "single" for c in token.children)):
+        quantifier, quantifier_token = "none", negator
+        of_objects = [g for c in token.children if c.dep_ == "prep" and c.lower_ == "of"
+                      for g in c.children if g.dep_ == "pobj"]
+        if lemma == "one" and of_objects:
             token = of_objects[0]
             lemma = token.lemma_.lower()
     if quantifier is None:
@@ -441,6 +492,10 @@ def _inherit_through_prepositions(frame: Frame) -> None:
         head = head.head
     path.append(head)
     words = {t.lower_ for t in path} | {t.lemma_.lower() for t in path}
+    if len(path) >= 2 and path[-2].pos_ == "ADP":
+        # "is not in favour of lowering": the parser hangs "of" on "is", beside "in favour"
+        words |= {g.lemma_.lower() for c in path[-1].children if c.dep_ == "prep" and c is not path[-2]
+                  for g in c.children if g.dep_ == "pobj"}
     flips = [t for t in path if t.lower_ in _AGAINST_WORDS or t.lemma_.lower() in negative_predicates()]
     for t in flips:
         frame.negated = not frame.negated

@@ -36,6 +36,23 @@ class LabelledResult:
     misses: list = field(default_factory=list)
     #: (is a change, {metric: score}) of every text, for how well a score separates the two
     scores: list = field(default_factory=list)
+    #: kind -> texts with a major finding of that kind: on changes (any kind) and on paraphrases
+    found_on_changes: Counter = field(default_factory=Counter)
+    found_on_paraphrases: Counter = field(default_factory=Counter)
+
+    def precision(self, kind: str) -> float:
+        """The share of texts with a major finding of ``kind`` that are meaning
+        changes (of any kind): how far such a finding can be trusted."""
+        found = self.found_on_changes[kind] + self.found_on_paraphrases[kind]
+        return self.found_on_changes[kind] / found if found else float("nan")
+
+    def precision_table(self) -> str:
+        lines = ["| finding kind | on changes | on paraphrases | precision |", "|---|---:|---:|---:|"]
+        for kind in KINDS:
+            if self.found_on_changes[kind] or self.found_on_paraphrases[kind]:
+                lines.append(f"| {kind} | {self.found_on_changes[kind]} | {self.found_on_paraphrases[kind]} | "
+                             f"{self.precision(kind):.2f} |")
+        return "\n".join(lines)
 
     def separation(self, metric: str) -> float:
         """ROC-AUC of ``metric`` telling paraphrases (higher score) from changes:
@@ -99,6 +116,8 @@ def evaluate(items: list[dict], scorer=None, chunk: int = 64) -> LabelledResult:
             stage = stages["text"]
             flagged = stage.verdict.band != "preserved"
             result.scores.append((kind != "paraphrase", dict(stage.scores)))
+            kinds_found = {f.kind for f in stage.findings if f.severity == "major"}
+            (result.found_on_paraphrases if kind == "paraphrase" else result.found_on_changes).update(kinds_found)
             if kind == "paraphrase":
                 result.paraphrases += 1
                 if flagged:

@@ -63,6 +63,8 @@ CHANGES = [
     ("antonym", "The new law weakens protections for renters.", ["The new law strengthens protections for renters."]),
     ("antonym", "The city will close the library on Sundays.", ["The city will keep the library open on Sundays."]),
     ("antonym", "The probe photographed a distant moon.", ["The probe photographed a nearby moon."]),
+    # the tagger reads "high" here as an adverb and "low" as a noun: the slot decides
+    ("antonym", "Coffee prices hit a ten-year low this week.", ["Coffee prices hit a ten-year high this week."]),
     ("quantifier", "Some members voted for the plan.", ["All members voted for the plan."]),
     ("quantifier", "The fund has provided less than $44 billion.", ["The fund has provided more than $44 billion."]),
     ("quantifier", "Most of the shops will stay open.", ["All of the shops will stay open."]),

@@ -15,7 +15,9 @@ from harness.semantic.quantities import number_bounds, quantifier_mentions
 # --- word relations (data only, no model) ----------------------------------------------
 @pytest.mark.parametrize("a, b", [("increase", "decrease"), ("strengthen", "weaken"), ("grow", "shrink"),
                                   ("welcome", "condemn"), ("arrest", "release"), ("likely", "unlikely"),
-                                  ("safe", "dangerous"), ("overestimate", "underestimate")])
+                                  ("safe", "dangerous"), ("overestimate", "underestimate"),
+                                  # indirectly, through the heads of WordNet's adjective clusters
+                                  ("nearby", "distant"), ("huge", "tiny")])
 def test_opposites_come_from_wordnet_prefixes_and_the_scales(a, b):
     assert lexicon.opposite(a, b) and lexicon.opposite(b, a)
 
@@ -60,6 +62,9 @@ CHANGES = [
     ("antonym", "Prices decreased sharply last year.", ["Prices increased sharply last year."]),
     ("antonym", "The new law weakens protections for renters.", ["The new law strengthens protections for renters."]),
     ("antonym", "The city will close the library on Sundays.", ["The city will keep the library open on Sundays."]),
+    ("antonym", "The probe photographed a distant moon.", ["The probe photographed a nearby moon."]),
+    # the tagger reads "high" here as an adverb and "low" as a noun: the slot decides
+    ("antonym", "Coffee prices hit a ten-year low this week.", ["Coffee prices hit a ten-year high this week."]),
     ("quantifier", "Some members voted for the plan.", ["All members voted for the plan."]),
     ("quantifier", "The fund has provided less than $44 billion.", ["The fund has provided more than $44 billion."]),
     ("quantifier", "Most of the shops will stay open.", ["All of the shops will stay open."]),

@@ -19,6 +19,9 @@ Writes ``harness/data/wordnet/``:
 * ``pertainyms.tsv``: ``adjective<TAB>noun``, adjectives "of or relating to" a
   noun ("nigerian" -> "nigeria", "roman" -> "rome"), and nouns derived from a
   place name ("nigerian" -> "nigeria"), for names written as adjectives;
+* ``similar.tsv``: ``word<TAB>sense rank<TAB>head``, each satellite adjective
+  and the head adjective of its cluster ("distant" -> "far"), whose antonym
+  it shares indirectly ("distant" / "nearby" through "far" / "near");
 * ``LICENSE``: the WordNet 3.0 licence, as the data requires.
 
 Usage: ``python tools/extract_wordnet.py [--wordnet-dir /usr/share/wordnet]``
@@ -72,6 +75,8 @@ def parse_data(wordnet: Path, pos_name: str):
                 pointers.append((symbol, target, target_pos, int(source_target[:2], 16), int(source_target[2:], 16)))
             elif symbol in ("@", "@i") and source_target == "0000":
                 pointers.append(("@", target, target_pos, 0, 0))
+            elif symbol == "&" and ss_type == "s" and source_target == "0000":
+                pointers.append(("&", target, target_pos, 0, 0))
         yield offset, ss_type, words, pointers
 
 
@@ -85,6 +90,7 @@ def main() -> None:
     pending = []
     synset_rows = []
     hypernyms: dict[tuple[str, str], list[str]] = {}
+    satellites: list[tuple[str, int, str]] = []  # (satellite word, its sense rank, head synset offset)
     for pos, pos_name in POS_FILES.items():
         ranks = sense_ranks(args.wordnet_dir, pos_name)
         for offset, ss_type, words, pointers in parse_data(args.wordnet_dir, pos_name):
@@ -94,6 +100,9 @@ def main() -> None:
             for symbol, target, target_pos, source_n, target_n in pointers:
                 if symbol == "@":
                     hypernyms.setdefault((pos, offset), []).append(target)
+                    continue
+                if symbol == "&":
+                    satellites += [(lemma(w), ranks.get((lemma(w), offset), 99), target) for w in words]
                     continue
                 pending.append((symbol, pos, words[source_n - 1], {"s": "a"}.get(target_pos, target_pos), target, target_n))
 
@@ -129,6 +138,14 @@ def main() -> None:
     (OUT / "pertainyms.tsv").write_text(
         "# WordNet 3.0 pertainyms of capitalised adjectives (see LICENSE): adjective, noun\n"
         + "".join(f"{a}\t{b}\n" for a, b in sorted(pertains)), encoding="utf-8")
+    # a satellite adjective ("distant") takes the antonyms of its cluster's head
+    # ("far" <-> "near"): WordNet's indirect antonymy
+    antonymous = {a for p, a, _ in pairs if p == "a"}
+    similar = sorted({(word, rank, lemma(head)) for word, rank, target in satellites
+                      for head in synsets[("a", target)] if lemma(head) in antonymous and lemma(head) != word})
+    (OUT / "similar.tsv").write_text(
+        "# WordNet 3.0 satellite adjectives and the head of their cluster (see LICENSE): word, sense rank, head\n"
+        + "".join(f"{w}\t{r}\t{h}\n" for w, r, h in similar), encoding="utf-8")
     (OUT / "LICENSE").write_text(LICENSE_SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
     print(f"{len(pairs)} antonym pairs, {len(derived)} derivations, {len(synset_rows)} synsets -> {OUT}")
 

@@ -500,6 +500,9 @@ def _modifier_context(token) -> set[str]:
     return context - _LIGHT_PREDICATES - {"be"}
 
 
+_MODIFIER_POS = frozenset({"ADJ", "ADV", "NOUN"})
+
+
 def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_frames: dict,
                               reported: set) -> None:
     """Opposite adjectives and adverbs on the same thing ("a safe route" /
@@ -513,7 +516,10 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
             continue  # predicates: compared through the frame alignment
         a_context = _modifier_context(a)
         for b in comparison.ref_doc:
-            if b.pos_ != a.pos_ and {a.pos_, b.pos_} != {"ADJ", "ADV"}:
+            # the tagger often mislabels these words ("hit a ten-year high" as an adverb):
+            # in the same slot of their clause, an adjective, adverb or noun compares with either
+            if b.pos_ != a.pos_ and {a.pos_, b.pos_} != {"ADJ", "ADV"} and not (
+                    a.dep_ == b.dep_ and {a.pos_, b.pos_} <= _MODIFIER_POS):
                 continue
             if _lemma(b) in hyp_words or b.i in ref_frames:
                 continue

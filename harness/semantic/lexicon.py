@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gzip
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -50,6 +50,14 @@ class WordNet:
     antonyms: dict
     #: lemma -> derivationally related lemmas ("support" -> "supportive")
     derivations: dict
+    #: satellite adjective -> [(head of its cluster, the satellite's sense rank)] ("distant" -> "far")
+    heads: dict = field(default_factory=dict)
+
+    def cluster_heads(self, lemma: str, max_rank: int = 1) -> frozenset[str]:
+        """The head adjectives whose antonyms a satellite adjective shares
+        (WordNet's indirect antonymy: "nearby" ~ "near" <-> "far" ~ "distant"),
+        for its ``max_rank`` most frequent senses."""
+        return frozenset(head for head, rank in self.heads.get(lemma, ()) if rank <= max_rank)
 
     def synonyms(self, lemma: str, pos: str | None = None, max_rank: int = MAX_SENSE_RANK) -> frozenset[str]:
         """Lemmas sharing one of the word's ``max_rank`` most frequent senses
@@ -94,8 +102,14 @@ def wordnet() -> WordNet:
             continue
         word, related = line.split("\t")
         derivations[word].add(related)
+    heads: dict = defaultdict(list)
+    for line in _data("wordnet/similar.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        word, rank, head = line.split("\t")
+        heads[word].append((head, int(rank)))
     return WordNet(dict(senses), members, {k: frozenset(v) for k, v in antonyms.items()},
-                   {k: frozenset(v) for k, v in derivations.items()})
+                   {k: frozenset(v) for k, v in derivations.items()}, dict(heads))
 
 
 # --------------------------------------------------------------------------
@@ -127,6 +141,10 @@ def _scale_opposite(a: str, b: str) -> bool:
     return opposite and not same
 
 
+#: the senses of a satellite adjective whose cluster head counts (1: its most frequent)
+CLUSTER_RANK = 1
+
+
 @lru_cache(maxsize=65536)
 def opposite(a: str, b: str, pos: str | None = None) -> bool:
     """True when lemmas ``a`` and ``b`` say opposite things (increase / decrease).
@@ -146,10 +164,11 @@ def opposite(a: str, b: str, pos: str | None = None) -> bool:
     for p in positions:
         if b in net.antonyms.get((p, a), ()) or a in net.antonyms.get((p, b), ()):
             return True
-    # one synonym step on each side, each word's most frequent sense only
+    # one synonym step on each side, each word's most frequent sense only; an
+    # adjective also through the head of its cluster (indirect antonymy)
     for p in positions:
-        a_side = {a} | net.synonyms(a, p, max_rank=1)
-        b_side = {b} | net.synonyms(b, p, max_rank=1)
+        a_side = {a} | net.synonyms(a, p, max_rank=1) | (net.cluster_heads(a, CLUSTER_RANK) if p == "a" else set())
+        b_side = {b} | net.synonyms(b, p, max_rank=1) | (net.cluster_heads(b, CLUSTER_RANK) if p == "a" else set())
         if b_side & a_side:
             return False  # a shared sense: related, not opposite
         for word in a_side:

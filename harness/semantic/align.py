@@ -93,28 +93,35 @@ class Coverage:
         return [self.doc[i] for i, c in self.coverage.items() if c < below]
 
 
-def _lexical_match(token, other_doc, other_lemmas: set) -> int:
-    lemma = token.lemma_.lower()
-    if lemma in other_lemmas or token.lower_ in other_lemmas:
-        for t in other_doc:
-            if t.lemma_.lower() == lemma or t.lower_ == token.lower_:
-                return t.i
-    for t in other_doc:
-        if is_content(t) and lexicon.related(lemma, t.lemma_.lower()):
-            return t.i
+def _words(doc) -> list[tuple[int, str, str, bool]]:
+    """``(index, lemma, lower-cased form, is content)`` of each token, read once
+    (a spaCy token is a new Python object at every access)."""
+    return [(t.i, t.lemma_.lower(), t.lower_, is_content(t)) for t in doc]
+
+
+def _lexical_match(token, other_words: list, other_lemmas: set) -> int:
+    lemma, lower = token.lemma_.lower(), token.lower_
+    if lemma in other_lemmas or lower in other_lemmas:
+        for i, other_lemma, other_lower, _ in other_words:
+            if other_lemma == lemma or other_lower == lower:
+                return i
+    for i, other_lemma, _, content in other_words:
+        if content and lexicon.related(lemma, other_lemma):
+            return i
     return -1
 
 
 def coverage(doc, doc_vectors, other_doc, other_vectors) -> Coverage:
     """Coverage of ``doc``'s content words by ``other_doc`` (vectors may be None:
     then only lemmas, synonyms and derived forms count)."""
-    other_lemmas = {t.lemma_.lower() for t in other_doc} | {t.lower_ for t in other_doc}
+    other_words = _words(other_doc)
+    other_lemmas = {w[1] for w in other_words} | {w[2] for w in other_words}
     candidates = [t.i for t in other_doc if not t.is_punct]
     result, match, lexical_hits, cosines = {}, {}, set(), {}
     for token in doc:
         if not is_content(token):
             continue
-        lexical = _lexical_match(token, other_doc, other_lemmas)
+        lexical = _lexical_match(token, other_words, other_lemmas)
         if lexical >= 0:
             result[token.i], match[token.i], cosines[token.i] = 1.0, lexical, 1.0
             lexical_hits.add(token.i)

@@ -46,6 +46,25 @@ REFERENCES = [
 ]
 
 
+def metric_that_kills_its_process_once(tmp_path: Path, name: str, monkeypatch) -> tuple[str, Path]:
+    """A user metric module ``name`` on sys.path whose ``length`` kills its own
+    process (SIGKILL) the first time it sees a passage with 'KILLME'; its spec,
+    and the marker file it leaves behind when it did."""
+    module = tmp_path / "mods" / f"{name}.py"
+    module.parent.mkdir()
+    marker = tmp_path / "died"
+    module.write_text(
+        "import os, signal\n"
+        f"MARKER = {str(marker)!r}\n"
+        "import harness\n@harness.plugin\ndef length(hyps, refs):\n"
+        "    if any('KILLME' in h for h in hyps) and not os.path.exists(MARKER):\n"
+        "        open(MARKER, 'w').write(str(os.getpid()))\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return [float(len(h)) for h in hyps]\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(module.parent))
+    return f"{name}:length", marker
+
+
 def corpus(folder: Path, copies: int = 10, marker: str | None = None) -> tuple[Path, Path]:
     """A generated corpus: the sentences above, numbered copies (``marker`` in
     the middle passage's text, for a metric that acts on it)."""
@@ -211,21 +230,10 @@ def test_pool_failures_are_typed(pool):
 def test_a_killed_measuring_worker_is_replaced_and_the_records_are_identical(tmp_path, monkeypatch):
     """A metric whose worker process dies mid-run (here: it kills itself once,
     on the middle passage) is measured again on a new worker."""
-    module = tmp_path / "mods" / "dies_once_metric.py"
-    module.parent.mkdir()
-    marker = tmp_path / "died"
-    module.write_text(
-        "import os, signal\n"
-        f"MARKER = {str(marker)!r}\n"
-        "import harness\n@harness.plugin\ndef length(hyps, refs):\n"
-        "    if any('KILLME' in h for h in hyps) and not os.path.exists(MARKER):\n"
-        "        open(MARKER, 'w').write(str(os.getpid()))\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "    return [float(len(h)) for h in hyps]\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(module.parent))
+    spec, marker = metric_that_kills_its_process_once(tmp_path, "dies_once_metric", monkeypatch)
     transcript, refs = corpus(tmp_path / "data", copies=4, marker="KILLME")
     config = config_from_dict({**FAST, "chunk_size": 5,
-                               "metrics": {"use": ["chrf", "ter"], "extra": ["dies_once_metric:length"]}})
+                               "metrics": {"use": ["chrf", "ter"], "extra": [spec]}})
     killed = run_config(workers(config, 2), transcript=transcript, references=[refs], out_dir=tmp_path / "killed",
                         use_cache=False)
     assert marker.exists(), "the metric did not kill its worker"

@@ -20,7 +20,7 @@ from harness.config import config_from_dict, load_config
 from harness.execution import with_execution
 from harness.pipeline import run_config
 
-from .test_execution import FAST, corpus, results_without_time
+from .test_execution import FAST, corpus, metric_that_kills_its_process_once, results_without_time
 
 ray = pytest.importorskip("ray")
 
@@ -68,21 +68,10 @@ def test_ray_gives_the_results_of_the_local_executor_on_the_briefing(tmp_path, l
 def test_a_killed_ray_worker_still_gives_complete_identical_results(tmp_path, local_ray, monkeypatch):
     """The metric kills its own process (the actor) once, on the middle
     passage: Ray restarts the actor and retries the chunk."""
-    module = tmp_path / "mods" / "ray_dies_once.py"
-    module.parent.mkdir()
-    marker = tmp_path / "died"
-    module.write_text(
-        "import os, signal\n"
-        f"MARKER = {str(marker)!r}\n"
-        "import harness\n@harness.plugin\ndef length(hyps, refs):\n"
-        "    if any('KILLME' in h for h in hyps) and not os.path.exists(MARKER):\n"
-        "        open(MARKER, 'w').write(str(os.getpid()))\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "    return [float(len(h)) for h in hyps]\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(module.parent))
+    spec, marker = metric_that_kills_its_process_once(tmp_path, "ray_dies_once", monkeypatch)
     transcript, refs = corpus(tmp_path / "data", copies=4, marker="KILLME")
     config = config_from_dict({**FAST, "chunk_size": 4,
-                               "metrics": {"use": ["chrf", "ter"], "extra": ["ray_dies_once:length"]}})
+                               "metrics": {"use": ["chrf", "ter"], "extra": [spec]}})
     remote = run_config(on_ray(config), transcript=transcript, references=[refs], out_dir=tmp_path / "ray",
                         use_cache=False)
     assert marker.exists(), "the actor was not killed"

@@ -32,13 +32,13 @@ reference agrees with the text at that place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from ..findings import Finding, Span, headline
+from ..findings import Finding, headline
 from . import lexicon
 from . import quantities
 from .content import compare_content
-from .frames import Argument, Frame, frames_of, same_entity
+from .frames import Argument, Frame, frames_of, same_entity, span_of
 
 SOURCE = "semantic"
 #: content words: what "dropped" and "added" count
@@ -47,15 +47,6 @@ _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"}
 _LIGHT_PREDICATES = {"be", "have", "do", "say", "tell", "make", "get", "go", "take", "give", "come", "put",
                      "see", "know", "think", "let", "seem", "become", "keep", "mean", "use"}
 _COMPARATIVE_TAGS = {"JJR", "JJS", "RBR", "RBS"}
-
-
-def _tokens_span(tokens: Iterable) -> Span | None:
-    tokens = [t for t in tokens if t is not None]
-    if not tokens:
-        return None
-    start = min(t.idx for t in tokens)
-    end = max(t.idx + len(t.text) for t in tokens)
-    return Span(start, end, tokens[0].doc.text[start:end])
 
 
 @dataclass
@@ -166,7 +157,7 @@ def _finding(kind: str, change: str, label: str, why: str, comparison: _Comparis
              ref_tokens=(), severity: str = "major") -> Finding:
     why = f"{headline(kind, change)}: {why}"
     return Finding(kind=kind, change=change, severity=severity, label=label, why=why, source=SOURCE,
-                   stage_span=_tokens_span(stage_tokens), reference_span=_tokens_span(ref_tokens),
+                   stage_span=span_of(stage_tokens), reference_span=span_of(ref_tokens),
                    reference_index=comparison.reference_index if ref_tokens else None)
 
 
@@ -289,7 +280,7 @@ def _phrase(frame: Frame) -> str:
     tokens = [t for t in tokens if t is not None and t.doc is frame.predicate.doc]
     if not tokens:
         return frame.predicate.text
-    span = _tokens_span(tokens)
+    span = span_of(tokens)
     return span.text if span and len(span.text) <= 60 else frame.predicate.text
 
 
@@ -607,7 +598,7 @@ def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) 
         findings.append(Finding(
             kind="quantifier", change="changed", severity="major", label=f"{ref.klass} -> {hyp.klass}",
             why=f"{headline('quantifier', 'changed')}: '{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
-            stage_span=_tokens_span(hyp.tokens), reference_span=_tokens_span(ref.tokens), reference_index=j))
+            stage_span=span_of(hyp.tokens), reference_span=span_of(ref.tokens), reference_index=j))
 
 
 # --------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..findings import Finding, Span, headline
+from ..findings import Finding, headline
 from . import lexicon
 from .align import Coverage, best_coverage, coverage, is_content
-from .frames import Frame, entity_of, same_entity
+from .frames import Frame, entity_of, same_entity, span_of
 
 SOURCE = "semantic"
 #: a word below this coverage counts as not covered
@@ -46,15 +46,6 @@ class ContentResult:
     #: content words of the closest reference and of the text
     reference_words: int
     text_words: int
-
-
-def _span(tokens) -> Span | None:
-    tokens = [t for t in tokens if t is not None]
-    if not tokens:
-        return None
-    start = min(t.idx for t in tokens)
-    end = max(t.idx + len(t.text) for t in tokens)
-    return Span(start, end, tokens[0].doc.text[start:end])
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -219,7 +210,7 @@ def compare_content(hyp_doc, hyp_vectors, hyp_frames, refs: Sequence[tuple], ref
                 label=f"{r.lemma_.lower()} -> {h.lemma_.lower()}",
                 why=f"{headline('entity', 'changed')}: '{h_text}' where the reference has '{r_text}' "
                     f"({_relation(h).replace('prep:', 'after ')})",
-                source=SOURCE, stage_span=_span(h_phrase), reference_span=_span(r_phrase), reference_index=j))
+                source=SOURCE, stage_span=span_of(h_phrase), reference_span=span_of(r_phrase), reference_index=j))
         if findings:
             break  # one reference's view of what was replaced is enough
 
@@ -262,7 +253,7 @@ def _dropped(refs, ref_frames, ref_covers, closest: int, replaced_ref) -> list[F
                 continue
             if len(refs) > 1 and not _covered_by_others(missing, j, refs):
                 continue  # another reference leaves it out too: optional content
-            span = _span(missing)
+            span = span_of(missing)
             out.append(Finding(
                 kind="dropped", change="lost", severity=_unit_severity(frame, missing),
                 label=" ".join(t.lemma_.lower() for t in missing[:4]),
@@ -277,7 +268,7 @@ def _added(hyp_frames, hyp_cover: Coverage, replaced_hyp: set[int]) -> list[Find
         missing = [t for t in words if hyp_cover.coverage.get(t.i, 1.0) < COVERED and t.i not in replaced_hyp]
         if len(missing) < 2 or len(missing) <= len(words) / 2:
             continue
-        span = _span(missing)
+        span = span_of(missing)
         out.append(Finding(
             kind="added", change="added", severity=_unit_severity(frame, missing),
             label=" ".join(t.lemma_.lower() for t in missing[:4]),

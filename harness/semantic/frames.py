@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..findings import Span
 from .lexicon import classes, negative_predicates
 
 _SUBJECTS = {"nsubj", "csubj", "expl"}
@@ -35,6 +36,16 @@ _NOT_ENTITIES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUA
 #: prepositions that mark the undergoer or the target of an event noun
 _PATIENT_PREPOSITIONS = {"against", "on", "upon", "toward", "towards", "of"}
 _NEGATORS = {"not", "n't", "never", "neither", "nor"}
+
+
+def span_of(tokens) -> Span | None:
+    """The span of the text from the first to the last of ``tokens`` (None-s skipped)."""
+    tokens = [t for t in tokens if t is not None]
+    if not tokens:
+        return None
+    start = min(t.idx for t in tokens)
+    end = max(t.idx + len(t.text) for t in tokens)
+    return Span(start, end, tokens[0].doc.text[start:end])
 
 
 @dataclass

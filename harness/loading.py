@@ -24,6 +24,11 @@ DEFAULT_MAX_PASSAGE_CHARS = 100_000
 
 # "AMBASSADOR SMITH:", "QUESTION:", "MR. MILLER:" — upper-case words then a colon.
 _SPEAKER = re.compile(r"^(?P<speaker>[A-Z][A-Z .'\-]{1,60}?):\s+")
+#: upper-case labels of web pages and notices, not people: their text stays text
+_NOT_SPEAKERS = frozenset({"NOTE", "EDITOR'S NOTE", "EDITORS NOTE", "WARNING", "CAUTION", "UPDATE", "UPDATED",
+                           "CORRECTION", "DISCLAIMER", "SOURCE", "SOURCES", "PHOTO", "VIDEO", "WATCH", "READ MORE",
+                           "RELATED", "SEE ALSO", "ADVERTISEMENT", "BREAKING", "BREAKING NEWS", "EXCLUSIVE",
+                           "IMPORTANT", "ATTENTION", "PS", "P.S.", "NB", "N.B.", "TL;DR", "FAQ", "TIP", "HINT"})
 #: A passage id (also a file name, passages/<id>.md): matched with fullmatch,
 #: because ``$`` would also match before a final newline ("nl\n").
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
@@ -214,7 +219,7 @@ def passage_ids(count: int) -> list[str]:
 def split_speaker(text: str) -> tuple[str | None, str]:
     """``"QUESTION: Hello."`` -> ``("QUESTION", "Hello.")``; the label is metadata."""
     match = _SPEAKER.match(text)
-    if not match:
+    if not match or match.group("speaker").strip() in _NOT_SPEAKERS:
         return None, text
     return match.group("speaker").strip(), text[match.end():]
 

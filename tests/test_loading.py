@@ -79,6 +79,9 @@ def test_a_leading_speaker_label_becomes_metadata():
     assert split_speaker("AMBASSADOR SMITH: Thank you.") == ("AMBASSADOR SMITH", "Thank you.")
     assert split_speaker("MR. MILLER: Hi.") == ("MR. MILLER", "Hi.")
     assert split_speaker("Note: lower-case labels are text.") == (None, "Note: lower-case labels are text.")
+    # upper-case labels of notices and web pages are not people
+    assert split_speaker("NOTE: the figures are provisional.") == (None, "NOTE: the figures are provisional.")
+    assert split_speaker("UPDATE: the bridge has reopened.") == (None, "UPDATE: the bridge has reopened.")
 
 
 def test_ids_widen_for_long_transcripts():

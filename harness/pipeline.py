@@ -356,9 +356,8 @@ class Pipeline:
 
         def missing() -> Iterator[list[Passage]]:
             for chunk in chunks:
+                # (finalize_run counts the references of every record, cached ones included)
                 found = (cache.get_chunk(chunk) if cache is not None else None) or {}
-                if found:  # sacrebleu's signatures count the references of every scored passage
-                    self.scorer.note_references([p.references for p in chunk if p.references])
                 todo = [] if found else chunk
                 pending.append((chunk, found, todo))
                 yield todo

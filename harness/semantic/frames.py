@@ -260,12 +260,16 @@ def _copula(frame: Frame):
     return frame.predicate.head if frame.kind in ("adjective", "noun") and frame.predicate.dep_ != "ROOT" else None
 
 
+def _holders(frame: Frame) -> list:
+    """The tokens whose children belong to the frame: its predicate, and the
+    copula of an adjective or noun predicate ("the route *is* safe")."""
+    copula = _copula(frame)
+    return [frame.predicate] if copula is None else [frame.predicate, copula]
+
+
 def _collect_arguments(frame: Frame) -> None:
     token = frame.predicate
-    holders = [token]
-    copula = _copula(frame)
-    if copula is not None:
-        holders.append(copula)
+    holders = _holders(frame)
     passive = any(c.dep_ == "auxpass" for c in token.children) or any(c.dep_ in _PASSIVE_SUBJECTS for c in token.children)
     for holder in holders:
         for child in holder.children:
@@ -373,10 +377,7 @@ def entity_of(token) -> str | None:
 
 def _collect_modality(frame: Frame) -> None:
     token = frame.predicate
-    holders = [token]
-    copula = _copula(frame)
-    if copula is not None:
-        holders.append(copula)
+    holders = _holders(frame)
     modals = classes("modals")
     aspects = classes("aspect_words")
     tense = None

@@ -34,6 +34,12 @@ def test_related_words_are_one_concept(a, b):
     assert lexicon.related(a, b)
 
 
+def test_a_more_general_verb_relates_two_verbs_only():
+    # "rejecting" is a way of judging; it does not cover "the judge" of another clause
+    assert lexicon.related("reject", "judge")
+    assert not lexicon.related("reject", "judge", verbs=False)
+
+
 @pytest.mark.parametrize("a, b, siblings", [("doctor", "nurse", True), ("firefighter", "officer", True),
                                             ("bus", "lorry", True), ("rain", "downpour", False),
                                             ("customer", "shopper", False), ("week", "fortnight", False),
@@ -89,6 +95,22 @@ CHANGES = [
      ["The council approved the plan to build a new library near the river."]),
     ("added", "The council approved the plan to build a library and to cut taxes for small shops.",
      ["The council approved the plan to build a library."]),
+    # a clause every reference has, each in its own words
+    ("dropped", "A court ruled on Monday that the council must pay the cleaners the wages they are owed.",
+     ["A court ruled on Monday that the council must pay the cleaners the wages they are owed, "
+      "rejecting the council's argument that the claims were filed too late.",
+      "On Monday a court ordered the council to pay the wages owed to the cleaners and dismissed the "
+      "council's claim that they had waited too long to sue."]),
+    # "is going to": the subject of "going" is who shrinks
+    ("antonym", "We think exports are going to shrink next year.", ["We expect exports to grow next year."]),
+    # a particle verb against another particle of the same verb: "go down" is not "go on"
+    ("antonym", "Officials say the lake will keep going down until Friday.",
+     ["Officials say the lake will keep rising until Friday.",
+      "Officials expect the lake to go on rising until Friday."]),
+    # a same-scale word elsewhere in another reference is no evidence for the text's opposite
+    ("antonym", "The mayor is reluctant to raise the parking fee, though she may test it in one district.",
+     ["The mayor is not in favour of lowering the parking fee, but may test it in one district.",
+      "The mayor does not support a lower parking fee, although she may try it in one district."]),
 ]
 
 
@@ -133,6 +155,9 @@ PARAPHRASES = [
      ["The museum will close in May, so visitors are urged to come before then."]),
     # the same participant negated with another predicate
     ("The bank said customer passwords were not among the stolen files.", ["The bank said no customer passwords were taken."]),
+    # "should X happen": a condition, as "provided X happens" is, not an obligation
+    ("The museum may open on Sundays, provided visitor numbers keep growing.",
+     ["The museum could open on Sundays, should visitor numbers continue to grow."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -93,20 +93,21 @@ class Coverage:
         return [self.doc[i] for i, c in self.coverage.items() if c < below]
 
 
-def _words(doc) -> list[tuple[int, str, str, bool]]:
-    """``(index, lemma, lower-cased form, is content)`` of each token, read once
-    (a spaCy token is a new Python object at every access)."""
-    return [(t.i, t.lemma_.lower(), t.lower_, is_content(t)) for t in doc]
+def _words(doc) -> list[tuple[int, str, str, bool, bool]]:
+    """``(index, lemma, lower-cased form, is content, is a verb)`` of each token,
+    read once (a spaCy token is a new Python object at every access)."""
+    return [(t.i, t.lemma_.lower(), t.lower_, is_content(t), t.pos_ == "VERB") for t in doc]
 
 
 def _lexical_match(token, other_words: list, other_lemmas: set) -> int:
     lemma, lower = token.lemma_.lower(), token.lower_
     if lemma in other_lemmas or lower in other_lemmas:
-        for i, other_lemma, other_lower, _ in other_words:
+        for i, other_lemma, other_lower, _, _ in other_words:
             if other_lemma == lemma or other_lower == lower:
                 return i
-    for i, other_lemma, _, content in other_words:
-        if content and lexicon.related(lemma, other_lemma):
+    verb = token.pos_ == "VERB"
+    for i, other_lemma, _, content, other_verb in other_words:
+        if content and lexicon.related(lemma, other_lemma, verb and other_verb):
             return i
     return -1
 

@@ -102,8 +102,13 @@ def _arguments_match(a: Argument, b: Argument) -> bool:
     return a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma)
 
 
+def _particle_apart(a: str, b: str) -> bool:
+    """"go down" against "go" (of "go on rising"): a particle can turn the verb around."""
+    return (" " in a) != (" " in b) and a.split()[0] == b.split()[0]
+
+
 def _relation(h: Frame, r: Frame) -> str | None:
-    if h.lemma == r.lemma or lexicon.related(h.lemma, r.lemma):
+    if h.lemma == r.lemma or (lexicon.related(h.lemma, r.lemma) and not _particle_apart(h.lemma, r.lemma)):
         return "same"
     h_forms = [h.lemma, *h.alternatives] + ([h.lemma.split()[0]] if " " in h.lemma else [])
     r_forms = [r.lemma, *r.alternatives] + ([r.lemma.split()[0]] if " " in r.lemma else [])
@@ -114,8 +119,9 @@ def _relation(h: Frame, r: Frame) -> str | None:
                 return "converse"
             if lexicon.opposite(a, b, pos if (a, b) == (h.lemma, r.lemma) else None):
                 return "opposite"
-    for a in h_forms:
-        for b in r_forms:
+    # "go down" is not "go on": a particle verb's bare verb only serves for opposites
+    for a in [h.lemma, *h.alternatives]:
+        for b in [r.lemma, *r.alternatives]:
             if a == b or lexicon.same_pole(a, b):
                 return "similar"  # "boost" / "raise": aligned, compared like the same predicate
     return None
@@ -123,6 +129,14 @@ def _relation(h: Frame, r: Frame) -> str | None:
 
 def _matched_arguments(h: Frame, r: Frame) -> int:
     return sum(1 for a in h.arguments if any(_arguments_match(a, b) for b in r.arguments))
+
+
+def _governors_match(h: Frame, r: Frame) -> bool:
+    """Both complements of the same predicate ("will keep going down" / "will keep
+    rising"): the same claim even where its subject is worded apart."""
+    a, b = h.governor, r.governor
+    return a is not None and b is not None and a.lemma not in ("be", "say") and \
+        (a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma))
 
 
 def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pair]:
@@ -134,7 +148,8 @@ def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pai
             if relation is None:
                 continue
             matched = _matched_arguments(h, r)
-            if relation not in ("same", "similar") and matched == 0 and (h.arguments or r.arguments):
+            if relation not in ("same", "similar") and matched == 0 and (h.arguments or r.arguments) \
+                    and not _governors_match(h, r):
                 continue  # an opposite word elsewhere in the text is not a change of this claim
             weight = {"same": 2.0, "similar": 1.8, "converse": 1.5, "opposite": 1.5}[relation]
             candidates.append((weight + 0.5 * matched, -abs(h.predicate.i / len(h.predicate.doc)
@@ -800,8 +815,9 @@ def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons:
         same_place = [f for f in other.findings if other.anchors.get(id(f)) == anchor and f.kind == finding.kind]
         if same_place:
             continue
-        if any(p.hyp.predicate.i == anchor for p in other.pairs):
-            return True
+        if any(p.hyp.predicate.i == anchor and (p.relation == "same" or p.matched_arguments)
+               for p in other.pairs):
+            return True  # a mere same-scale word with no shared participant is no evidence
         if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
             return True
     return False

@@ -221,13 +221,14 @@ def compare_content(hyp_doc, hyp_vectors, hyp_frames, refs: Sequence[tuple], ref
 
 
 def _covered_by_others(words, j: int, refs) -> bool:
-    """Every other reference covers most of these words (the content is not optional)."""
+    """Every other reference covers these words at least half-way on average (the
+    content is not optional; the other references word it their own way)."""
     for k, (doc, vectors) in enumerate(refs):
         if k == j:
             continue
         source_doc, source_vectors = refs[j]
         cover = coverage(source_doc, source_vectors, doc, vectors)
-        if sum(cover.coverage.get(t.i, 1.0) >= COVERED for t in words) <= len(words) / 2:
+        if sum(cover.coverage.get(t.i, 1.0) for t in words) < COVERED * len(words):
             return False
     return True
 

@@ -123,6 +123,10 @@ def frames_of(doc) -> list[Frame]:
             # "is going to grow": future; what governs "going" governs the clause
             if frame.modality is None:
                 frame.modality, frame.modality_tokens, frame.tense = "will", [head], "future"
+            if not frame.by_role("agent"):  # "revenue is going to shrink": revenue shrinks
+                for child in head.children:
+                    if child.dep_ in _SUBJECTS:
+                        _add(frame, "agent", child)
             head = _governing_predicate(head)
         if head is not None and head.i in frames and head.i != frame.predicate.i:
             frame.governor = frames[head.i]
@@ -375,6 +379,13 @@ def entity_of(token) -> str | None:
     return None
 
 
+def _inverted_condition(auxiliary, holder) -> bool:
+    """"should" before its subject outside a question: the conditional inversion
+    "should inflation ease" ("if inflation eases"), not an obligation."""
+    subjects = [c for c in holder.children if c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS]
+    return bool(subjects) and auxiliary.i < subjects[0].i and not auxiliary.sent.text.rstrip().endswith("?")
+
+
 def _collect_modality(frame: Frame) -> None:
     token = frame.predicate
     holders = _holders(frame)
@@ -390,7 +401,9 @@ def _collect_modality(frame: Frame) -> None:
                 frame.negated = not frame.negated
                 frame.negators.append(child)
             elif child.dep_ in ("aux", "auxpass"):
-                if child.tag_ == "MD" and word in modals:
+                if child.tag_ == "MD" and word == "should" and _inverted_condition(child, holder):
+                    pass  # "should inflation ease": a condition ("if inflation eases"), not an obligation
+                elif child.tag_ == "MD" and word in modals:
                     frame.modality, frame.modality_tokens = modals[word], [child]
                     if modals[word] == "will":
                         tense = "future"

@@ -242,14 +242,17 @@ def _concepts(lemma: str) -> _Concepts:
 
 
 @lru_cache(maxsize=262144)
-def related(a: str, b: str) -> bool:
+def related(a: str, b: str, verbs: bool = True) -> bool:
     """The same concept in any part of speech: synonyms, derived forms of the
     word or of a synonym ("support" / "supportive", "decide" / "decision"), or
-    a verb and the more general verb it is a way of ("buy" / "acquire")."""
+    a verb and the more general verb it is a way of ("buy" / "acquire").
+    ``verbs=False`` says the two words are not both verbs in the text: then
+    the more general verb does not count ("rejecting" is a way of judging, not
+    "the judge")."""
     if a == b:
         return True
     ca, cb = _concepts(a), _concepts(b)
-    return bool(ca.own & cb.own or ca.up & cb.own or ca.own & cb.up)
+    return bool(ca.own & cb.own or verbs and (ca.up & cb.own or ca.own & cb.up))
 
 
 # --------------------------------------------------------------------------

@@ -101,6 +101,15 @@ CHANGES = [
       "rejecting the council's argument that the claims were filed too late.",
       "On Monday a court ordered the council to pay the wages owed to the cleaners and dismissed the "
       "council's claim that they had waited too long to sue."]),
+    # two participants that traded places between clauses
+    ("role", "Police have arrested a cyclist who is accused of hitting a 70-year-old woman.",
+     ["Police have arrested a 70-year-old woman who is accused of hitting a cyclist."]),
+    # the object of a verb is the "against" phrase of its event noun
+    ("entity", "A lawsuit has been filed by the bakery against its former head chef.",
+     ["The bakery is suing its former accountant."]),
+    # "was defeated by": a converse in another reference is no support for the text's roles
+    ("role", "Ana Ruiz was defeated in the final by the champion.",
+     ["Ana Ruiz won the final, defeating the champion.", "The champion lost the final to Ana Ruiz."]),
     # "is going to": the subject of "going" is who shrinks
     ("antonym", "We think exports are going to shrink next year.", ["We expect exports to grow next year."]),
     # a particle verb against another particle of the same verb: "go down" is not "go on"
@@ -155,6 +164,8 @@ PARAPHRASES = [
      ["The museum will close in May, so visitors are urged to come before then."]),
     # the same participant negated with another predicate
     ("The bank said customer passwords were not among the stolen files.", ["The bank said no customer passwords were taken."]),
+    # participants that move between clauses in a paraphrase with the comparison turned round
+    ("Wages grew more slowly than rents last year.", ["Rents rose faster than wages last year."]),
     # "should X happen": a condition, as "provided X happens" is, not an obligation
     ("The museum may open on Sundays, provided visitor numbers keep growing.",
      ["The museum could open on Sundays, should visitor numbers continue to grow."]),

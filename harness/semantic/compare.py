@@ -38,7 +38,7 @@ from ..findings import Finding, headline
 from . import lexicon
 from . import quantities
 from .content import compare_content
-from .frames import Argument, Frame, frames_of, same_entity, span_of
+from .frames import Argument, Frame, entity_of, frames_of, same_entity, span_of
 
 SOURCE = "semantic"
 #: content words: what "dropped" and "added" count
@@ -458,6 +458,85 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
                 comparison, [a.head], [b.head]), h.predicate)
 
 
+def _mentions_of(argument: Argument, doc) -> list:
+    """The nouns of ``doc`` that name the argument's participant (by name, lemma or synonym)."""
+    out = []
+    for token in doc:
+        if token.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if argument.entity:
+            name = entity_of(token)
+            if name and same_entity(name, argument.entity):
+                out.append(token)
+        elif _lemma(token) == argument.lemma or lexicon.related(_lemma(token), argument.lemma, False):
+            out.append(token)
+    return out
+
+
+def _participant_elsewhere(argument: Argument, frames: Sequence[Frame], apart_from) -> bool:
+    """The participant is a core argument of another frame of the other text, in
+    a phrase of its own (not "tuition" of "tuition fees", "fort" of "remains of a fort")."""
+    mentions = {t.i for t in _mentions_of(argument, apart_from.doc)}
+    inside = _noun_phrase_tokens(apart_from)
+    for frame in frames:
+        for other in frame.arguments:
+            if other.role in _CORE_ROLES and other.head.i in mentions and other.head.i not in inside \
+                    and apart_from.i not in _noun_phrase_tokens(other.head):
+                return True
+    return False
+
+
+def _noun_phrase_tokens(head) -> set[int]:
+    """A noun's own phrase: its modifiers and "of" phrases, not its relative clauses."""
+    out = {head.i}
+    for child in head.children:
+        if child.dep_ not in ("relcl", "acl", "appos", "conj", "cc", "punct", "advcl"):
+            out |= _noun_phrase_tokens(child)
+    return out
+
+
+def detect_moved_participants(pair: _Pair, comparison: _Comparison) -> None:
+    """Two participants that swapped places between clauses ("arrested the driver
+    who assaulted a man" / "arrested the man who assaulted the driver"): a core
+    role holds a participant that the reference has as another clause's argument,
+    and the reference's filler is another clause's argument in the text; a name
+    of the passage in another one's place ("Aldera will build the plant" where
+    the reference has Daeyang) is an entity change."""
+    h, r = pair.hyp, pair.ref
+    if pair.relation != "same" or h.negated != r.negated or h.kind != "verb" or r.kind != "verb" \
+            or _compared_clause(h) or _compared_clause(r):
+        return
+    for role in _CORE_ROLES:
+        h_args = [a for a in h.by_role(role) if not a.pronoun and a.quantifier is None and a.head.pos_ != "NUM"]
+        r_args = [a for a in r.by_role(role) if not a.pronoun and a.quantifier is None and a.head.pos_ != "NUM"]
+        if len(h_args) != 1 or len(r_args) != 1 or _arguments_match(h_args[0], r_args[0]):
+            continue
+        a, b = h_args[0], r_args[0]
+        if a.head.pos_ != b.head.pos_ and "PROPN" in (a.head.pos_, b.head.pos_):
+            continue  # a name against a common noun: often one participant named two ways
+        if any(_arguments_match(a, x) for x in r.arguments) or any(_arguments_match(x, b) for x in h.arguments):
+            continue  # in this very clause in another role: the role check's case
+        if not _participant_elsewhere(a, comparison.ref_frames, b.head):
+            continue
+        swapped = _participant_elsewhere(b, comparison.hyp_frames, a.head)
+        if not swapped and not (a.entity and b.entity):
+            continue
+        kind = "role" if swapped else "entity"
+        comparison.add(_finding(
+            kind, "changed", f"{h.lemma} {role}: {b.lemma} -> {a.lemma}",
+            f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'"
+            + (f" ('{b.text}' is elsewhere in the text)" if swapped else ""),
+            comparison, [a.head], [b.head]), h.predicate)
+        return
+
+
+def _compared_clause(frame: Frame) -> bool:
+    """A clause with a comparative ("wages grew more slowly than rents"): its
+    participants may trade places with the comparison turned round."""
+    return any(_is_comparative(t) and t.tag_ in _COMPARATIVE_TAGS or t.lower_ == "than"
+               for t in frame.predicate.subtree)
+
+
 def _role_name(role: str) -> str:
     return {"agent": "subject", "patient": "object"}.get(role, role.replace("prep:", "'") + "' phrase"
                                                           if role.startswith("prep:") else role)
@@ -630,7 +709,10 @@ def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_fra
         detect_negation(pair, comparison)
         detect_modality(pair, comparison)
         if not detect_roles(pair, comparison):
+            before = len(comparison.findings)
             detect_entities(pair, comparison)
+            if len(comparison.findings) == before:
+                detect_moved_participants(pair, comparison)
         detect_argument_modifiers(pair, comparison)
     reported = {f.stage_span.start for f in comparison.findings if f.stage_span}
     reported_tokens = {t.i for t in hyp_doc if t.idx in reported}
@@ -812,12 +894,13 @@ def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons:
     for other in comparisons:
         if other is comparison:
             continue
-        same_place = [f for f in other.findings if other.anchors.get(id(f)) == anchor and f.kind == finding.kind]
-        if same_place:
-            continue
-        if any(p.hyp.predicate.i == anchor and (p.relation == "same" or p.matched_arguments)
+        if any(other.anchors.get(id(f)) == anchor for f in other.findings):
+            continue  # a change there too ("was defeated by Y": a role swap here, a converse there)
+        if any(p.hyp.predicate.i == anchor and (p.relation == "same" or p.relation == "similar" and p.matched_arguments)
                for p in other.pairs):
-            return True  # a mere same-scale word with no shared participant is no evidence
+            # a mere same-scale word with no shared participant is no evidence, nor is a
+            # converse ("lost to"), whose participants the role check does not compare
+            return True
         if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
             return True
     return False

@@ -111,6 +111,18 @@ def _relation(token) -> str:
     return dep
 
 
+#: a verb's object is its event noun's "against"/"of"/"on" phrase ("sued X" / "a
+#: lawsuit against X"), its subject the noun's "by" phrase
+_OBJECT_PREPOSITIONS = {"prep:against", "prep:of", "prep:on", "prep:upon", "prep:toward", "prep:towards"}
+
+
+def _same_relation(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    pair = {a, b}
+    return ("object" in pair and bool(pair & _OBJECT_PREPOSITIONS)) or pair == {"subject", "prep:by"}
+
+
 def _anchor_head(token):
     """The word a noun hangs on: the verb of its clause, the noun it modifies."""
     head = token.head
@@ -165,7 +177,8 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
         for r in ref_free:
             if r.i in used or r.dep_ == "compound":
                 continue
-            same_place = _relation(h) == _relation(r) and _heads_align(_anchor_head(h), _anchor_head(r), hyp_cover)
+            same_place = _same_relation(_relation(h), _relation(r)) and \
+                _heads_align(_anchor_head(h), _anchor_head(r), hyp_cover)
             if h.pos_ == "PROPN" or r.pos_ == "PROPN":
                 h_name, r_name = entity_of(h), entity_of(r)
                 if not (h_name and r_name) or not same_place or same_entity(h_name, r_name):
@@ -173,7 +186,7 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
             else:
                 if not lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower()):
                     continue
-                if not same_place and _relation(h) != _relation(r):
+                if not same_place and not _same_relation(_relation(h), _relation(r)):
                     continue
                 if _cosine(hyp_cover, ref_cover, h, r) >= SAME_THING_COSINE:
                     continue  # another word for the same thing

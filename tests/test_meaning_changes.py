@@ -2,7 +2,8 @@
 
 Every kind of meaning change (antonym, quantifier, role, entity, modality,
 dropped, added, number, negation, name) has its own changes in two splits:
-``dev`` (developed against) and ``test`` (held out). A change is *detected*
+``dev`` (developed against), ``test`` (held out) and ``val`` (written later,
+blind to the detector: a check that rules made on dev carry over). A change is *detected*
 when the text gets a major finding of its kind; a meaning-preserving
 paraphrase is a *false alarm* when its verdict is not ``preserved``.
 
@@ -24,7 +25,7 @@ from harness.semantic.labelled import evaluate, load_items
 
 DATA = Path(__file__).parent / "data" / "meaning_changes"
 EXPECTED = yaml.safe_load((DATA / "expected.yaml").read_text(encoding="utf-8"))
-SPLITS = ("dev", "test")
+SPLITS = ("dev", "test", "val")
 
 
 def test_the_set_is_well_formed():
@@ -43,7 +44,8 @@ def test_the_set_is_well_formed():
                 assert change["text"] not in item["references"]
                 counts[change["kind"]] += 1
         assert min(counts.values()) >= 10, (split, counts)
-        assert paraphrases >= sum(counts.values()), split
+        # val: three paraphrases an item and up to five changes (fewer items, as many kinds)
+        assert paraphrases >= (0.7 if split == "val" else 1.0) * sum(counts.values()), split
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,13 @@ def test_related_words_are_one_concept(a, b):
     assert lexicon.related(a, b)
 
 
+@pytest.mark.parametrize("word, negated", [("unexposed", True), ("unencrypted", True), ("unaware", True),
+                                           ("impossible", True), ("united", False), ("understated", False),
+                                           ("impress", False), ("insight", False)])
+def test_a_negating_prefix_is_read_only_where_it_negates(word, negated):
+    assert lexicon.negated_by_prefix(word) is negated
+
+
 def test_a_more_general_verb_relates_two_verbs_only():
     # "rejecting" is a way of judging; it does not cover "the judge" of another clause
     assert lexicon.related("reject", "judge")
@@ -166,6 +173,20 @@ PARAPHRASES = [
     ("The bank said customer passwords were not among the stolen files.", ["The bank said no customer passwords were taken."]),
     # participants that move between clauses in a paraphrase with the comparison turned round
     ("Wages grew more slowly than rents last year.", ["Rents rose faster than wages last year."]),
+    # the same polarity in other words: "un-" on a participle, "off", "only ... if", "first ... since"
+    ("Bees that were unexposed to the spray collected more pollen.",
+     ["Bees that had not been exposed to the spray collected more pollen."]),
+    ("A faulty update turned the heating off in hundreds of flats overnight.",
+     ["A faulty update switched off the heating in hundreds of flats overnight.",
+      "Hundreds of flats were left without heating overnight after a faulty update turned it off."]),
+    ("Patients should only call the clinic if the rash lasts more than a week.",
+     ["Patients should not call the clinic unless the rash lasts more than a week."]),
+    ("The club had not won the cup since 2009.", ["It was the club's first cup win since 2009."]),
+    # neighbouring degrees of expectation are a minor change at most
+    ("Storms are expected to hit the coast on Friday.", ["Storms could hit the coast on Friday."]),
+    # "more likely to be hurt": a higher risk, not a hedge
+    ("Children who sleep less are at greater risk of being hurt.",
+     ["Children who sleep less are more likely to be hurt."]),
     # "should X happen": a condition, as "provided X happens" is, not an obligation
     ("The museum may open on Sundays, provided visitor numbers keep growing.",
      ["The museum could open on Sundays, should visitor numbers continue to grow."]),

@@ -232,11 +232,12 @@ def _negation_explained(plain: Frame) -> bool:
     ("there will be no tour" / "cancelled the tour"), or through the negated
     predicate it is the subject of ("lowering it does not have her backing" /
     "she is not in favour of lowering it")."""
-    return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain)
+    return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain) or \
+        _restricted(plain)
 
 
 #: adverbs that compare with every earlier time ("never before", "had not won it previously")
-_EARLIER = {"before", "previously"}
+_EARLIER = {"before", "previously", "since"}
 
 
 def _negated_comparison(frame: Frame) -> bool:
@@ -331,22 +332,39 @@ def _modality_equivalent(h: Frame, r: Frame) -> bool:
     return False
 
 
+#: neighbouring degrees of expectation: news and forecasts use them for one
+#: another ("expected to end" / "set to end", "likely" / "could"); a change
+#: between them alone is minor
+_NEIGHBOUR_LEVELS = ({"probable", "possible"}, {"probable", "future"})
+
+
+def _level_or_future(frame: Frame) -> str:
+    level = modality_level(frame.modality)
+    return "future" if level == "fact" and frame.tense == "future" else level
+
+
 def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     changes = []
+    severity = "major"
     if not _modality_equivalent(h, r):
         changes.append(f"{_modality_name(r.modality)} -> {_modality_name(h.modality)}")
+        if {_level_or_future(h), _level_or_future(r)} in _NEIGHBOUR_LEVELS:
+            severity = "minor"
     if {h.tense, r.tense} == {"future", "past"}:
         changes.append(f"{r.tense} -> {h.tense}")
+        severity = "major"
     if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:
         changes.append("'no longer' " + ("added" if "no_longer" in h.aspect else "dropped"))
+        severity = "major"
     if {_completion(h), _completion(r)} == {"done", "ongoing"} and not _communication(h) and not _communication(r):
         changes.append(f"{_completion(r)} -> {_completion(h)}")
+        severity = "major"
     if changes:
         comparison.add(_finding(
             "modality", "changed", f"{h.lemma}: {'; '.join(changes)}",
             f"'{_phrase(h)}' where the reference says '{_phrase(r)}' ({'; '.join(changes)})",
-            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens]), h.predicate)
+            comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens], severity), h.predicate)
 
 
 def _communication(frame: Frame) -> bool:
@@ -793,12 +811,25 @@ def _frames_of_cue(token, frames) -> list[Frame]:
     return [frame] if frame is not None else []
 
 
+#: particles that turn a verb into "no longer on" ("shut off the heating", "the heating went off")
+_OFF_PARTICLES = {"off"}
+
+
 def _says_not(token) -> bool:
-    """A word that says "not" without a negation word ("freeze", "refuse", "unaware")."""
+    """A word that says "not" without a negation word ("freeze", "refuse", "unaware",
+    "switched off")."""
     lemma = _lemma(token)
     words = lexicon.classes_list("negative_lexicon")
     return lemma in words or token.lower_ in words or (
-        token.pos_ in ("ADJ", "VERB", "ADV") and lexicon.negated_by_prefix(lemma))
+        token.pos_ in ("ADJ", "VERB", "ADV") and (lexicon.negated_by_prefix(lemma) or lexicon.negated_by_prefix(token.lower_))
+    ) or (token.pos_ == "VERB" and any(c.dep_ == "prt" and c.lower_ in _OFF_PARTICLES for c in token.children))
+
+
+def _restricted(frame: Frame) -> bool:
+    """"only call us if it lasts", "only allowed after a warning": "only" with a
+    condition says what "not ... unless" says."""
+    holders = [frame.predicate] + ([frame.governor.predicate] if frame.governor is not None else [])
+    return any(c.lower_ in ("only", "solely") and c.dep_ == "advmod" for t in holders for c in t.children)
 
 
 def _lexical_negatives(doc) -> int:
@@ -825,7 +856,9 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
     unless a frame-level negation finding already reports them."""
     from ..metrics.anchors import compare_negations
 
-    report = compare_negations(hyp_doc.text, [d.text for d in ref_docs], share=0.5)
+    # lost only where every reference has it: a negation that one wording uses and another
+    # says with "turn off" or "unchanged" is optional wording
+    report = compare_negations(hyp_doc.text, [d.text for d in ref_docs], share=1.0)
     hyp_lexical = _lexical_negatives(hyp_doc)
     reported_spans = [f.stage_span for f in found if f.kind == "negation" and f.stage_span] + \
                      [f.reference_span for f in found if f.kind == "negation" and f.reference_span]

@@ -379,6 +379,11 @@ def entity_of(token) -> str | None:
     return None
 
 
+def _compared_degree(token) -> bool:
+    """"more likely", "less able": a modal adjective that is compared."""
+    return any(c.dep_ == "advmod" and c.lower_ in ("more", "less", "most", "least") for c in token.children)
+
+
 def _inverted_condition(auxiliary, holder) -> bool:
     """"should" before its subject outside a question: the conditional inversion
     "should inflation ease" ("if inflation eases"), not an obligation."""
@@ -455,6 +460,8 @@ def _inherit(frame: Frame) -> None:
                                             argument.pronoun, argument.quantifier, argument.quantifier_token))
     modals = classes("modals")
     governor_modality = modals.get(governor.predicate.lower_) or modals.get(governor.lemma)
+    if governor_modality and _compared_degree(governor.predicate):
+        governor_modality = None  # "more likely to be injured": a higher risk, a claim, not a hedge
     intention = classes("intention_verbs").get(governor.lemma)
     if intention == "directive" and not _object_control(governor.predicate):
         intention = None  # "asked to see a counsellor": a request of one's own, not an instruction

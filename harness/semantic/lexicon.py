@@ -191,7 +191,11 @@ _NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non", "non-", "mis")
 def _prefix_opposite(a: str, b: str) -> bool:
     shorter, longer = sorted((a, b), key=len)
     for prefix in _NEGATING_PREFIXES:
-        if longer == prefix + shorter and len(shorter) >= 4 and wordnet().is_word(longer):
+        if longer == prefix + shorter and len(shorter) >= 4 and wordnet().is_word(longer) and \
+                wordnet().is_word(shorter):  # not "united" / "ited", "understated" / "derstated"
+            if prefix in ("in", "im", "il", "ir") and not any(
+                    (p, longer) in wordnet().senses for p in ("a", "r")):
+                continue  # "impress", "insight": a Latin prefix that negates only adjectives
             return True
     return False
 
@@ -280,10 +284,15 @@ def classes_list(section: str) -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def negated_by_prefix(word: str) -> bool:
-    """"unaware", "inadequate", "dishonest": a negating prefix on a word that exists without it."""
+    """"unaware", "inadequate", "dishonest": a negating prefix on a word that exists
+    without it; "unexposed", "unencrypted": "un-" on the participle of a verb."""
     for prefix in _NEGATING_PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 4 and _prefix_opposite(word, word[len(prefix):]):
             return True
+    if word.startswith("un") and word.endswith("ed") and len(word) >= 8:
+        stem = word[2:-2]
+        net = wordnet()
+        return any(("v", verb) in net.senses for verb in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else stem))
     return False
 
 

@@ -117,6 +117,15 @@ CHANGES = [
     # "was defeated by": a converse in another reference is no support for the text's roles
     ("role", "Ana Ruiz was defeated in the final by the champion.",
      ["Ana Ruiz won the final, defeating the champion.", "The champion lost the final to Ana Ruiz."]),
+    # a converse verb with the same subject: the buyer made the seller
+    ("role", "Harlow Foods has agreed to buy the bakery chain from Denton.",
+     ["Harlow Foods has agreed to sell the bakery chain to Denton."]),
+    # two names that traded places between two clauses
+    ("role", "The striker was released by the Rovers and has signed for the Wanderers.",
+     ["The striker was released by the Wanderers and has signed for the Rovers."]),
+    # a name of the passage moved into another one's place, the other staying where it was
+    ("entity", "Aldera will buy batteries from Daeyang, and Aldera will build a plant near the border.",
+     ["Aldera will buy batteries from Daeyang, and Daeyang will build a plant near the border."]),
     # "is going to": the subject of "going" is who shrinks
     ("antonym", "We think exports are going to shrink next year.", ["We expect exports to grow next year."]),
     # a particle verb against another particle of the same verb: "go down" is not "go on"
@@ -182,6 +191,12 @@ PARAPHRASES = [
     ("Patients should only call the clinic if the rash lasts more than a week.",
      ["Patients should not call the clinic unless the rash lasts more than a week."]),
     ("The club had not won the cup since 2009.", ["It was the club's first cup win since 2009."]),
+    # lending told from the borrower's side
+    ("A museum in Lyon will borrow six paintings from the gallery.",
+     ["The gallery has loaned six paintings to a museum in Lyon."]),
+    # a duration in other units ("sixty minutes" / "an hour", "the coming decade" / "10 years")
+    ("No patient will travel more than sixty minutes for treatment during the coming decade.",
+     ["No patient will travel more than an hour for treatment over the next 10 years."]),
     # neighbouring degrees of expectation are a minor change at most
     ("Storms are expected to hit the coast on Friday.", ["Storms could hit the coast on Friday."]),
     # "more likely to be hurt": a higher risk, not a hedge

@@ -196,10 +196,10 @@ def _number_anchor(value: Decimal, unit: str, surface: str, start: int, end: int
 
 
 #: days in one unit of time ("48 hours" = "two days", "six months" = "half a year")
-_DAYS = {"hour": Decimal(1) / 24, "day": Decimal(1), "week": Decimal(7), "fortnight": Decimal(14),
+_DAYS = {"minute": Decimal(1) / 1440, "hour": Decimal(1) / 24, "day": Decimal(1), "week": Decimal(7), "fortnight": Decimal(14),
          "month": Decimal("365.25") / 12, "year": Decimal("365.25"), "decade": Decimal("3652.5"),
          "century": Decimal("36525")}
-_TIME_UNIT = re.compile(r"[\s-]+(?P<unit>hours?|days?|weeks?|fortnights?|months?|years?|decades?|centur(?:y|ies))\b",
+_TIME_UNIT = re.compile(r"[\s-]+(?P<unit>minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?|centur(?:y|ies))\b",
                         re.IGNORECASE)
 
 
@@ -386,7 +386,8 @@ _LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bo
         (r"\bone\s+in\s+(?:every\s+)?ten\b", (("10", "%"),), False),
         (r"\b(?:a|an|one|per|each|every)\s+(?P<unit>hour|day|week|fortnight|month|year|decade|century)\b", (), False),
         (r"\bhalf\s+(?:a|an)\s+(?P<half>hour|day|week|month|year|decade|century)\b", (), False),
-        (r"\b(?:a|the\s+last|the\s+past|the\s+next|within\s+a)\s+(?P<whole>decade|century|fortnight)\b", (), False),
+        (r"\b(?:a|the\s+last|the\s+past|the\s+next|the\s+coming|the\s+following|the\s+previous|within\s+a)"
+         r"\s+(?P<whole>decade|century|fortnight)\b", (), False),
     ]
 ] + [
     # ordinals keep the cardinal of the same count ("a third year" / "three years in a row")

@@ -199,8 +199,9 @@ def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
         # "A sold X to B" / "B bought X from A" agree; "A sold" / "A bought" do not
         h_agents, r_agents = h.by_role("agent"), r.by_role("agent")
         if any(_arguments_match(a, b) for a in h_agents for b in r_agents):
+            # the buyer made the seller, the lender the borrower: who does what to whom
             comparison.add(_finding(
-                "antonym", "changed", f"{r.lemma} -> {h.lemma}",
+                "role", "changed", f"{r.lemma} -> {h.lemma}",
                 f"'{h.predicate.text}' where the reference says '{r.predicate.text}', with the same subject",
                 comparison, [h.predicate], [r.predicate]), h.predicate)
 
@@ -456,8 +457,8 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
 
 def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
-    if pair.relation not in ("same", "similar"):
-        return
+    if pair.relation not in ("same", "similar") or h.lemma in _LIGHT_PREDICATES:
+        return  # "used to supply", "has taken legal action": the light verb's subject is no evidence
     for role in {a.role for a in r.arguments}:
         r_names = [a for a in r.by_role(role) if a.entity]
         h_names = [a for a in h.by_role(role) if a.entity]
@@ -470,9 +471,12 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
             if not missing:
                 continue
             b = missing[0]
+            # each name where the other was, in this clause and in another: a swap of roles
+            swapped = _exchanged(a, b, pair, comparison)
             comparison.add(_finding(
-                "entity", "changed", f"{h.lemma} {role}: {b.entity} -> {a.entity}",
-                f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'",
+                "role" if swapped else "entity", "changed", f"{h.lemma} {role}: {b.entity} -> {a.entity}",
+                f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'"
+                + (f" ('{b.text}' is elsewhere in the text)" if swapped else ""),
                 comparison, [a.head], [b.head]), h.predicate)
 
 
@@ -489,6 +493,20 @@ def _mentions_of(argument: Argument, doc) -> list:
         elif _lemma(token) == argument.lemma or lexicon.related(_lemma(token), argument.lemma, False):
             out.append(token)
     return out
+
+
+def _exchanged(a: Argument, b: Argument, pair: _Pair, comparison: _Comparison) -> bool:
+    """``a`` (the text's) and ``b`` (the reference's) traded places: in another
+    aligned clause the reference has ``a`` in some role and the text ``b`` in
+    that same role ("released by the Comets ... signed with the Rays" /
+    "released by the Rays ... signed with the Comets")."""
+    for other in comparison.pairs:
+        if other is pair or other.relation not in ("same", "similar"):
+            continue
+        for x in other.ref.arguments:
+            if _arguments_match(a, x) and any(y.role == x.role and _arguments_match(y, b) for y in other.hyp.arguments):
+                return True
+    return False
 
 
 def _participant_elsewhere(argument: Argument, frames: Sequence[Frame], apart_from) -> bool:
@@ -522,6 +540,7 @@ def detect_moved_participants(pair: _Pair, comparison: _Comparison) -> None:
     the reference has Daeyang) is an entity change."""
     h, r = pair.hyp, pair.ref
     if pair.relation != "same" or h.negated != r.negated or h.kind != "verb" or r.kind != "verb" \
+            or h.lemma in _LIGHT_PREDICATES \
             or _compared_clause(h) or _compared_clause(r):
         return
     for role in _CORE_ROLES:

@@ -234,7 +234,16 @@ def _negation_explained(plain: Frame) -> bool:
     predicate it is the subject of ("lowering it does not have her backing" /
     "she is not in favour of lowering it")."""
     return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain) or \
-        _restricted(plain)
+        _restricted(plain) or _until(plain)
+
+
+def _until(frame: Frame) -> bool:
+    """"stays in place until the reservoirs recover": the boundary that "will not be
+    lifted until" draws in other words."""
+    words = ("until", "till")
+    return any(c.lower_ in words or (c.dep_ == "advcl" and any(g.dep_ == "mark" and g.lower_ in words
+                                                              for g in c.children))
+               for c in frame.predicate.children)
 
 
 #: adverbs that compare with every earlier time ("never before", "had not won it previously")
@@ -899,6 +908,8 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
             continue  # "no payment details were taken" / "payment details were not among the stolen data"
         if any(_comparison_for_superlative(f, d) for f in frames for d in other_docs):
             continue  # "no cleanup has been bigger" / "the largest cleanup"
+        if any(_until(f) for f in frames) and any(t.lower_ in ("until", "till") for d in other_docs for t in d):
+            continue  # "will not be lifted until" / "stays until": one boundary, two wordings
         other_lexical = [_lexical_negatives(d) for d in ref_docs]
         if finding.change == "added" and max(other_lexical) > hyp_lexical:
             continue  # the reference says it without a negation word ("freeze" for "won't change")

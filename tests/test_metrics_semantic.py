@@ -199,7 +199,7 @@ PARAPHRASES = [
      ["No patient will travel more than an hour for treatment over the next 10 years."]),
     # "will not be lifted until" draws the boundary that "stays until" draws
     ("The curfew will not be lifted until the army has left the town.",
-     ["The curfew stays in place until the army has left the town."]),
+     ["The curfew remains until the army has left the town."]),
     # neighbouring degrees of expectation are a minor change at most
     ("Storms are expected to hit the coast on Friday.", ["Storms could hit the coast on Friday."]),
     # "more likely to be hurt": a higher risk, not a hedge

@@ -38,7 +38,7 @@ space goes with the span).
 ``filler``
     An English clause of 3 to 10 lower-case words dropped between two words
     of a sentence ("... peace trust me you will not regret it and stability
-    ..."), found in either of two ways:
+    ..."), found in any of three ways:
 
     * it speaks to the reader (a word of the ``address_words`` class: "you",
       "here", "click"...), and the sentence reads clearly better without it
@@ -80,8 +80,8 @@ space goes with the span).
     filler clauses written for tuning (``python bench/dev_fillers.py``
     prints these figures), not on the benchmark's held-out ones.
     Spans that hold a spinner-style form (``spin_candidates.yaml``) are left
-    to the ``spin`` cleaner (for the second way: a form at either end of the
-    span, or of three words or more).
+    to the ``spin`` cleaner (for the second and third ways: a form at either
+    end of the span, or of three words or more).
 
 ``offtopic:<group>``
     An English keyword string from ``harness/data/cleaner_injected.yaml``

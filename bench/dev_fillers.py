@@ -3,8 +3,9 @@
 Kept apart from ``bench/data/injections.yaml`` (the held-out measure): these
 filler clauses were written for tuning, and are inserted into the clean
 paragraphs with another seed. ``python bench/dev_fillers.py`` prints the
-filler recall on this set and the score of every candidate span of the clean
-paragraphs and spun copies that reaches the margin.
+filler recall on this set and the highest score of a candidate span of the
+clean paragraphs and spun copies that the spaCy checks accept, for each of
+the two margins (``clause_margin``, ``seam_margin``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ DEV_FILLERS = [
     "it makes a perfect gift", "the whole family will enjoy it", "and that is not all",
     "believe me it is worth it", "what more could you ask for", "so why not give it a go",
     "it is easier than you think", "nobody does it better", "this will change your life",
+    # added for the bond-breaking clauses (issue 19, second round); appended, so that
+    # the insertions of the phrases above stay where they were
+    "you will not find a better one", "everyone is talking about it", "it is the talk of the town",
+    "people just cannot get enough of it", "nothing else comes close", "we think it is a winner",
+    "this is the smart choice", "it is quick and easy to use", "they have thought of everything",
+    "it is worth every penny", "you deserve the very best", "our customers keep coming back",
 ]
 
 
@@ -82,12 +89,17 @@ def main() -> None:
     texts += [s for _, _, s in bench.heldout_copies(sources, 0.5, 2, 23, bench.minus_lexicon_table())]
     texts += [s for _, _, s in bench.heldout_copies(sources, 0.5, 2, 23)]
     texts += [s for _, _, s in bench.wordnet_copies(sources, 0.15, 2, 23)]
-    probe = InjectedCleaner(filler_margin=99.0, clause_margin=0.0)
-    best = max(((score, normal(t)[start:end]) for t in texts
-                for score, start, end, kind in probe._insertion_candidates(normal(t)) if kind == "filler"),
-               default=(float("-inf"), ""))
-    print(f"calibration: {len(texts)} clean and spun texts; highest clause score {best[0]:.2f} ({best[1]!r}); "
-          f"clause_margin {InjectedCleaner().clause_margin}")
+    default = InjectedCleaner()
+    texts = [normal(t) for t in texts]
+    for label, probe, margin in (
+            ("clause", InjectedCleaner(filler_margin=99.0, clause_margin=0.0, seam_margin=99.0), "clause_margin"),
+            ("bond-breaking clause", InjectedCleaner(filler_margin=99.0, clause_margin=99.0, seam_margin=0.0),
+             "seam_margin")):
+        best = max(((score, t[start:end]) for t in texts
+                    for score, start, end, kind in probe._insertion_candidates(t) if kind == "filler"),
+                   default=(float("-inf"), ""))
+        print(f"calibration: {len(texts)} clean and spun texts; highest {label} score {best[0]:.2f} "
+              f"({best[1]!r}); {margin} {getattr(default, margin)}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ space goes with the span).
 ``filler``
     An English clause of 3 to 10 lower-case words dropped between two words
     of a sentence ("... peace trust me you will not regret it and stability
-    ..."), found in either of two ways:
+    ..."), found in any of three ways:
 
     * it speaks to the reader (a word of the ``address_words`` class: "you",
       "here", "click"...), and the sentence reads clearly better without it
@@ -52,18 +52,36 @@ space goes with the span).
       clause (a subject and a finite verb, or an imperative; no last word
       that needs more after it: "the", "to", "and", "for the new") and does
       not attach to the sentence as a relative clause of the word before it
-      ("the report [we published last week] shows").
+      ("the report [we published last week] shows");
+    * the same clause on a lower score (at least ``seam_margin``) where it
+      breaks a bond of the sentence around it (:meth:`InjectedCleaner._breaks_bond`):
+      in spaCy's parse of the sentence without it, the word before it waits
+      for the word after it (a determiner, possessive, adjective, number,
+      compound, auxiliary or subject whose head is that word or lies beyond
+      it: "the [...] world", "to [...] change", "routes [...] stay"), or the
+      word after it is the object or particle of the word before it ("by",
+      "down", "of [...] them"). Nothing of a sentence may stand there but
+      words of the same phrase, so a complete clause there is an insertion;
+      the word before it must not belong to the clause in the parse of the
+      sentence as it stands ("the [people are ...]" is one phrase) nor
+      introduce a clause ("and", "that"), the clause must not open with a
+      wh-word or a subordinator (it may be an argument: "of [how it
+      works]") and must open the way a sentence does (with its subject, or
+      the verb of an imperative, after any conjunctions and adverbs: not
+      "number [of people who say they ...] has"), and "not" binds too
+      loosely to count.
 
     ``clause_margin`` (8.1) is the highest score of a clause that spaCy
     accepts in 89 clean paragraphs, the briefing and 477 spun copies of
     them (rate 0.5 with the distorter's tables, 0.15 with a WordNet
-    spinner, seed 23; the highest is 7.65) plus a margin of about 0.5; the
-    weights and the margin were chosen on filler clauses written for tuning
-    (``python bench/dev_fillers.py`` prints both figures), not on the
-    benchmark's held-out ones.
+    spinner, seed 23; the highest is 7.65) plus a margin of about 0.5;
+    ``seam_margin`` (5.7) is the same for the clauses of that set that break
+    a bond (the highest is 5.14). The weights and the margins were chosen on
+    filler clauses written for tuning (``python bench/dev_fillers.py``
+    prints these figures), not on the benchmark's held-out ones.
     Spans that hold a spinner-style form (``spin_candidates.yaml``) are left
-    to the ``spin`` cleaner (for the second way: a form at either end of the
-    span, or of three words or more).
+    to the ``spin`` cleaner (for the second and third ways: a form at either
+    end of the span, or of three words or more).
 
 ``offtopic:<group>``
     An English keyword string from ``harness/data/cleaner_injected.yaml``
@@ -94,7 +112,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.1"
+CODE_VERSION = "2.2"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -104,6 +122,13 @@ _DEMONYM_SUFFIX = re.compile(r"[A-Z][a-z]+(?:an|ian|ese|ish|i|ic)$")
 #: words after which a verb in the base form is not an imperative ("to go", "will go", "help us go", "and go")
 _BARE_INFINITIVE_BEFORE = frozenset("""to can could will would shall should may might must do does did and or not
     let help make us me them you him her""".split())
+#: a word before the span that waits for its head at or after the word after the span
+_BOND_BEFORE = frozenset("det poss amod nummod compound nmod quantmod case aux auxpass nsubj nsubjpass".split())
+#: the word after the span as a dependent of the word before it
+_BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp".split())
+#: words that open a clause made to depend on another word ("to own [whether it ...]", "of [how it works]")
+_SUBORDINATORS = frozenset("""what which who whom whose where when why how whether that if because although though
+    unless until while whereas since as once""".split())
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
@@ -275,6 +300,7 @@ class InjectedCleaner:
         keyword_margin: float = -4.0,
         filler_margin: float = 3.5,
         clause_margin: float = 8.1,
+        seam_margin: float = 5.7,
     ):
         path = Path(data) if data is not None else data_path("cleaner_injected.yaml")
         raw, sha = read_data(path)
@@ -288,6 +314,7 @@ class InjectedCleaner:
         self.keyword_margin = float(keyword_margin)
         self.filler_margin = float(filler_margin)
         self.clause_margin = float(clause_margin)
+        self.seam_margin = float(seam_margin)
         self.cue_words = frozenset(str(w).lower() for w in raw.get("cue_words") or ())
         self.address_words = frozenset(str(w).lower() for w in raw.get("address_words") or ())
         self.keyword_modifiers = frozenset(str(w).lower() for w in raw.get("keyword_modifiers") or ())
@@ -304,8 +331,9 @@ class InjectedCleaner:
                                  re.IGNORECASE)
             self.groups[str(group)] = (pattern, frozenset(str(w).lower() for w in spec.get("topic") or ()))
         settings = (self.min_confidence, self.max_english_zipf, self.min_foreign_zipf, self.offtopic,
-                    self.structural, self.keyword_margin, self.filler_margin, self.clause_margin)
-        default = (0.75, 2.0, 2.5, True, True, -4.0, 3.5, 8.1)
+                    self.structural, self.keyword_margin, self.filler_margin, self.clause_margin,
+                    self.seam_margin)
+        default = (0.75, 2.0, 2.5, True, True, -4.0, 3.5, 8.1, 5.7)
         self.version = f"{CODE_VERSION}+{sha[:10]}" + ("" if settings == default else "-" + "-".join(map(str, settings)))
         if self.structural:
             self.version += f"+{model_id()}"
@@ -525,6 +553,8 @@ class InjectedCleaner:
         after an article: "the new", "a very"; a preposition that wants an
         object, unless a wh-word strands it: "what more could you ask for").
         Without spaCy, no span does."""
+        if span.rsplit(None, 1)[-1].lower() in ("the", "a", "an"):
+            return False  # answered without spaCy, whose import costs a second
         try:
             doc = _parse(span)
         except Exception:  # spaCy or its English model not installed: no evidence
@@ -546,6 +576,67 @@ class InjectedCleaner:
             and not (last.tag_ in ("JJ", "RB") and any(c.lower_ in ("the", "a", "an") for c in last.children)) \
             and not (last.pos_ == "ADP" and last.dep_ == "prep" and not any(t.tag_ in ("WP", "WDT", "WRB") for t in doc))
         return ((subject and finite) or imperative) and complete
+
+    @staticmethod
+    def _opens_as_clause(span: str) -> bool:
+        """Whether ``span`` opens the way a sentence does: after conjunctions,
+        adverbs and interjections ("and", "so why not"), its first word is its
+        subject or a word of the subject's phrase ("the whole family will"),
+        or the verb of an imperative ("believe me it is ..."). A span that
+        opens with a preposition or an object ("of people who say they ...")
+        is a phrase of the sentence around it even if a clause follows."""
+        try:
+            doc = _parse(span)
+        except Exception:
+            return False
+        k = 0
+        while k < len(doc) and doc[k].pos_ in ("CCONJ", "ADV", "INTJ", "PART") and doc[k].tag_ != "TO":
+            k += 1
+        if k == len(doc):
+            return False
+        node = doc[k]
+        while node.head.i != node.i and node.dep_ not in ("nsubj", "nsubjpass", "expl"):
+            node = node.head
+        if node.dep_ in ("nsubj", "nsubjpass", "expl"):
+            return node.head.dep_ == "ROOT"
+        return doc[k].dep_ == "ROOT" and doc[k].tag_ == "VB" \
+            and not any(t.dep_ in ("nsubj", "nsubjpass", "expl") for t in doc)
+
+    @staticmethod
+    def _breaks_bond(sentence: str, start: int, end: int) -> bool:
+        """Whether ``sentence[start:end]`` stands between two words that spaCy,
+        reading the sentence without it, binds so closely that only words of
+        the same phrase may come between them (see ``filler`` above): the word
+        before it a determiner, possessive, adjective, number, compound,
+        auxiliary or subject whose head is the word after it or lies beyond
+        it, or the word after it an object or particle of the word before it.
+        A span that opens with a wh-word or a subordinator may be an argument
+        of the word before it ("of [how it works]", "own [whether it ...] up")
+        and never counts; nor does one whose word before attaches into it in
+        the sentence as it stands, or introduces a clause (a conjunction, a
+        subordinator: "shows that [the number of people ...] has grown")."""
+        cut = len(sentence[:start].rstrip())
+        if not cut or end >= len(sentence) or sentence[start:end].split()[0].lower() in _SUBORDINATORS:
+            return False  # a subordinate or wh-clause may be an argument: "own [whether it ...] up"
+        if not InjectedCleaner._opens_as_clause(sentence[start:end]):
+            return False  # "number [of people who say they ...] has risen": a phrase of the noun before
+        try:
+            without = _parse(sentence[:cut] + " " + sentence[end:].lstrip())
+            whole = _parse(sentence)
+        except Exception:
+            return False
+        left = next((t for t in without if t.idx + len(t) == cut), None)
+        right = next((t for t in without if t.idx == cut + 1), None)
+        if left is None or right is None or left.lower_ == "not":
+            return False
+        here = next((t for t in whole if t.idx + len(t) == cut), None)
+        if here is None or start <= here.head.idx < end:
+            return False  # the word before belongs to the span's phrase
+        if here.lower_ in _SUBORDINATORS or here.pos_ in ("CCONJ", "SCONJ"):
+            return False  # a word that introduces a clause: "shows that [the number ...] has grown"
+        if left.dep_ in _BOND_BEFORE and left.head.i >= right.i:
+            return True
+        return right.head.i == left.i and right.dep_ in _BOND_AFTER
 
     def _filler_candidates(self, model, text: str, run, words: list[str], spaced: list[bool], known: list[bool]):
         """``(i, j)`` (indexes into ``words``) of every span that may be a filler
@@ -614,11 +705,14 @@ class InjectedCleaner:
                 if j - i < 4 or not all(t.text.islower() for t in run[i - 1:j - 1]):
                     continue
                 score = self._clause_score(model, words, i, j)
-                if score >= self.clause_margin and not self._spun(span_words, table, longest, strict=False):
+                if score >= min(self.clause_margin, self.seam_margin) \
+                        and not self._spun(span_words, table, longest, strict=False):
                     clauses.append((score, run[i - 1].start, run[j - 2].end, words[i - 1], run[0].start, run[-1].end))
         found += [(score, start, end, "filler") for score, start, end, left, first, last in clauses
                   if self._reads_as_clause(text[start:end], left)
-                  and not self._relative_clause(text[first:last], start - first, end - first)]
+                  and not self._relative_clause(text[first:last], start - first, end - first)
+                  and (score >= self.clause_margin
+                       or self._breaks_bond(text[first:last], start - first, end - first))]
         return found
 
     def _insertions(self, text: str) -> list[tuple[int, int, str, str]]:

@@ -11,7 +11,7 @@ corpus scores and verdict counts, for the bundled briefing (configs
 vs ``default`` on the corpus.
 
 The reruns here must give the same numbers. Embedding scores are computed
-in float32 and batched by length, so they are compared to a relative 1e-6;
+in float32 and batched by length, so they are compared to a relative 1e-4;
 everything else exactly. Reasons are compared as a multiset: their order now
 follows :func:`harness.findings.kind_order`.
 
@@ -48,7 +48,10 @@ INPUTS = {
     "briefing": (BUNDLED_TRANSCRIPT, [BUNDLED_REFERENCES]),
     "corpus": (DATA / "transcript.jsonl", [DATA / "references.jsonl"]),
 }
-RTOL = 1e-6
+#: float32 embeddings and the sums over them differ in the last bits between CPUs
+#: (SIMD widths); 1e-6 held on one machine, not across them (the regression
+#: gate allows 1e-4 for the same reason: harness.regress.SCORING_TOLERANCE)
+RTOL = 1e-4
 #: set to 1 to rewrite scores.json from the current code (a deliberate change of the scores)
 UPDATE = os.environ.get("HARNESS_UPDATE_SCORES", "") not in ("", "0")
 

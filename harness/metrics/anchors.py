@@ -1136,7 +1136,7 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "2"
+    version = "3"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.02  # single lost anchors are caught per passage, as findings

@@ -266,9 +266,14 @@ def test_quantifiers_and_bounds_are_read_in_context():
     assert [m.klass for m in quantifier_mentions(nlp("It is much smaller, but some 400 people came."))] == \
         ["much_degree"]
     bounds = number_bounds(nlp("No student failed more than one subject."))
-    assert [(b.value, b.klass) for b in bounds] == [("one", "below")]
+    assert [(b.value, b.klass) for b in bounds] == [("1", "below")]
     bounds = number_bounds(nlp("It will be cooler than 40 degrees."))
     assert [(b.value, b.klass) for b in bounds] == [("40", "below")]
+    # a number in words or digits is one value; "a" may stand between the bound and the number
+    spelled = number_bounds(nlp("Gusts of at least a hundred and ten km/h and more than forty-four billion dollars."))
+    digits = number_bounds(nlp("Gusts of up to 110 km/h and less than $44 billion."))
+    assert [(b.value, b.klass) for b in spelled] == [("110", "above"), ("44000000000", "above")]
+    assert [(b.value, b.klass) for b in digits] == [("110", "below"), ("44000000000", "below")]
 
 
 def test_a_missing_spacy_model_is_a_one_line_model_error(monkeypatch):

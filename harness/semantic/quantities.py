@@ -162,13 +162,45 @@ _MAGNITUDES = {"hundred", "thousand", "million", "billion", "trillion", "percent
 
 
 def number_value(token) -> str:
-    """A number as written with its magnitude ("44 billion", "65")."""
+    """A number with its magnitude, as one value where it can be read ("44 billion"
+    and "forty-four billion" both "44000000000"; "a hundred and ten" "110"), else
+    as written ("65")."""
     parts = [token.lower_.replace(",", "")]
     k = token.i + 1
     while k < len(token.doc) and (token.doc[k].lower_ in _MAGNITUDES) and len(parts) < 3:
         parts.append(token.doc[k].lower_)
         k += 1
+    words, k = [], token.i
+    while k < len(token.doc) and (_is_number(token.doc[k]) or token.doc[k].lower_ in ("and", "-")) \
+            and token.doc[k].lower_ not in ("percent", "per", "%"):
+        words.extend(w for w in token.doc[k].lower_.replace(",", "").split("-") if w)
+        k += 1
+    while words and words[-1] == "and":
+        words.pop()
+    value = _read_number(words)
+    if value is not None:
+        unit = [w for w in parts[1:] if w in ("percent", "per", "%")]
+        return " ".join([format(value.normalize(), "f"), *unit])
     return " ".join(parts)
+
+
+def _read_number(words: list[str]):
+    from decimal import Decimal, InvalidOperation
+
+    from ..numberwords import SCALES, parse_number_words
+
+    if not words:
+        return None
+    try:
+        first = Decimal(words[0])
+    except InvalidOperation:
+        return parse_number_words(words)
+    rest = words[1:]
+    if all(w in SCALES or w == "hundred" for w in rest):
+        for w in rest:
+            first *= 100 if w == "hundred" else SCALES[w]
+        return first
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -202,6 +234,8 @@ def number_bounds(doc) -> list[Bound]:
         start = token.i
         while start > 0 and doc[start - 1].text in ("$", "€", "£", "US$"):
             start -= 1
+        if start > 0 and doc[start - 1].lower_ in ("a", "an"):
+            start -= 1  # "at least a hundred and ten"
         before = [t.lower_ for t in doc[max(0, start - 4):start]]
         end = token.i + 1
         while end < len(doc) and (_is_number(doc[end]) or doc[end].lower_ in _MAGNITUDES):

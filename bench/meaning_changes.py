@@ -1,7 +1,7 @@
 """Per-kind detection and false alarms of the semantic comparison on the labelled
 meaning-change set (``tests/data/meaning_changes/``), for the docs and closing notes.
 
-Usage: ``python bench/meaning_changes.py [dev|test ...] [--misses] [--export DIR]``
+Usage: ``python bench/meaning_changes.py [dev|val|test ...] [--misses] [--export DIR]``
 
 ``--export DIR`` writes each split as a transcript (every paraphrase and
 change a passage, its kind in the id) and its references, for
@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 from harness.semantic.labelled import evaluate, load_items  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "meaning_changes"
+#: the splits rules and prior points are made on (``test`` is held out)
+DEVELOPMENT_SPLITS = ("dev", "val")
 
 
 def main() -> None:
@@ -30,38 +32,48 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--export", type=Path, help="write the splits as transcript and references for harness run")
     parser.add_argument("--write-precision", action="store_true",
-                        help="write each finding kind's counts on the dev split to "
+                        help="write each finding kind's counts on the development splits (dev, val) to "
                              "harness/data/finding_precision.json (the meaning score's prior points)")
     args = parser.parse_args()
     if args.export:
         export(args.splits, args.export)
         return
+    development = []
     for split in args.splits:
         start = time.time()
         result = evaluate(load_items(DATA / f"{split}.yaml"))
+        if split in DEVELOPMENT_SPLITS:
+            development.append(result)
         print(f"\n## {split} ({time.time() - start:.0f} s)\n")
         print(result.table())
         print()
         print(result.separation_table())
         print()
         print(result.precision_table())
-        if args.write_precision and split == "dev":
-            write_precision(result)
         if args.misses:
             for item, kind, text, reasons in result.misses:
                 print(f"- {item} [{kind}] {text}\n    {reasons}")
+    if args.write_precision:
+        write_precision(development)
 
 
-def write_precision(result) -> None:
+def write_precision(results) -> None:
+    """Each finding kind's counts, pooled over the development splits given."""
+    from collections import Counter
+
     from harness.metrics.meaning_fit import PRECISION_FILE
 
-    kinds = {kind: {"on_changes": result.found_on_changes[kind], "on_paraphrases": result.found_on_paraphrases[kind]}
-             for kind in sorted(set(result.found_on_changes) | set(result.found_on_paraphrases))}
-    data = {"about": "per finding kind: texts of the labelled meaning-change set (dev split) with a major "
+    on_changes, on_paraphrases = Counter(), Counter()
+    for result in results:
+        on_changes.update(result.found_on_changes)
+        on_paraphrases.update(result.found_on_paraphrases)
+    kinds = {kind: {"on_changes": on_changes[kind], "on_paraphrases": on_paraphrases[kind]}
+             for kind in sorted(set(on_changes) | set(on_paraphrases))}
+    data = {"about": "per finding kind: texts of the labelled meaning-change set (dev and val splits) with a major "
                      "finding of the kind that are meaning changes (on_changes) and that are meaning-preserving "
                      "paraphrases (on_paraphrases); the meaning score's prior points per finding are "
                      "5 * (on_changes + 1) / (on_changes + on_paraphrases + 2)",
-            "written_by": "python bench/meaning_changes.py dev --write-precision",
+            "written_by": "python bench/meaning_changes.py dev val --write-precision",
             "kinds": kinds}
     PRECISION_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nwrote {PRECISION_FILE.relative_to(ROOT)}")

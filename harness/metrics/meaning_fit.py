@@ -51,7 +51,7 @@ MAJOR_POINTS = 5.0
 #: suggests; it lowers the score a little and caps the band (see meaning.py)
 PRIOR_SHARE = 0.1
 #: per finding kind, how often it was right on the labelled meaning-change set
-#: (dev split: texts with a major finding of the kind that are real changes,
+#: (dev and val splits: texts with a major finding of the kind that are real changes,
 #: and that are paraphrases); written by ``bench/meaning_changes.py --write-precision``
 PRECISION_FILE = Path(__file__).resolve().parents[1] / "data" / "finding_precision.json"
 

@@ -20,7 +20,7 @@ from harness.config import config_from_dict, load_config
 from harness.execution import with_execution
 from harness.pipeline import run_config
 
-from .test_execution import FAST, corpus, metric_that_kills_its_process_once, results_without_time
+from .test_execution import FAST, assert_same_results, corpus, metric_that_kills_its_process_once
 
 ray = pytest.importorskip("ray")
 
@@ -46,7 +46,7 @@ def test_ray_gives_the_results_of_the_local_executor_on_a_generated_corpus(tmp_p
     remote = run_config(on_ray(config), transcript=transcript, references=[refs], out_dir=tmp_path / "ray",
                         use_cache=False)
     assert remote.header.summary.scored == 36
-    assert results_without_time(local.out_dir) == results_without_time(remote.out_dir)
+    assert_same_results(local.out_dir, remote.out_dir)
 
 
 @pytest.mark.slow
@@ -57,7 +57,7 @@ def test_ray_gives_the_results_of_the_local_executor_on_the_briefing(tmp_path, l
     cache = tmp_path / "cache"
     remote = run_config(on_ray(config), out_dir=tmp_path / "ray", cache_dir=cache)
     local = run_config(with_execution(config, workers=1), out_dir=tmp_path / "local", use_cache=False)
-    assert results_without_time(local.out_dir) == results_without_time(remote.out_dir)
+    assert_same_results(local.out_dir, remote.out_dir)
     # the actors' translations went to the cache: a rerun translates nothing and is served from it
     from harness.translate.cache import TranslationCache
 
@@ -78,7 +78,7 @@ def test_a_killed_ray_worker_still_gives_complete_identical_results(tmp_path, lo
     local = run_config(with_execution(config, workers=1), transcript=transcript, references=[refs],
                        out_dir=tmp_path / "local", use_cache=False)
     assert remote.header.summary.scored == 24 and not remote.header.failed
-    assert results_without_time(local.out_dir) == results_without_time(remote.out_dir)
+    assert_same_results(local.out_dir, remote.out_dir)
     state = json.loads((remote.out_dir / "run.json").read_text(encoding="utf-8"))
     assert state["state"] == "complete"
 

@@ -200,6 +200,10 @@ PARAPHRASES = [
     # "will not be lifted until" draws the boundary that "stays until" draws
     ("The curfew will not be lifted until the army has left the town.",
      ["The curfew remains until the army has left the town."]),
+    # a negated limit is the limit in other words
+    ("The new plant will not open before 2030.", ["The new plant will open in 2030 at the earliest."]),
+    ("Pupils will not have to wait more than a week to see a counsellor.",
+     ["Pupils will see a counsellor within a week."]),
     # neighbouring degrees of expectation are a minor change at most
     ("Storms are expected to hit the coast on Friday.", ["Storms could hit the coast on Friday."]),
     # "more likely to be hurt": a higher risk, not a hedge

@@ -215,6 +215,8 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     negated, plain = (h, r) if h.negated else (r, h)
     if _comparison_for_superlative(negated, plain.predicate.doc):
         return
+    if _negated_bound(negated) and _says_a_bound(plain.predicate.doc):
+        return  # "will not start before 2027" / "in 2027 at the earliest"
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -235,6 +237,29 @@ def _negation_explained(plain: Frame) -> bool:
     "she is not in favour of lowering it")."""
     return _says_not(plain.predicate) or _object_of_negative(plain) or _subject_of_negated(plain) or \
         _restricted(plain) or _until(plain)
+
+
+#: words that draw a limit: "at the earliest", "within a week", "until May"; and
+#: pairs: "at most", "at least", "no later", "no sooner", "no more"
+_BOUND_WORDS = {"earliest", "latest", "within", "until", "till"}
+_BOUND_PAIRS = {("at", "most"), ("at", "least"), ("no", "later"), ("no", "sooner"), ("no", "more")}
+
+
+def _negated_bound(frame: Frame) -> bool:
+    """The negation is about a limit of the clause: "not before 2027", "not ...
+    more than a week", "not ... longer than"."""
+    for token in frame.predicate.subtree:
+        if token.lower_ == "before" and token.head.i == frame.predicate.i:
+            return True
+        if token.lower_ == "than" and token.i > 0 and token.doc[token.i - 1].lower_ in (
+                "more", "longer", "later", "earlier", "sooner", "fewer", "less"):
+            return True
+    return False
+
+
+def _says_a_bound(doc) -> bool:
+    return any(t.lower_ in _BOUND_WORDS for t in doc) or \
+        any((a.lower_, b.lower_) in _BOUND_PAIRS for a, b in zip(doc, doc[1:]))
 
 
 def _until(frame: Frame) -> bool:
@@ -910,6 +935,8 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
             continue  # "no cleanup has been bigger" / "the largest cleanup"
         if any(_until(f) for f in frames) and any(t.lower_ in ("until", "till") for d in other_docs for t in d):
             continue  # "will not be lifted until" / "stays until": one boundary, two wordings
+        if any(_negated_bound(f) for f in frames) and any(_says_a_bound(d) for d in other_docs):
+            continue  # "will not have to wait more than a week" / "within a week"
         other_lexical = [_lexical_negatives(d) for d in ref_docs]
         if finding.change == "added" and max(other_lexical) > hyp_lexical:
             continue  # the reference says it without a negation word ("freeze" for "won't change")

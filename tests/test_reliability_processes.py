@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -60,26 +59,10 @@ def line_count(path: Path) -> int:
         return 0
 
 
-#: a loaded machine may deschedule the test long enough for the whole run to finish
-#: between "50 lines written" and the signal: such an attempt proves nothing, and
-#: is made again in a fresh folder
-ATTEMPTS = 3
-
-
 def kill_part_way(command: list[str], out: Path, signum: int, when: str) -> subprocess.CompletedProcess:
     """Start ``command``; send ``signum`` once results.jsonl has 50+ lines
     (``when="passages"``) or once the final reports are being written
-    (``when="reports"``: a temporary file of results.json exists). An attempt
-    where the run completed before the signal reached it is made again."""
-    for _ in range(ATTEMPTS):
-        killed = _kill_once(command, out, signum, when)
-        if killed.returncode != 0:
-            return killed
-        shutil.rmtree(out)
-    return killed
-
-
-def _kill_once(command: list[str], out: Path, signum: int, when: str) -> subprocess.CompletedProcess:
+    (``when="reports"``: a temporary file of results.json exists)."""
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
@@ -157,29 +140,12 @@ def test_a_killed_run_leaves_no_corrupt_file_and_the_same_command_resumes_it(cor
 def test_ctrl_c_in_a_terminal_gives_the_terminal_back(corpus, tmp_path):
     """Regression: after Ctrl-C the progress bars were never stopped, so the
     cursor stayed hidden and the message was glued to the last bar."""
-    out = tmp_path / "run"
-    command = harness_command("run", "-c", str(corpus["config"]), "-t", str(corpus["transcript"]),
-                              "-r", str(corpus["references"]), "-o", str(out))
-    for _ in range(ATTEMPTS):
-        returncode, sent, screen = _interrupt_in_a_terminal(command, out)
-        if returncode != 0:
-            break
-        shutil.rmtree(out)  # the run finished before Ctrl-C reached it: try again
-    assert returncode == 130 and sent
-    hidden, shown = screen.rfind(b"\x1b[?25l"), screen.rfind(b"\x1b[?25h")
-    assert hidden >= 0, "the bars were drawn"
-    assert shown > hidden, "the cursor is shown again"
-    message = screen.index(b"interrupted: finished passages are saved")
-    assert message > shown, "the message comes after the bars are gone"
-    assert screen[:message].endswith((b"\n", b"\x1b[2K")), "on a fresh (or erased) line"
-
-
-def _interrupt_in_a_terminal(command: list[str], out: Path) -> tuple[int, bool, bytes]:
-    """Run ``command`` in a pseudo-terminal, Ctrl-C it once results.jsonl has 50+
-    lines; its exit code, whether Ctrl-C was sent, and what the terminal showed."""
     import pty
     import select
 
+    out = tmp_path / "run"
+    command = harness_command("run", "-c", str(corpus["config"]), "-t", str(corpus["transcript"]),
+                              "-r", str(corpus["references"]), "-o", str(out))
     leader, follower = pty.openpty()
     process = subprocess.Popen(command, cwd=REPO, stdin=follower, stdout=follower, stderr=follower,
                                env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
@@ -201,7 +167,13 @@ def _interrupt_in_a_terminal(command: list[str], out: Path) -> tuple[int, bool, 
         if process.poll() is not None and not ready:
             break
     os.close(leader)
-    return process.wait(timeout=30), sent, screen
+    assert process.wait(timeout=30) == 130 and sent
+    hidden, shown = screen.rfind(b"\x1b[?25l"), screen.rfind(b"\x1b[?25h")
+    assert hidden >= 0, "the bars were drawn"
+    assert shown > hidden, "the cursor is shown again"
+    message = screen.index(b"interrupted: finished passages are saved")
+    assert message > shown, "the message comes after the bars are gone"
+    assert screen[:message].endswith((b"\n", b"\x1b[2K")), "on a fresh (or erased) line"
 
 
 # --------------------------------------------------------------------------

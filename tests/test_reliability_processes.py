@@ -33,6 +33,14 @@ def harness_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli", *args]
 
 
+def default_ctrl_c() -> None:
+    """In the child, before harness starts: Ctrl-C interrupts. A test run started
+    in the background of a non-interactive shell (``make test &``, nohup, some CI
+    runners) inherits SIGINT *ignored*, and Python then never raises
+    KeyboardInterrupt: the run would finish as if no Ctrl-C had come."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict[str, Path]:
     """A generated 400-passage corpus, its config, and an uninterrupted run of it."""
@@ -63,7 +71,8 @@ def kill_part_way(command: list[str], out: Path, signum: int, when: str) -> subp
     """Start ``command``; send ``signum`` once results.jsonl has 50+ lines
     (``when="passages"``) or once the final reports are being written
     (``when="reports"``: a temporary file of results.json exists)."""
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_ctrl_c)
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
         if when == "passages" and line_count(out / "results.jsonl") >= 50:
@@ -148,7 +157,7 @@ def test_ctrl_c_in_a_terminal_gives_the_terminal_back(corpus, tmp_path):
                               "-r", str(corpus["references"]), "-o", str(out))
     leader, follower = pty.openpty()
     process = subprocess.Popen(command, cwd=REPO, stdin=follower, stdout=follower, stderr=follower,
-                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"}, preexec_fn=default_ctrl_c)
     os.close(follower)
     screen, sent, deadline = b"", False, time.monotonic() + 60
     while time.monotonic() < deadline:

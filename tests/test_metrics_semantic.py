@@ -133,6 +133,18 @@ CHANGES = [
      ["Officials say the lake will keep rising until Friday.",
       "Officials expect the lake to go on rising until Friday."]),
     # a same-scale word elsewhere in another reference is no evidence for the text's opposite
+    # a number the references give as the amount, given as a limit
+    ("quantifier", "The town will plant at least 5,000 trees along its streets.",
+     ["The town will plant 5,000 trees along its streets."]),
+    ("quantifier", "Parking will go up by as much as £2 an hour.", ["Parking will go up by £2 an hour."]),
+    # a set the references speak of whole, restricted ("households must" / "some households must")
+    ("quantifier", "From January, some households must sort their food waste.",
+     ["From January, households in the county must sort their food waste."]),
+    ("quantifier", "The chain is selling half of its sixty petrol stations to a rival.",
+     ["The chain is selling its 60 petrol stations to a rival."]),
+    # one "all" of two became "most": the other "all" does not hide it
+    ("quantifier", "Most of year seven get a laptop, and all of the teachers will be trained.",
+     ["Every pupil in year seven gets a laptop, and all the teachers will be trained."]),
     ("antonym", "The mayor is reluctant to raise the parking fee, though she may test it in one district.",
      ["The mayor is not in favour of lowering the parking fee, but may test it in one district.",
       "The mayor does not support a lower parking fee, although she may try it in one district."]),
@@ -212,6 +224,13 @@ PARAPHRASES = [
     # "should X happen": a condition, as "provided X happens" is, not an obligation
     ("The museum may open on Sundays, provided visitor numbers keep growing.",
      ["The museum could open on Sundays, should visitor numbers continue to grow."]),
+    # "over" a duration or a rival is no limit of a number; "longer than" is a limit already
+    ("The study tracked 1,200 teenagers over two years.", ["The study tracked 1,200 teenagers for two years."]),
+    ("She won the prize over five other authors.", ["She beat the five other authors to the prize."]),
+    ("Call us if it lasts more than two days.", ["Call us if it lasts longer than two days."]),
+    # "a couple of days" is a number; "in places" already says "in some places"
+    ("It usually passes within a couple of days.", ["It usually passes within two days."]),
+    ("Snow will reach 30 centimetres in some spots.", ["Snow will reach 30 centimetres in places."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

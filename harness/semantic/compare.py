@@ -751,6 +751,47 @@ def detect_number_bounds(comparison: _Comparison) -> None:
             comparison, [*bound.tokens, bound.number], [*match.tokens, match.number]), bound.tokens[0])
 
 
+def detect_changed_limits(hyp_doc, ref_docs, findings: list, reported: set) -> None:
+    """A number the references give as the amount and the text as a limit ("5,000
+    trees" / "at least 5,000 trees", "50p" / "as much as 50p"). The reverse is
+    left alone: a paraphrase says a limit in words no list holds ("top 40
+    degrees", "before it was ten years old")."""
+    hyp_bounds = {b.number.i: b for b in quantities.number_bounds(hyp_doc)}
+    ref_bounds = [{b.number.i: b for b in quantities.number_bounds(d)} for d in ref_docs]
+    ref_values = []  # per reference: value -> its bound class or None
+    for doc, bounds in zip(ref_docs, ref_bounds):
+        values: dict = {}
+        for number in quantities.numbers(doc):
+            bound = bounds.get(number.i)
+            klass = bound.klass if bound else ("compared" if quantities.after_than(number) else None)
+            values.setdefault(quantities.number_value(number), set()).add(klass)
+        ref_values.append(values)
+    for number in quantities.numbers(hyp_doc):
+        if number.i in reported:
+            continue
+        value = quantities.number_value(number)
+        said = [v[value] for v in ref_values if value in v]
+        if not said:
+            continue  # a number the references lack: the anchors metric reports it
+        bound = hyp_bounds.get(number.i)
+        if bound is not None and bound.klass in quantities.LIMITS and quantities.bounds_the_number(bound):
+            if any(classes - {None} for classes in said) or any(t.i in reported for t in bound.tokens):
+                continue
+            j = next(k for k, v in enumerate(ref_values) if value in v)
+            ref_number = next(t for t in quantities.numbers(ref_docs[j]) if quantities.number_value(t) == value)
+            findings.append(Finding(
+                kind="quantifier", change="changed", severity="major", label=f"exact -> {bound.klass} {value}",
+                why=f"{headline('quantifier', 'changed')}: '{' '.join(t.text for t in bound.tokens)} {number.text}' "
+                    f"where the reference says '{ref_number.text}' (a limit, not the amount)",
+                source=SOURCE, stage_span=span_of([*bound.tokens, number]), reference_span=span_of([ref_number]),
+                reference_index=j))
+
+
+def _same_noun(a, b) -> bool:
+    x, y = _lemma(a), _lemma(b)
+    return x == y or lexicon.same_meaning(x, y, "n")
+
+
 def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) -> None:
     """A quantifier, degree or frequency class the text has and no reference has,
     where a reference has another class of the same scale ("most of the shops" /
@@ -764,6 +805,16 @@ def detect_quantifier_classes(hyp_doc, ref_docs, findings: list, reported: set) 
             kind="quantifier", change="changed", severity="major", label=f"{ref.klass} -> {hyp.klass}",
             why=f"{headline('quantifier', 'changed')}: '{hyp.text}' where the reference says '{ref.text}'", source=SOURCE,
             stage_span=span_of(hyp.tokens), reference_span=span_of(ref.tokens), reference_index=j))
+        reported.update(t.i for t in hyp.tokens)
+    for hyp, noun, j in quantities.restricted_sets(hyp_mentions, ref_docs, ref_mentions, _same_noun):
+        if any(t.i in reported for t in hyp.tokens):
+            continue
+        phrase = [noun.doc[i] for i in sorted(_noun_phrase_tokens(noun))]
+        findings.append(Finding(
+            kind="quantifier", change="changed", severity="major", label=f"all -> {hyp.klass}",
+            why=f"{headline('quantifier', 'changed')}: '{hyp.text}' restricts what the reference says of "
+                f"'{' '.join(t.text for t in phrase)}' as a whole", source=SOURCE,
+            stage_span=span_of(hyp.tokens), reference_span=span_of(phrase), reference_index=j))
 
 
 # --------------------------------------------------------------------------
@@ -834,6 +885,7 @@ def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
     reported = {t.i for f in findings if f.stage_span for t in hyp_doc
                 if f.stage_span.start <= t.idx < f.stage_span.end}
     detect_quantifier_classes(hyp_doc, ref_docs, findings, reported)
+    detect_changed_limits(hyp_doc, ref_docs, findings, reported)
     content = compare_content(hyp_doc, vectors(hyp_doc), hyp_frames, [(d, vectors(d)) for d in ref_docs],
                               all_ref_frames)
     # a word already explained by a typed change is not also "added" or "replaced"

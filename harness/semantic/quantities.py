@@ -15,6 +15,7 @@ reference has and the text lacks.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,18 +126,98 @@ def quantifier_mentions(doc) -> list[Mention]:
 def changed_classes(hyp_mentions: list[Mention], ref_mentions_list: list[list[Mention]]):
     """(hyp mention, ref mention, reference index) for each class the text has and
     no reference has, paired with a class on the same scale that a reference
-    has and the text lacks."""
-    hyp_classes = {m.klass for m in hyp_mentions}
+    says more often than the text ("most of year seven ... all of the teachers" /
+    "every pupil ... all the teachers": one "all" became "most")."""
+    hyp_counts = Counter(m.klass for m in hyp_mentions)
     all_ref_classes = {m.klass for ms in ref_mentions_list for m in ms}
     out = []
     for m in hyp_mentions:
         if m.klass in all_ref_classes:
             continue
         for j, ref_mentions in enumerate(ref_mentions_list):
-            partner = next((r for r in ref_mentions if r.scale == m.scale and r.klass not in hyp_classes), None)
+            ref_counts = Counter(r.klass for r in ref_mentions)
+            partner = next((r for r in ref_mentions
+                            if r.scale == m.scale and ref_counts[r.klass] > hyp_counts[r.klass]), None)
             if partner is not None:
                 out.append((m, partner, j))
                 break
+    return out
+
+
+#: classes that restrict a set the references speak of whole ("households must" /
+#: "some households must")
+RESTRICTING = frozenset({"some", "few", "most"})
+_AMOUNT_HEADS = {"%", "percent", "per", "cent", "proportion", "share", "number", "fraction", "half", "third",
+                 "quarter", "majority", "minority", "part", "rest", "remainder"}
+
+
+def quantified_noun(mention: Mention):
+    """The noun a quantifier speaks of: "some households", "most of the teachers",
+    "half of its stations"; None for a pronoun or a quantifier on its own."""
+    last = mention.tokens[-1]
+    if last.lower_ == "of":
+        objects = [c for c in last.children if c.dep_ == "pobj"]
+    else:
+        objects = [c for p in last.children if p.dep_ == "prep" and p.lower_ == "of"
+                   for c in p.children if c.dep_ == "pobj"]
+        if not objects and last.dep_ in ("det", "amod", "nummod", "quantmod", "predet") \
+                and last.head.pos_ in ("NOUN", "PROPN") and last.head.i > last.i:
+            objects = [last.head]
+    noun = objects[0] if objects else None
+    if noun is None or noun.pos_ not in ("NOUN", "PROPN"):
+        return None
+    return noun
+
+
+#: "a couple of days" is a number; "in places" is "in some places"
+_NOT_RESTRICTING = {"a couple"}
+_SETTING_PREPOSITIONS = {"in", "at", "on", "during", "within", "for", "over", "after", "before", "across",
+                         "throughout", "around"}
+
+
+def _is_measure(noun) -> bool:
+    return bool(set(lexicon._ancestors(noun.lemma_.lower())) & lexicon._measure_roots())
+
+
+def _setting(noun) -> bool:
+    """A bare plural of place or time ("in places", "at times") restricts by itself."""
+    return noun.dep_ == "pobj" and noun.head.lower_ in _SETTING_PREPOSITIONS \
+        and not any(c.dep_ in ("det", "poss") for c in noun.children)
+
+
+def _counted(noun) -> bool:
+    """The noun already comes with an amount of its own: "50% of the stations",
+    "a third of the homes", "40 of the stations" (a number, not the whole set)."""
+    head = noun.head
+    if head.lower_ == "of" and head.head.i != head.i:
+        owner = head.head
+        if owner.like_num or owner.tag_ == "CD" or owner.lemma_.lower() in _AMOUNT_HEADS:
+            return True
+    return False
+
+
+def restricted_sets(hyp_mentions: list[Mention], ref_docs, ref_mentions_list: list[list[Mention]],
+                    same_noun) -> list[tuple[Mention, object, int]]:
+    """(text mention, reference noun, reference index): a restricting quantifier
+    the text puts on a set that the references name with no quantifier or
+    amount of their own, and whose class no reference has."""
+    ref_classes = {m.klass for ms in ref_mentions_list for m in ms}
+    out = []
+    for mention in hyp_mentions:
+        if mention.scale != "amount" or mention.klass not in RESTRICTING or mention.klass in ref_classes:
+            continue
+        noun = quantified_noun(mention)
+        if noun is None or mention.text.lower() in _NOT_RESTRICTING or _is_measure(noun):
+            continue
+        partners, amounted = [], False
+        for j, (doc, ref_mentions) in enumerate(zip(ref_docs, ref_mentions_list)):
+            quantified = {n.i for n in (quantified_noun(r) for r in ref_mentions) if n is not None}
+            for token in doc:
+                if token.pos_ in ("NOUN", "PROPN") and same_noun(noun, token):
+                    amounted = amounted or token.i in quantified or _counted(token) or _setting(token)
+                    partners.append((token, j))
+        if partners and not amounted:
+            out.append((mention, *partners[0]))
     return out
 
 
@@ -262,6 +343,40 @@ def number_bounds(doc) -> list[Bound]:
                 bound = Bound(bound.number, _FLIPPED[bound.klass], bound.tokens)
             out.append(bound)
     return out
+
+
+def numbers(doc) -> list:
+    """The first token of every number of ``doc`` (as :func:`number_bounds` reads them)."""
+    out = []
+    for token in doc:
+        if _is_number(token) and not (token.i > 0 and _is_number(doc[token.i - 1])):
+            out.append(token)
+    return out
+
+
+#: bounds that say a number is a limit, not the amount ("about" is left aside: a
+#: paraphrase rounds freely)
+LIMITS = frozenset({"above", "below", "far_above", "far_below"})
+
+
+_PREPOSITIONS = frozenset({"over", "under", "above", "below", "beyond"})
+
+
+def bounds_the_number(bound: Bound) -> bool:
+    """A one-word preposition bounds the number only where the parse says so ("over
+    5,000 trees"), not in "over two years" (a duration) or "beat over five rivals"."""
+    if len(bound.tokens) != 1 or bound.tokens[0].lower_ not in _PREPOSITIONS:
+        return True
+    word = bound.tokens[0]
+    return word.dep_ in ("quantmod", "advmod") and word.head.i == bound.number.i
+
+
+def after_than(number) -> bool:
+    """"longer than two days": a limit whatever the comparative ("than $5", "than a week")."""
+    doc, k = number.doc, number.i - 1
+    while k >= 0 and (doc[k].text in ("$", "€", "£", "US$") or doc[k].lower_ in ("a", "an")):
+        k -= 1
+    return k >= 0 and doc[k].lower_ == "than"
 
 
 _FLIPPED = {"above": "below", "below": "above", "far_above": "below", "far_below": "above"}

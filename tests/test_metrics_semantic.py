@@ -133,6 +133,15 @@ CHANGES = [
      ["Officials say the lake will keep rising until Friday.",
       "Officials expect the lake to go on rising until Friday."]),
     # a same-scale word elsewhere in another reference is no evidence for the text's opposite
+    # a modifier of the same noun replaced by another kind, or by an unrelated word
+    ("entity", "Fewer than half of the schools have a qualified chemistry teacher.",
+     ["Fewer than half of the schools have a qualified physics teacher."]),
+    ("entity", "The developer was convicted of bribing two police officers.",
+     ["The developer was convicted of bribing two city planning officials."]),
+    # a participant in the same place replaced by an unrelated one
+    ("entity", "The student union announced that tuition fees will be frozen.",
+     ["The university president announced that tuition fees will be frozen."]),
+    ("entity", "The hospital will be built by a local charity.", ["The hospital will be built by the regional government."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -231,6 +240,11 @@ PARAPHRASES = [
     # "a couple of days" is a number; "in places" already says "in some places"
     ("It usually passes within a couple of days.", ["It usually passes within two days."]),
     ("Snow will reach 30 centimetres in some spots.", ["Snow will reach 30 centimetres in places."]),
+    # abstractions are worded many ways: "position" for "argument", "conversion" for "plans"
+    ("The judge rejected the city's position that the claims had come too late.",
+     ["The judge rejected the city's argument that the claims were filed too late."]),
+    ("The council approved the conversion of the old depot into a sports hall.",
+     ["The council approved plans to turn the old depot into a sports hall."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

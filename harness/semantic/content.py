@@ -159,6 +159,43 @@ def _cosine(hyp_cover: Coverage, ref_cover: Coverage, h, r) -> float:
     return float(hyp_cover.vectors[h.i] @ ref_cover.vectors[r.i])
 
 
+#: two kinds of one thing as modifiers of the same noun ("physics teachers" /
+#: "chemistry teachers"): their closest common kind lies at least this deep
+MODIFIER_KIND_DEPTH = 6
+#: or two unrelated modifiers of one aligned noun, neither covered ("planning
+#: officials" / "police officials")
+UNRELATED_COSINE = 0.4
+
+
+def _unrelated_and_uncovered(h, r, hyp_cover: Coverage, ref_cover: Coverage) -> bool:
+    """Two words in one place that nothing relates: neither text covers its word,
+    and they embed far apart."""
+    return hyp_cover.coverage.get(h.i, 1.0) < COVERED and ref_cover.coverage.get(r.i, 1.0) < COVERED \
+        and hyp_cover.vectors is not None and _cosine(hyp_cover, ref_cover, h, r) < UNRELATED_COSINE
+
+
+def _replaced_modifier(h, ref_free, used, hyp_cover: Coverage, ref_cover: Coverage):
+    """The reference's modifier that the text's noun modifier replaced: both modify
+    nouns that align, and they are two kinds of one thing."""
+    h_head = h.head
+    for r in ref_free:
+        if r.i in used or r.dep_ != "compound" or r.pos_ != "NOUN" or h.pos_ != "NOUN":
+            continue
+        r_head = r.head
+        if not (_heads_align(h_head, r_head, hyp_cover) or lexicon.same_meaning(
+                h_head.lemma_.lower(), r_head.lemma_.lower(), "n")):
+            continue
+        if not lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower(), min_depth=MODIFIER_KIND_DEPTH,
+                                     any_kind=True):
+            if not (hyp_cover.match.get(h_head.i, -1) == r_head.i
+                    and _unrelated_and_uncovered(h, r, hyp_cover, ref_cover)):
+                continue
+        if _cosine(hyp_cover, ref_cover, h, r) >= SAME_THING_COSINE:
+            continue
+        return r
+    return None
+
+
 def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywhere: set[str]):
     """(text word, reference word) pairs where one replaced the other: nouns
     that no lemma, synonym or derived form matches, in the same relation to
@@ -173,7 +210,11 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
         if h.pos_ == "PROPN" and h.lemma_.lower() not in ref_lemmas_everywhere and h.lower_ not in ref_lemmas_everywhere:
             continue  # a name new to the passage: the anchors metric reports it
         if h.dep_ == "compound":
-            continue  # judged with its head noun
+            r = _replaced_modifier(h, ref_free, used, hyp_cover, ref_cover)
+            if r is not None:
+                used.add(r.i)
+                pairs.append((h, r))
+            continue  # otherwise judged with its head noun
         for r in ref_free:
             if r.i in used or r.dep_ == "compound":
                 continue
@@ -183,13 +224,15 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
                 h_name, r_name = entity_of(h), entity_of(r)
                 if not (h_name and r_name) or not same_place or same_entity(h_name, r_name):
                     continue  # a name against a common noun: the anchors' lost name says it
-            else:
-                if not lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower()):
-                    continue
+            elif lexicon.sibling_kinds(h.lemma_.lower(), r.lemma_.lower()):
                 if not same_place and not _same_relation(_relation(h), _relation(r)):
                     continue
                 if _cosine(hyp_cover, ref_cover, h, r) >= SAME_THING_COSINE:
                     continue  # another word for the same thing
+            elif not (same_place and _unrelated_and_uncovered(h, r, hyp_cover, ref_cover)
+                      and lexicon.participant_kinds(h.lemma_.lower())
+                      and lexicon.participant_kinds(r.lemma_.lower())):
+                continue  # abstractions ("position" / "argument") are worded many ways
             used.add(r.i)
             pairs.append((h, r))
             break

@@ -393,7 +393,12 @@ def _root_distance(synset: str) -> int:
     return depth
 
 
-def sibling_kinds(a: str, b: str) -> bool:
+def participant_kinds(lemma: str) -> bool:
+    """Is the noun, in a frequent sense, a person, organism, organisation, artefact or place?"""
+    return _participant_kinds(lemma)
+
+
+def sibling_kinds(a: str, b: str, min_depth: int = _TOO_GENERAL_DEPTH_FROM_ROOT, any_kind: bool = False) -> bool:
     """Two different kinds of one thing: "doctor" / "nurse", "bus" / "lorry".
 
     Not when they share a sense (synonyms), when one is a kind of the other
@@ -412,10 +417,10 @@ def sibling_kinds(a: str, b: str) -> bool:
     measures = _measure_roots()
     if (set(up_a) & measures) and (set(up_b) & measures):
         return False
-    if not (_participant_kinds(a) and _participant_kinds(b)):
+    if not any_kind and not (_participant_kinds(a) and _participant_kinds(b)):
         return False  # abstractions ("course", "ownership") are worded many ways
     common = set(up_a) & set(up_b)
-    return any(_root_distance(s) >= _TOO_GENERAL_DEPTH_FROM_ROOT for s in common)
+    return any(_root_distance(s) >= min_depth for s in common)
 
 
 def _verb_kind_of(specific: str, general: str) -> bool:

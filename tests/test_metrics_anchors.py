@@ -44,6 +44,11 @@ def labels(anchors):
         ("one and a half million refugees", ["1.5 million"]),
         ("half a million people", ["500,000"]),
         ("a million people and millions more", ["1 million"]),
+        # decimals and years as they are spoken
+        ("one point three million euros", ["€1.3 million"]),
+        ("three point one per cent", ["3.1%"]),
+        ("down on twenty fifteen", ["2015"]),
+        ("by twenty twenty-eight", ["2028"]),
     ],
 )
 def test_numbers_are_normalised(text, expected):
@@ -82,6 +87,18 @@ def test_same_amount_written_differently_matches():
     assert dollars == (Decimal("44E+9"), "USD", None)  # value, unit, length of time (none)
     assert not numbers_match(dollars, extract_numbers("€44 billion")[0].key)  # different currency
     assert not numbers_match(dollars, extract_numbers("$4 billion")[0].key)
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("two in every three homes will be let", "two-thirds of the homes will be let"),
+    ("a third of the homes", "one in three homes"),
+    ("barred for a quarter of a year", "barred for three months"),
+    ("licensed for a further decade", "licensed for another 10 years"),
+])
+def test_fractions_and_durations_in_words_keep_the_number(text, reference):
+    for hyp, ref in ((text, reference), (reference, text)):
+        numbers = compare(hyp, [ref])["numbers"]
+        assert numbers.lost == [] and numbers.added == [], (hyp, ref)
 
 
 # --- names --------------------------------------------------------------------------

@@ -168,6 +168,17 @@ _HALVES = re.compile(
 )
 
 
+_DIGIT_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+#: "one point three million euros", "three point one per cent"
+_SPELLED_DECIMAL = re.compile(
+    rf"\b(?P<whole>{NUMBER_WORD}(?:[\s-]{NUMBER_WORD})?)\s+point\s+"
+    r"(?P<digits>(?:zero|one|two|three|four|five|six|seven|eight|nine)(?:\s+(?:zero|one|two|three|four|five|six|seven|eight|nine))*)"
+    r"(?:\s+(?P<scale>thousand|million|billion|trillion))?\b",
+    re.IGNORECASE,
+)
+_UNIT_AFTER_WORDS = re.compile(r"\s+(dollars?|euros?|pounds?|percent|per\s+cent)\b|\s?%", re.IGNORECASE)
+
+
 def _format_value(value: Decimal) -> str:
     for size, word in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
         if abs(value) >= size:
@@ -253,6 +264,26 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
         value = base * SCALES[(match["scale"] or match["scale2"]).lower()]
         anchors.append(_number_anchor(value, "", match.group(), match.start(), match.end()))
         taken.append((match.start(), match.end()))
+
+    for match in _SPELLED_DECIMAL.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        whole = parse_number_words(re.split(r"[\s-]+", match["whole"].lower()))
+        if whole is None:
+            continue
+        digits = "".join(str(_DIGIT_WORDS[w]) for w in match["digits"].lower().split())
+        value = whole + Decimal("0." + digits)
+        if match["scale"]:
+            value *= SCALES[match["scale"].lower()]
+        end, unit = match.end(), ""
+        tail = _UNIT_AFTER_WORDS.match(text, end)
+        if tail:
+            unit_word = (tail.group(1) or "%").lower()
+            unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
+            end = tail.end()
+        duration = _duration_after(text, end, value) if not unit else None
+        anchors.append(_number_anchor(value, unit, text[match.start():end], match.start(), end, duration))
+        taken.append((match.start(), end))
 
     for match in _NUMERIC.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
@@ -355,8 +386,9 @@ def _refers_to_a_group(text: str, start: int, end: int) -> bool:
 
 
 def spelled_year(words: Sequence[str]) -> Decimal | None:
-    """'eighteen ninety-seven' -> 1897, 'twenty twenty-four' -> 2024: two number
-    words of 10..99 side by side, which no cardinal reading allows."""
+    """'eighteen ninety-seven' -> 1897, 'twenty twenty-four' -> 2024, 'twenty
+    fifteen' -> 2015: two number words of 10..99 side by side, which no cardinal
+    reading allows."""
     words = [w for w in words if w != "-"]
     for cut in (1, 2):
         first, second = words[:cut], words[cut:]
@@ -365,7 +397,8 @@ def spelled_year(words: Sequence[str]) -> Decimal | None:
         a, b = parse_number_words(first), parse_number_words(second)
         if a is None or b is None or not (10 <= a <= 99 and 10 <= b <= 99):
             continue
-        if second[0] in TENS and (first[-1] in TENS or 10 <= UNITS.get(first[-1], 0) <= 19):
+        teen = 10 <= UNITS.get(second[0], 0) <= 19 and len(second) == 1
+        if (second[0] in TENS or teen) and (first[-1] in TENS or 10 <= UNITS.get(first[-1], 0) <= 19):
             return a * 100 + b
     return None
 
@@ -384,9 +417,16 @@ _LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bo
         (r"\b(?:a|one)\s+quarter\b", (("25", "%"), ("0.25", "")), False),
         (r"\bone\s+in\s+(?:every\s+)?four\b", (("25", "%"),), False),
         (r"\bone\s+in\s+(?:every\s+)?ten\b", (("10", "%"),), False),
+        (r"\b(?:one\s+in\s+(?:every\s+)?three|a\s+third\s+of)\b", (("33.3", "%"),), False),
+        (r"\b(?:two[\s-]+thirds|two\s+in\s+(?:every\s+)?three|two\s+out\s+of\s+(?:every\s+)?three)\b",
+         (("66.7", "%"),), False),
+        (r"\b(?:three[\s-]+quarters|three\s+in\s+(?:every\s+)?four|three\s+out\s+of\s+(?:every\s+)?four)\b",
+         (("75", "%"),), False),
+        (r"\ba\s+quarter\s+of\s+a\s+(?P<quarter>year|century)\b", (), False),
         (r"\b(?:a|an|one|per|each|every)\s+(?P<unit>hour|day|week|fortnight|month|year|decade|century)\b", (), False),
         (r"\bhalf\s+(?:a|an)\s+(?P<half>hour|day|week|month|year|decade|century)\b", (), False),
-        (r"\b(?:a|the\s+last|the\s+past|the\s+next|the\s+coming|the\s+following|the\s+previous|within\s+a)"
+        (r"\b(?:a|the\s+last|the\s+past|the\s+next|the\s+coming|the\s+following|the\s+previous|within\s+a|"
+         r"another|a\s+further|an\s+extra|an\s+additional)"
          r"\s+(?P<whole>decade|century|fortnight)\b", (), False),
     ]
 ] + [
@@ -395,7 +435,8 @@ _LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bo
     for n, word in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)
 ]
 #: spans that hold a number word that is part of a fraction, not a count ("one in two")
-_FRACTION = re.compile(r"\bone\s+in\s+(?:every\s+)?(?:two|three|four|five|ten)\b", re.IGNORECASE)
+_FRACTION = re.compile(r"\b(?:(?:one|two|three)\s+(?:in|out\s+of)\s+(?:every\s+)?(?:two|three|four|five|ten)"
+                       r"|two[\s-]+thirds|three[\s-]+quarters)\b", re.IGNORECASE)
 
 
 def _lexical_quantities(text: str, taken: list[tuple[int, int]]) -> list[Anchor]:
@@ -414,6 +455,10 @@ def _lexical_quantities(text: str, taken: list[tuple[int, int]]) -> list[Anchor]
                     years = {"decade": 10, "century": 100}.get(unit.lower())
                     if years:
                         out.append(_number_anchor(Decimal(years), "", match.group(), start, end, days))
+                continue
+            if groups.get("quarter"):
+                days = _time_unit_days(groups["quarter"]) / 4
+                out.append(_number_anchor(Decimal("0.25"), "", match.group(), start, end, days))
                 continue
             if groups.get("half"):
                 days = _time_unit_days(groups["half"]) / 2

@@ -142,6 +142,11 @@ CHANGES = [
     ("entity", "The student union announced that tuition fees will be frozen.",
      ["The university president announced that tuition fees will be frozen."]),
     ("entity", "The hospital will be built by a local charity.", ["The hospital will be built by the regional government."]),
+    # "in talks to" considers what "has agreed to" commits to
+    ("modality", "The courier company Parcelo is in talks to acquire Swiftbox.",
+     ["The courier company Parcelo has agreed to acquire Swiftbox."]),
+    # a request adds who asks whom: not a light verb
+    ("added", "The town will plant trees, and residents will be asked to water them.", ["The town will plant trees."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -245,6 +250,16 @@ PARAPHRASES = [
      ["The judge rejected the city's argument that the claims were filed too late."]),
     ("The council approved the conversion of the old depot into a sports hall.",
      ["The council approved plans to turn the old depot into a sports hall."]),
+    # an infinitive the parser hangs on a past verb takes no tense from it
+    ("Forecasters expect the dense fog that led to the cancellation of more than 60 flights on Monday morning "
+     "to lift in the afternoon.",
+     ["Thick fog forced the airport to cancel more than 60 flights on Monday morning, and forecasters say it will "
+      "lift by the afternoon."]),
+    # "won't mean closing": a consequence, not a plan; "agreed to buy" is said by "is to be sold";
+    # "the courier firm" only says what Parcelo is
+    ("Parcelo has agreed to acquire Swiftbox, and it says the purchase won't mean closing any depots.",
+     ["Parcelo has agreed to buy Swiftbox, and says no depots will close as a result."]),
+    ("Swiftbox is to be sold to Parcelo for £85 million.", ["The courier firm Parcelo has agreed to buy Swiftbox for £85 million."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

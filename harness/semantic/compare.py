@@ -386,7 +386,7 @@ def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
         changes.append(f"{_modality_name(r.modality)} -> {_modality_name(h.modality)}")
         if {_level_or_future(h), _level_or_future(r)} in _NEIGHBOUR_LEVELS:
             severity = "minor"
-    if {h.tense, r.tense} == {"future", "past"}:
+    if {h.tense, r.tense} == {"future", "past"} and not (h.tense_inherited or r.tense_inherited):
         changes.append(f"{r.tense} -> {h.tense}")
         severity = "major"
     if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:

@@ -61,11 +61,13 @@ def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
     phrases, without the words of embedded clauses (units of their own)."""
     clauses = [f for f in frames if f.kind != "event"]  # an event noun belongs to its clause's unit
     frame_tokens = {f.predicate.i for f in clauses}
+    governors = {id(f.governor) for f in clauses if f.governor is not None and f.predicate.dep_ == "xcomp"}
     units = []
     claimed: set[int] = set()
     for frame in clauses:
         words = []
-        if not (frame.lemma in LIGHT_PREDICATES and frame.kind == "verb"):
+        light = frame.lemma in LIGHT_PREDICATES or (id(frame) in governors and frame.lemma in _INTENTIONS())
+        if not (light and frame.kind == "verb"):
             words.append(frame.predicate)
         for argument in frame.arguments:
             if argument.head.i in frame_tokens or argument.pronoun:
@@ -73,12 +75,33 @@ def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
             words.extend(_phrase_tokens(argument.head, frame_tokens))
         unique = []
         for t in words:
-            if t.i not in claimed and is_content(t):
+            if t.i not in claimed and is_content(t) and not _classifier(t):
                 claimed.add(t.i)
                 unique.append(t)
         if unique:
             units.append((frame, unique))
     return units
+
+
+def _INTENTIONS() -> frozenset:
+    """Verbs of the subject's own intention, whose complement carries the content
+    ("agreed to buy": "buy"); the modality check compares the intention itself.
+    Not a request ("asked residents to water them"): who asks whom is content."""
+    return frozenset(w for w, c in lexicon.classes("intention_verbs").items()
+                     if c in ("plan", "commit", "hope", "try", "consider"))
+
+
+#: nouns that only say what kind of thing a name is ("the courier firm Parcelo")
+CLASSIFIER_NOUNS = {"firm", "company", "group", "business", "corporation", "organisation", "organization",
+                    "outfit", "operator", "brand", "chain", "body"}
+
+
+def _classifier(token) -> bool:
+    if token.lemma_.lower() not in CLASSIFIER_NOUNS:
+        return False
+    beside_a_name = any(c.dep_ == "appos" and c.pos_ == "PROPN" for c in token.children) or \
+        (token.dep_ in ("appos", "compound") and token.head.pos_ == "PROPN")
+    return beside_a_name
 
 
 def _phrase_tokens(head, frame_tokens: set) -> list:

@@ -84,6 +84,9 @@ class Frame:
     #: another clause of the sentence in another wording
     modality_from_adverb: bool = False
     tense: str = "present"
+    #: the tense is the governing verb's ("led the fog to lift"): the clause's
+    #: own verb says none, and the governor's frame is compared on its own
+    tense_inherited: bool = False
     aspect: set = field(default_factory=set)
     arguments: list[Argument] = field(default_factory=list)
     #: the frame this one is the complement of ("support" in "reluctant to support")
@@ -463,6 +466,8 @@ def _inherit(frame: Frame) -> None:
     if governor_modality and _compared_degree(governor.predicate):
         governor_modality = None  # "more likely to be injured": a higher risk, a claim, not a hedge
     intention = classes("intention_verbs").get(governor.lemma)
+    if governor.lemma == "mean" and not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        intention = None  # "won't mean closing depots": what follows from it, not a plan
     if intention == "directive" and not _object_control(governor.predicate):
         intention = None  # "asked to see a counsellor": a request of one's own, not an instruction
     if governor.lemma in negative_predicates():
@@ -487,6 +492,7 @@ def _inherit(frame: Frame) -> None:
         frame.modality, frame.modality_tokens = governor.modality, governor.modality_tokens
     if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
         frame.tense = governor.tense
+        frame.tense_inherited = True
 
 
 def _inherit_from_noun(frame: Frame) -> None:

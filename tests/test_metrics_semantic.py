@@ -147,6 +147,7 @@ CHANGES = [
      ["The courier company Parcelo has agreed to acquire Swiftbox."]),
     # a request adds who asks whom: not a light verb
     ("added", "The town will plant trees, and residents will be asked to water them.", ["The town will plant trees."]),
+    ("negation", "The frog never calls at night.", ["The frog calls only at night."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -260,6 +261,22 @@ PARAPHRASES = [
     ("Parcelo has agreed to acquire Swiftbox, and it says the purchase won't mean closing any depots.",
      ["Parcelo has agreed to buy Swiftbox, and says no depots will close as a result."]),
     ("Swiftbox is to be sold to Parcelo for £85 million.", ["The courier firm Parcelo has agreed to buy Swiftbox for £85 million."]),
+    # a clause beside an order ("ordered X to stop, ruling that ...") is no part of the order
+    ("Ruling that Skyvane's drone copied a propeller design on which rival Aerolux holds a patent, a Munich court "
+     "has told the drone maker to stop selling the model in Germany.",
+     ["A court in Munich has ordered the drone maker Skyvane to stop selling its drone in Germany, ruling that it "
+      "copied a propeller design patented by its rival Aerolux."]),
+    # "stop selling" is "no longer sell"; "won't stop rising" is "keep rising"
+    ("The Hover X can no longer be sold in Germany by Skyvane, a court has ordered.",
+     ["A court has ordered Skyvane to stop selling the Hover X in Germany."]),
+    ("Levels won't stop rising before Wednesday.", ["Levels will keep rising until Wednesday."]),
+    # "never ... except" says what "only" says
+    ("The frog never calls except at night.", ["The frog calls only at night."]),
+    # a participle describing who ("infections picked up on its wards") is not what happened to them
+    ("After each of its nurses was handed a pocket-sized bottle of hand sanitiser, St Aldric's Hospital saw "
+     "infections picked up on its wards go down by forty per cent last year, according to the hospital.",
+     ["Infections caught on the wards at St Aldric's Hospital fell by 40% last year after every nurse was issued "
+      "with a pocket-sized hand sanitiser, the hospital said."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -147,6 +147,8 @@ def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pai
             relation = _relation(h, r)
             if relation is None:
                 continue
+            if relation == "opposite" and (h.predicate.dep_ == "acl") != (r.predicate.dep_ == "acl"):
+                continue  # "infections picked up on wards" describes who; "infections fell" says what happened
             matched = _matched_arguments(h, r)
             if relation not in ("same", "similar") and matched == 0 and (h.arguments or r.arguments) \
                     and not _governors_match(h, r):
@@ -217,6 +219,8 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
         return
     if _negated_bound(negated) and _says_a_bound(plain.predicate.doc):
         return  # "will not start before 2027" / "in 2027 at the earliest"
+    if _excepted(negated) and _only(plain):
+        return  # "never calls except at night" / "calls only at night"
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -935,6 +939,29 @@ def _restricted(frame: Frame) -> bool:
     condition says what "not ... unless" says."""
     holders = [frame.predicate] + ([frame.governor.predicate] if frame.governor is not None else [])
     return any(c.lower_ in ("only", "solely") and c.dep_ == "advmod" for t in holders for c in t.children)
+
+
+_EXCEPTIONS = {"except", "but", "unless", "save", "excepting", "bar"}
+
+
+def _excepted(frame: Frame) -> bool:
+    """The negated clause makes an exception ("never calls except at night", "no
+    one but the captain", "not other than", "apart from")."""
+    for t in frame.predicate.subtree:
+        if t.lower_ in _EXCEPTIONS and t.dep_ in ("prep", "mark", "cc") and t.i > frame.predicate.i - 8:
+            return True
+        if t.lower_ in ("apart", "other") and t.i + 1 < len(t.doc) and t.doc[t.i + 1].lower_ in ("from", "than"):
+            return True
+    return False
+
+
+def _only(frame: Frame) -> bool:
+    """"only" on the clause or on one of its phrases ("calls only at night")."""
+    predicate = frame.predicate
+    for t in predicate.subtree:
+        if t.lower_ in ("only", "solely", "exclusively") and (t.head.i == predicate.i or t.head.head.i == predicate.i):
+            return True
+    return _restricted(frame)
 
 
 def _lexical_negatives(doc) -> int:

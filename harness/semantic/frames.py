@@ -238,8 +238,16 @@ def _state_complement(token):
     return None
 
 
+#: verbs of motion whose direction the parser may read as an adverb ("go down by 40%")
+_DIRECTED_VERBS = {"go", "come", "be", "move", "head", "shoot"}
+_DIRECTIONS = {"up", "down"}
+
+
 def _with_particle(token, lemma: str) -> str:
     particles = [c.lemma_.lower() for c in token.children if c.dep_ == "prt"]
+    if not particles and lemma in _DIRECTED_VERBS:
+        particles = [c.lower_ for c in token.children
+                     if c.dep_ == "advmod" and c.lower_ in _DIRECTIONS and c.i == token.i + 1]
     return f"{lemma} {particles[0]}" if particles else lemma
 
 
@@ -446,6 +454,9 @@ def _collect_modality(frame: Frame) -> None:
     frame.tense = tense or "present"
 
 
+_ENDING_VERBS = {"stop", "cease", "quit", "halt", "discontinue"}
+
+
 def _inherit(frame: Frame) -> None:
     """What a complement takes from the predicate that governs it."""
     governor = frame.governor
@@ -468,11 +479,17 @@ def _inherit(frame: Frame) -> None:
     intention = classes("intention_verbs").get(governor.lemma)
     if governor.lemma == "mean" and not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
         intention = None  # "won't mean closing depots": what follows from it, not a plan
+    if intention and (token.dep_ in ("advcl", "conj", "relcl") or token.tag_ == "VBD"):
+        # "ordered X to stop, ruling that ...": a clause beside the order, or one with a
+        # past tense of its own ("told X that it copied"), is no part of what is intended
+        intention = None
     if intention == "directive" and not _object_control(governor.predicate):
         intention = None  # "asked to see a counsellor": a request of one's own, not an instruction
     if governor.lemma in negative_predicates():
         frame.negated = not frame.negated
         frame.negators.append(governor.predicate)
+        if governor.lemma in _ENDING_VERBS and not governor.negated:
+            frame.aspect.add("no_longer")  # "stop selling" is "no longer sell"; "won't stop rising" is not
     if governor.negated and (governor.lemma in negative_predicates() or intention or governor_modality
                              or token.dep_ == "xcomp"):
         # "won't stop rising", "did not plan to close": the governor's negation reaches the clause

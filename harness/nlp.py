@@ -45,6 +45,21 @@ def model_version() -> str:
     return f"{meta.get('lang', 'en')}_{meta.get('name', 'core_web_sm')}-{meta.get('version', '?')}"
 
 
+#: verb forms the English model lemmatises wrongly ("fined" -> "fin"), by form
+_VERB_LEMMAS = {"fined": "fine", "fines": "fine", "fining": "fine", "gusting": "gust", "gusted": "gust",
+                "trialling": "trial", "trialled": "trial", "having": "have", "getting": "get", "follows": "follow",
+                "keeps": "keep"}
+
+
+def fix_lemmas(doc):
+    """Correct the model's known lemma errors on verbs, in place; returns ``doc``."""
+    for token in doc:
+        lemma = _VERB_LEMMAS.get(token.lower_)
+        if lemma is not None and token.tag_.startswith("VB"):
+            token.lemma_ = lemma
+    return doc
+
+
 class ParseCache:
     """Parses texts in batches (``nlp.pipe``) and remembers them until :meth:`clear`
     (the scorer's shared ``nlp`` resource: one batched pass per chunk)."""
@@ -58,7 +73,7 @@ class ParseCache:
         todo = list(dict.fromkeys(t for t in texts if t not in self._docs))
         if todo:
             for text, doc in zip(todo, pipeline().pipe(todo, batch_size=self.batch_size)):
-                self._docs[text] = doc
+                self._docs[text] = fix_lemmas(doc)
 
     def parse(self, text: str):
         if text not in self._docs:

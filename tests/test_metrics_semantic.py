@@ -148,6 +148,8 @@ CHANGES = [
     # a request adds who asks whom: not a light verb
     ("added", "The town will plant trees, and residents will be asked to water them.", ["The town will plant trees."]),
     ("negation", "The frog never calls at night.", ["The frog calls only at night."]),
+    ("antonym", "The broker will be allowed to take on new clients.",
+     ["The watchdog has barred the broker from taking on new clients."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -277,6 +279,21 @@ PARAPHRASES = [
      "infections picked up on its wards go down by forty per cent last year, according to the hospital.",
      ["Infections caught on the wards at St Aldric's Hospital fell by 40% last year after every nurse was issued "
       "with a pocket-sized hand sanitiser, the hospital said."]),
+    # "barred from taking" negates "taking" once; "fined" is "fine" (the model's lemma is "fin")
+    ("For three months the broker will not be allowed to take on new clients, the watchdog has decided.",
+     ["The watchdog has barred the broker from taking on new clients for three months."]),
+    ("For three months the online broker Tradewell will not be allowed to take on new clients, and it must also pay "
+     "a fine of 4.2 million euros, the financial watchdog has decided, because it failed to alert customers to the "
+     "risks of high-leverage trading.",
+     ["The financial watchdog has fined the online broker Tradewell €4.2 million for failing to warn customers about "
+      "the risks of high-leverage trading, and has barred it from taking on new clients for three months."]),
+    # "the housing association" is what another reference says Greyfield Homes is
+    ("Three hundred of the 450 homes that Greyfield Homes will build on the site of a former paper mill in Stockport, "
+     "which the housing association has bought from the council, are to be offered at social rents.",
+     ["The housing association Greyfield Homes has bought a disused paper mill in Stockport from the local council "
+      "and will build 450 homes on the site, two-thirds of them for social rent.",
+      "Stockport council has sold a former paper mill to Greyfield Homes, a housing association, which will put up "
+      "450 homes there, 300 of them to be let at social rents."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

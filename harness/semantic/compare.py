@@ -885,6 +885,7 @@ def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
             seen.add(key)
             findings.append(finding)
 
+    findings = [f for f in findings if not _described_as_each_other(f, hyp_doc, ref_docs)]
     findings += cue_negations(hyp_doc, ref_docs, comparisons, findings)
     reported = {t.i for f in findings if f.stage_span for t in hyp_doc
                 if f.stage_span.start <= t.idx < f.stage_span.end}
@@ -901,6 +902,40 @@ def compare(hyp_doc, ref_docs: Sequence, vectors=None) -> Comparison:
             continue
         findings.append(finding)
     return Comparison(findings, content.missing_mass, content.extra_mass, content.reference_words, content.text_words)
+
+
+def _described_as_each_other(finding: Finding, hyp_doc, ref_docs) -> bool:
+    """An entity change between a name and the noun that some text gives as what
+    it is ("Greyfield Homes, a housing association" ... "the housing association")."""
+    if finding.kind != "entity" or finding.stage_span is None or finding.reference_span is None \
+            or finding.reference_index is None:
+        return False
+    stage = _token_at(hyp_doc, finding.stage_span.start)
+    reference = _token_at(ref_docs[finding.reference_index], finding.reference_span.start)
+    if stage is None or reference is None:
+        return False
+    stage, reference = _phrase_head(stage), _phrase_head(reference)
+    pairs = ((_lemma(stage), reference), (_lemma(reference), stage))
+    for noun, named in pairs:
+        name = entity_of(named)
+        if not name:
+            continue
+        for doc in (hyp_doc, *ref_docs):
+            for token in doc:
+                if _lemma(token) != noun:
+                    continue
+                partners = [token.head] if token.dep_ in ("appos", "compound") else []
+                partners += [c for c in token.children if c.dep_ == "appos"]
+                if any(entity_of(p) and same_entity(entity_of(p), name) for p in partners):
+                    return True
+    return False
+
+
+def _phrase_head(token):
+    """The noun a span's first word belongs to ("housing" -> "association")."""
+    while token.dep_ in ("compound", "amod", "det", "poss") and token.head.i != token.i:
+        token = token.head
+    return token
 
 
 def _token_at(doc, offset: int):

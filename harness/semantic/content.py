@@ -96,6 +96,16 @@ CLASSIFIER_NOUNS = {"firm", "company", "group", "business", "corporation", "orga
                     "outfit", "operator", "brand", "chain", "body"}
 
 
+#: words of amounts and lengths of time: the anchors metric compares them as numbers
+#: ("for a quarter of a year" / "for three months")
+QUANTITY_WORDS = {"minute", "hour", "day", "week", "fortnight", "month", "year", "decade", "century", "quarter",
+                  "half", "third", "dozen", "percent", "cent", "%", "per"}
+
+
+def _quantity_word(token) -> bool:
+    return token.pos_ == "NUM" or token.like_num or token.lemma_.lower() in QUANTITY_WORDS
+
+
 def _classifier(token) -> bool:
     if token.lemma_.lower() not in CLASSIFIER_NOUNS:
         return False
@@ -328,7 +338,8 @@ def _dropped(refs, ref_frames, ref_covers, closest: int, replaced_ref) -> list[F
         cover = ref_covers[j]
         replaced = replaced_ref.get(j, set())
         for frame, words in content_units(ref_frames[j]):
-            missing = [t for t in words if cover.coverage.get(t.i, 1.0) < COVERED and t.i not in replaced]
+            missing = [t for t in words if cover.coverage.get(t.i, 1.0) < COVERED and t.i not in replaced
+                       and not _quantity_word(t)]
             if len(missing) < 2 or len(missing) <= len(words) / 2:
                 continue
             if len(refs) > 1 and not _covered_by_others(missing, j, refs):
@@ -345,7 +356,8 @@ def _dropped(refs, ref_frames, ref_covers, closest: int, replaced_ref) -> list[F
 def _added(hyp_frames, hyp_cover: Coverage, replaced_hyp: set[int]) -> list[Finding]:
     out = []
     for frame, words in content_units(hyp_frames):
-        missing = [t for t in words if hyp_cover.coverage.get(t.i, 1.0) < COVERED and t.i not in replaced_hyp]
+        missing = [t for t in words if hyp_cover.coverage.get(t.i, 1.0) < COVERED and t.i not in replaced_hyp
+                   and not _quantity_word(t)]
         if len(missing) < 2 or len(missing) <= len(words) / 2:
             continue
         span = span_of(missing)

@@ -485,7 +485,8 @@ def _inherit(frame: Frame) -> None:
         intention = None
     if intention == "directive" and not _object_control(governor.predicate):
         intention = None  # "asked to see a counsellor": a request of one's own, not an instruction
-    if governor.lemma in negative_predicates():
+    if governor.lemma in negative_predicates() and not any(t.i == governor.predicate.i for t in frame.negators):
+        # (unless the path through a preposition flipped it already: "barred it from taking")
         frame.negated = not frame.negated
         frame.negators.append(governor.predicate)
         if governor.lemma in _ENDING_VERBS and not governor.negated:

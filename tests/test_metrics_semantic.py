@@ -23,7 +23,9 @@ def test_opposites_come_from_wordnet_prefixes_and_the_scales(a, b):
 
 
 @pytest.mark.parametrize("a, b", [("increase", "raise"), ("close", "start"), ("buy", "pay"), ("last", "past"),
-                                  ("build", "finish"), ("good", "expensive")])
+                                  ("build", "finish"), ("good", "expensive"),
+                                  # worse and more of a bad thing say one thing; better is not less
+                                  ("worsen", "increase"), ("reduce", "improve")])
 def test_words_that_are_not_opposites(a, b):
     assert not lexicon.opposite(a, b, "v" if a in ("close", "buy", "build") else None)
 
@@ -150,6 +152,13 @@ CHANGES = [
     ("negation", "The frog never calls at night.", ["The frog calls only at night."]),
     ("antonym", "The broker will be allowed to take on new clients.",
      ["The watchdog has barred the broker from taking on new clients."]),
+    # everyday oppositions of rulings, of how bad things get, of power, of staff
+    ("antonym", "An appeals court upheld the clerk's conviction on Wednesday.",
+     ["An appeals court overturned the clerk's conviction on Wednesday."]),
+    ("antonym", "The dams have worsened flooding in the village.", ["The dams have reduced flooding in the village."]),
+    ("antonym", "A software bug turned the heating on in thousands of homes.",
+     ["A software bug switched off the heating in thousands of homes."]),
+    ("antonym", "The firm will take on 200 staff at its warehouse.", ["The firm will shed 200 jobs at its warehouse."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),

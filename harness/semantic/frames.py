@@ -238,16 +238,19 @@ def _state_complement(token):
     return None
 
 
-#: verbs of motion whose direction the parser may read as an adverb ("go down by 40%")
-_DIRECTED_VERBS = {"go", "come", "be", "move", "head", "shoot"}
-_DIRECTIONS = {"up", "down"}
+#: particles the parser may read as an adverb or a preposition right after the
+#: verb ("go down by 40%", "switched off the heating")
+_MISREAD_PARTICLES = {"go": {"up", "down", "off"}, "come": {"up", "down", "on"}, "be": {"up", "down"},
+                      "move": {"up", "down"}, "head": {"up", "down"}, "shoot": {"up"},
+                      "switch": {"on", "off"}, "turn": {"on", "off"}, "shut": {"off", "down"},
+                      "power": {"on", "off", "up", "down"}, "cut": {"off"}}
 
 
 def _with_particle(token, lemma: str) -> str:
     particles = [c.lemma_.lower() for c in token.children if c.dep_ == "prt"]
-    if not particles and lemma in _DIRECTED_VERBS:
-        particles = [c.lower_ for c in token.children
-                     if c.dep_ == "advmod" and c.lower_ in _DIRECTIONS and c.i == token.i + 1]
+    if not particles and lemma in _MISREAD_PARTICLES:
+        particles = [c.lower_ for c in token.children if c.dep_ in ("advmod", "prep")
+                     and c.lower_ in _MISREAD_PARTICLES[lemma] and c.i == token.i + 1]
     return f"{lemma} {particles[0]}" if particles else lemma
 
 

@@ -159,6 +159,10 @@ CHANGES = [
     ("antonym", "A software bug turned the heating on in thousands of homes.",
      ["A software bug switched off the heating in thousands of homes."]),
     ("antonym", "The firm will take on 200 staff at its warehouse.", ["The firm will shed 200 jobs at its warehouse."]),
+    # the reference's other participant became the doer, and a pronoun took its place
+    ("role", "COUNCIL LEADER: So the firm that operates the bridge is buying it from us.",
+     ["COUNCIL LEADER: We're buying the bridge back from the company that runs it.",
+      "COUNCIL LEADER: The council is going to buy back the bridge from the firm that operates it."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),

@@ -481,6 +481,14 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
         crossed_2 = [(_Mention(t), b) for b in r_agents for t in h.predicate.subtree
                      if t.pos_ in ("NOUN", "PROPN") and t.dep_ == "pobj" and t.head.lower_ in _ROLE_PREPOSITIONS
                      and _mentions(t, b) and not any(t.i == a.head.i for a in h_agents)]
+    if crossed_1 and not crossed_2 and not kept:
+        # the reference's other participant became the doer, and the place it left holds
+        # someone else, a pronoun perhaps ("the firm is buying it from us" / "we are
+        # buying it from the firm")
+        _, r_other = crossed_1[0]
+        crossed_2 = [(x, b) for x in h.arguments for b in r_agents
+                     if x.role == r_other.role and x.role != "agent" and not _arguments_match(x, r_other)
+                     and not _arguments_match(x, b) and not x.entity]
     if not (crossed_1 and crossed_2) or kept:
         return False
     h_agent, r_other = crossed_1[0]
@@ -488,7 +496,7 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
     label = f"{h.lemma}: {r_agent.lemma} / {r_other.lemma} swapped"
     comparison.add(_finding(
         "role", "changed", label,
-        f"'{h_agent.text}' does what '{h_other.text}' does in the reference ('{h.predicate.text}')",
+        f"'{h_agent.text}' does what '{r_agent.text}' does in the reference ('{h.predicate.text}')",
         comparison, [h.predicate, h_agent.head], [r.predicate, r_other.head]), h.predicate)
     return True
 
@@ -1100,7 +1108,10 @@ def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons:
             continue
         if any(other.anchors.get(id(f)) == anchor for f in other.findings):
             continue  # a change there too ("was defeated by Y": a role swap here, a converse there)
-        if any(p.hyp.predicate.i == anchor and (p.relation == "same" or p.relation == "similar" and p.matched_arguments)
+        # who did what is only supported where the other reference's clause shares a participant
+        needs_participant = finding.kind in ("role", "entity")
+        if any(p.hyp.predicate.i == anchor and (p.relation == "same" and not (needs_participant and not p.matched_arguments)
+                                                or p.relation == "similar" and p.matched_arguments)
                for p in other.pairs):
             # a mere same-scale word with no shared participant is no evidence, nor is a
             # converse ("lost to"), whose participants the role check does not compare

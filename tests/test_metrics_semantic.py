@@ -163,6 +163,9 @@ CHANGES = [
     ("role", "COUNCIL LEADER: So the firm that operates the bridge is buying it from us.",
      ["COUNCIL LEADER: We're buying the bridge back from the company that runs it.",
       "COUNCIL LEADER: The council is going to buy back the bridge from the firm that operates it."]),
+    # the doer of what one is found guilty of is the one found guilty
+    ("role", "Aron Metzler, a property developer, was bribed by two city planning officials, a jury has found.",
+     ["A jury found the property developer Aron Metzler guilty of bribing two city planning officials."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -307,6 +310,8 @@ PARAPHRASES = [
       "and will build 450 homes on the site, two-thirds of them for social rent.",
       "Stockport council has sold a former paper mill to Greyfield Homes, a housing association, which will put up "
       "450 homes there, 300 of them to be let at social rents."]),
+    ("The developer was convicted by a jury of paying bribes to two officials.",
+     ["A jury found the developer guilty of bribing two officials."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -488,7 +488,7 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
         _, r_other = crossed_1[0]
         crossed_2 = [(x, b) for x in h.arguments for b in r_agents
                      if x.role == r_other.role and x.role != "agent" and not _arguments_match(x, r_other)
-                     and not _arguments_match(x, b) and not x.entity]
+                     and not _arguments_match(x, b) and not (x.entity and b.entity)]
     if not (crossed_1 and crossed_2) or kept:
         return False
     h_agent, r_other = crossed_1[0]

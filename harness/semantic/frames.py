@@ -316,11 +316,40 @@ def _collect_arguments(frame: Frame) -> None:
     # a participle modifying a noun: "the project funded by Germany" -> patient project
     if token.dep_ == "acl" and token.tag_ == "VBN" and token.head.pos_ in ("NOUN", "PROPN"):
         _add(frame, "patient", token.head)
+    if not frame.by_role("agent"):
+        doer = _accused_of(token)
+        if doer is not None:
+            _add(frame, "agent", doer)
     if token.dep_ == "relcl":
         # "tariffs, which had risen": the relative pronoun stands for the noun
         for argument in frame.arguments:
             if argument.lemma in _RELATIVE_PRONOUNS:
                 _resolve(argument, token.head)
+
+
+def _accused_of(token):
+    """Who does what one is found guilty of, accused of, thanked for: "found X
+    guilty of bribing", "X was convicted of paying", "criticised X for failing"
+    (the parser leaves the doer of such a clause unattached)."""
+    if token.dep_ != "pcomp" or token.head.lower_ not in ("of", "for", "with"):
+        return None
+    holder = token.head.head
+    if holder.pos_ == "ADJ":
+        own = [c for c in holder.children if c.dep_ in ("nsubj", "nsubjpass")]
+        if own:
+            return own[0]  # "found the developer guilty of"
+        verb, order = holder.head, ("dobj", "nsubjpass", "nsubj")
+    elif holder.pos_ == "VERB":
+        verb, order = holder, ("nsubjpass", "dobj")
+    elif holder.pos_ in ("NOUN", "PROPN") and holder.dep_ == "pobj" and holder.head.dep_ == "agent":
+        verb, order = holder.head.head, ("nsubjpass",)  # "was convicted by a jury of paying"
+    else:
+        return None
+    for dep in order:
+        found = [c for c in verb.children if c.dep_ == dep]
+        if found:
+            return found[0]
+    return None
 
 
 def _add(frame: Frame, role: str, head) -> None:

@@ -166,6 +166,13 @@ CHANGES = [
     # the doer of what one is found guilty of is the one found guilty
     ("role", "Aron Metzler, a property developer, was bribed by two city planning officials, a jury has found.",
      ["A jury found the property developer Aron Metzler guilty of bribing two city planning officials."]),
+    # certainty is no neighbour of "probably"; "thinking about" weighs; "would like to" hopes
+    ("modality", "Olive oil prices are certain to climb again this year.",
+     ["Olive oil prices will probably rise again this year."]),
+    ("modality", "The health board is thinking about opening three more units next year.",
+     ["The health board will open three more units next year."]),
+    ("modality", "COUNCIL LEADER: We'd like to buy the bridge back from the company that runs it.",
+     ["COUNCIL LEADER: We're buying the bridge back from the company that runs it."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -312,6 +319,7 @@ PARAPHRASES = [
       "450 homes there, 300 of them to be let at social rents."]),
     ("The developer was convicted by a jury of paying bribes to two officials.",
      ["A jury found the developer guilty of bribing two officials."]),
+    ("Prices will certainly rise this year.", ["Prices will rise this year."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

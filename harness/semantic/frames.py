@@ -511,6 +511,8 @@ def _inherit(frame: Frame) -> None:
     intention = classes("intention_verbs").get(governor.lemma)
     if governor.lemma == "mean" and not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
         intention = None  # "won't mean closing depots": what follows from it, not a plan
+    if governor.lemma == "think" and token.dep_ == "pcomp":
+        intention = "consider"  # "thinking about opening": weighing it, not believing it
     if intention and (token.dep_ in ("advcl", "conj", "relcl") or token.tag_ == "VBD"):
         # "ordered X to stop, ruling that ...": a clause beside the order, or one with a
         # past tense of its own ("told X that it copied"), is no part of what is intended

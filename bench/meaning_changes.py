@@ -23,7 +23,7 @@ from harness.semantic.labelled import evaluate, load_items  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "meaning_changes"
 #: the splits rules and prior points are made on (``test`` is held out)
-DEVELOPMENT_SPLITS = ("dev", "val")
+DEVELOPMENT_SPLITS = ("dev", "val", "val2")
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--export", type=Path, help="write the splits as transcript and references for harness run")
     parser.add_argument("--write-precision", action="store_true",
-                        help="write each finding kind's counts on the development splits (dev, val) to "
+                        help="write each finding kind's counts on the development splits (dev, val, val2) to "
                              "harness/data/finding_precision.json (the meaning score's prior points)")
     args = parser.parse_args()
     if args.export:
@@ -69,11 +69,11 @@ def write_precision(results) -> None:
         on_paraphrases.update(result.found_on_paraphrases)
     kinds = {kind: {"on_changes": on_changes[kind], "on_paraphrases": on_paraphrases[kind]}
              for kind in sorted(set(on_changes) | set(on_paraphrases))}
-    data = {"about": "per finding kind: texts of the labelled meaning-change set (dev and val splits) with a major "
+    data = {"about": "per finding kind: texts of the labelled meaning-change set (dev, val and val2 splits) with a major "
                      "finding of the kind that are meaning changes (on_changes) and that are meaning-preserving "
                      "paraphrases (on_paraphrases); the meaning score's prior points per finding are "
                      "5 * (on_changes + 1) / (on_changes + on_paraphrases + 2)",
-            "written_by": "python bench/meaning_changes.py dev val --write-precision",
+            "written_by": "python bench/meaning_changes.py dev val val2 --write-precision",
             "kinds": kinds}
     PRECISION_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nwrote {PRECISION_FILE.relative_to(ROOT)}")

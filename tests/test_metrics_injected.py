@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from harness.metrics.config import InjectedOptions
-from harness.metrics.injected import Injected, repair_mojibake, tokenize
+from harness.metrics.injected import Injected, Span, carries_the_clause, repair_mojibake, tokenize
 
 REFS = [
     "We continue to urge our friends in Congress to get the supplemental done so that more assistance can flow.",
@@ -73,3 +73,23 @@ def test_off_topic_english_spam_is_found_but_spinner_synonyms_are_not():
     spun = (root / "transcript.txt").read_text(encoding="utf-8").splitlines()[0]
     refs = yaml.safe_load((root / "references.yaml").read_text(encoding="utf-8"))["p01"]
     assert [text for text, _ in spans(metric, spun, refs)] == ["Rusya kadД±nlar"]
+
+
+@pytest.mark.slow
+def test_the_sentences_own_predicate_in_other_words_is_not_spam():
+    # "put pen to paper" shares no word with "signed" and embeds far from it, but it is
+    # what Oduya did: its subject stands outside the span, so nothing was inserted
+    metric = Injected()
+    refs = ["The Carston Comets signed point guard Malik Oduya to a three-year contract on Monday, "
+            "two weeks after the Belmont Rays released him."]
+    idiom = ("Malik Oduya, the point guard whom the Belmont Rays had released two weeks earlier, "
+             "put pen to paper on a three-year contract with the Carston Comets on Monday.")
+    assert spans(metric, idiom, refs) == []
+    # an inserted clause brings its own subject (or none) and stays a candidate
+    for text, inserted in [(idiom, "earlier, put pen to paper"),
+                           ("They have the right to protect, as everyone knows, their area.", "as everyone knows"),
+                           ("We keep urging Congress to pass it. Best online casino bonus codes, claim your free spins now.",
+                            "Best online casino bonus codes, claim your free spins")]:
+        start = text.index(inserted)
+        span = Span(start, start + len(inserted), inserted, "off topic", 3)
+        assert carries_the_clause(text, span) is (inserted == "earlier, put pen to paper"), inserted

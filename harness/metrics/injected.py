@@ -19,7 +19,9 @@ spam phrases. A token is *injected* when it is
    ``off_topic_min_run`` content words found in no reference whose removal
    raises the passage's best cosine with the references by at least
    ``off_topic_min_gain``, and which is itself dissimilar to the references
-   (cosine < ``off_topic_max_cosine``). Removing a spinner's synonym swap
+   (cosine < ``off_topic_max_cosine``), and which is not the sentence's own
+   predicate (a verb in it whose subject or object lies outside it: "put pen
+   to paper", said of the sentence's subject). Removing a spinner's synonym swap
    makes the passage *less* like the references; removing spam makes it more
    like them, which is what the test asks.
 
@@ -145,11 +147,35 @@ class Span:
                        "injected", stage_span=FoundSpan(self.start, self.end, text[self.start:self.end]))
 
 
+def carries_the_clause(text: str, span: "Span") -> bool:
+    """The span holds a verb whose subject or object stands outside it ("Oduya ...
+    put pen to paper on a contract", "the minister has left the door open"): it is
+    the sentence's own predicate in other words, not something inserted into it.
+    An inserted clause brings its own subject ("as everyone knows")."""
+    doc = _parse(text)
+    inside = {t.i for t in doc if span.start <= t.idx < span.end}
+    for i in inside:
+        verb = doc[i]
+        if verb.pos_ not in ("VERB", "AUX"):
+            continue
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass", "dobj") and child.i not in inside:
+                return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str):
+    from ..nlp import fix_lemmas, pipeline
+
+    return fix_lemmas(pipeline()(text))
+
+
 class Injected(Metric):
     """Share of a passage's tokens that were injected: other languages, mojibake, off-topic spam (0..1, lower is better)."""
 
     name = "injected"
-    version = "1"
+    version = "2"
     higher_is_better = False
     range = (0.0, 1.0)
     margin = 0.01
@@ -317,7 +343,8 @@ class Injected(Metric):
                 for c, gain_row, alone_row in zip(candidates, without, alone):
                     gain = float(np.max(gain_row)) - base
                     similarity = float(np.max(alone_row))
-                    if gain >= self.options.off_topic_min_gain and similarity < self.options.off_topic_max_cosine:
+                    if gain >= self.options.off_topic_min_gain and similarity < self.options.off_topic_max_cosine \
+                            and not carries_the_clause(hyp, c):
                         c.why = f"off topic (cosine +{gain:.2f} without it; {similarity:.2f} alone)"
                         found.append(c)
         return sorted(found, key=lambda s: s.start)

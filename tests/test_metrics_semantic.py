@@ -31,7 +31,9 @@ def test_words_that_are_not_opposites(a, b):
 
 
 @pytest.mark.parametrize("a, b", [("support", "supportive"), ("decide", "decision"), ("buy", "acquire"),
-                                  ("hire", "employ")])
+                                  ("hire", "employ"),
+                                  # nouns news copy uses for one another (the lexicon's interchangeable groups)
+                                  ("regulator", "watchdog"), ("rival", "competitor")])
 def test_related_words_are_one_concept(a, b):
     assert lexicon.related(a, b)
 
@@ -320,6 +322,9 @@ PARAPHRASES = [
     ("The developer was convicted by a jury of paying bribes to two officials.",
      ["A jury found the developer guilty of bribing two officials."]),
     ("Prices will certainly rise this year.", ["Prices will rise this year."]),
+    # "regulator" and "authority" name one body in news copy
+    ("A €2.5m penalty has been imposed on the retailer by the data protection regulator.",
+     ["The data protection authority has fined the retailer €2.5 million."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

@@ -264,7 +264,8 @@ def substitutions(hyp_cover: Coverage, ref_cover: Coverage, ref_lemmas_everywher
                     continue  # another word for the same thing
             elif not (same_place and _unrelated_and_uncovered(h, r, hyp_cover, ref_cover)
                       and lexicon.participant_kinds(h.lemma_.lower())
-                      and lexicon.participant_kinds(r.lemma_.lower())):
+                      and lexicon.participant_kinds(r.lemma_.lower())
+                      and not lexicon.kind_of_either(h.lemma_.lower(), r.lemma_.lower())):
                 continue  # abstractions ("position" / "argument") are worded many ways
             used.add(r.i)
             pairs.append((h, r))

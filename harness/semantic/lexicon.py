@@ -215,6 +215,8 @@ def same_meaning(a: str, b: str, pos: str | None = None) -> bool:
     """The same lemma, or synonyms in a frequent sense."""
     if a == b:
         return True
+    if pos in (None, "n") and interchangeable(a, b):
+        return True
     return b in wordnet().synonyms(a, pos) or a in wordnet().synonyms(b, pos)
 
 
@@ -253,7 +255,7 @@ def related(a: str, b: str, verbs: bool = True) -> bool:
     ``verbs=False`` says the two words are not both verbs in the text: then
     the more general verb does not count ("rejecting" is a way of judging, not
     "the judge")."""
-    if a == b:
+    if a == b or interchangeable(a, b):
         return True
     ca, cb = _concepts(a), _concepts(b)
     return bool(ca.own & cb.own or verbs and (ca.up & cb.own or ca.own & cb.up))
@@ -391,6 +393,25 @@ def _root_distance(synset: str) -> int:
             return depth
         frontier, depth = parents, depth + 1
     return depth
+
+
+def kind_of_either(a: str, b: str) -> bool:
+    """One noun is a kind of the other within a few steps ("lorry" / "vehicle")."""
+    up_a, up_b = _ancestors(a), _ancestors(b)
+    own_a = {s for s, d in up_a.items() if d == 0}
+    own_b = {s for s, d in up_b.items() if d == 0}
+    return bool(own_a & set(up_b) or own_b & set(up_a))
+
+
+def interchangeable(a: str, b: str) -> bool:
+    """Two nouns news copy uses for one another ("regulator" / "watchdog"): the
+    lexicon's ``interchangeable`` groups."""
+    return any(a in group and b in group for group in _interchangeable_groups())
+
+
+@lru_cache(maxsize=1)
+def _interchangeable_groups() -> tuple[frozenset, ...]:
+    return tuple(frozenset(str(w) for w in group) for group in lexicon().get("interchangeable", []))
 
 
 def participant_kinds(lemma: str) -> bool:

@@ -175,6 +175,8 @@ CHANGES = [
      ["The health board will open three more units next year."]),
     ("modality", "COUNCIL LEADER: We'd like to buy the bridge back from the company that runs it.",
      ["COUNCIL LEADER: We're buying the bridge back from the company that runs it."]),
+    # "should" of a person is still an obligation
+    ("modality", "Visitors should book their tickets in advance.", ["Visitors will book their tickets in advance."]),
     # a number the references give as the amount, given as a limit
     ("quantifier", "The town will plant at least 5,000 trees along its streets.",
      ["The town will plant 5,000 trees along its streets."]),
@@ -325,6 +327,9 @@ PARAPHRASES = [
     # "regulator" and "authority" name one body in news copy
     ("A €2.5m penalty has been imposed on the retailer by the data protection regulator.",
      ["The data protection authority has fined the retailer €2.5 million."]),
+    # "should" of what nobody can be told to do is an expectation, as "probably" is
+    ("The fog should lift by the afternoon, forecasters say.",
+     ["Forecasters say the fog will probably lift by the afternoon."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

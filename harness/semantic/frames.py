@@ -21,6 +21,7 @@ Only structure is read here; comparing frames is :mod:`harness.semantic.compare`
 
 from __future__ import annotations
 
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from ..findings import Span
@@ -434,6 +435,50 @@ def _inverted_condition(auxiliary, holder) -> bool:
     return bool(subjects) and auxiliary.i < subjects[0].i and not auxiliary.sent.text.rstrip().endswith("?")
 
 
+_IMPERSONAL = {"it", "this", "that", "there", "which"}
+
+
+def _expectation(holder) -> bool:
+    """"should" of what nobody can be told to do ("the fog should clear", "prices
+    should fall", "this weekend should see the end"): an expectation, not an
+    obligation. A person or an organisation as the subject keeps the obligation."""
+    from .lexicon import participant_kinds, wordnet
+
+    subjects = [c for c in holder.children if c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS]
+    if not subjects or any(c.dep_ in _PASSIVE_SUBJECTS for c in subjects):
+        return False  # "should be repaired": someone should repair it
+    subject = subjects[0]
+    if subject.lower_ in _IMPERSONAL:
+        return True
+    if subject.pos_ == "PRON" or subject.pos_ == "PROPN" or subject.ent_type_ in ("PERSON", "ORG", "NORP", "GPE"):
+        return False
+    return not _animate(subject.lemma_.lower())
+
+
+@lru_cache(maxsize=4096)
+def _animate(lemma: str) -> bool:
+    """A person, animal, group or organisation: someone who can be told what to do."""
+    from .lexicon import _hypernyms, wordnet
+
+    roots = _agent_roots()
+    frontier = [s for s, rank in wordnet().senses.get(("n", lemma), ()) if rank <= 2]
+    for _ in range(14):
+        if roots & set(frontier):
+            return True
+        frontier = [p for s in frontier for p in _hypernyms().get(s, ())]
+        if not frontier:
+            return False
+    return False
+
+
+@lru_cache(maxsize=1)
+def _agent_roots() -> frozenset:
+    from .lexicon import wordnet
+
+    return frozenset(s for word in ("person", "organization", "social group", "animal")
+                     for s, rank in wordnet().senses.get(("n", word), ()) if rank == 1)
+
+
 def _collect_modality(frame: Frame) -> None:
     token = frame.predicate
     holders = _holders(frame)
@@ -451,6 +496,8 @@ def _collect_modality(frame: Frame) -> None:
             elif child.dep_ in ("aux", "auxpass"):
                 if child.tag_ == "MD" and word == "should" and _inverted_condition(child, holder):
                     pass  # "should inflation ease": a condition ("if inflation eases"), not an obligation
+                elif child.tag_ == "MD" and word == "should" and _expectation(holder):
+                    frame.modality, frame.modality_tokens = "likely", [child]
                 elif child.tag_ == "MD" and word in modals:
                     frame.modality, frame.modality_tokens = modals[word], [child]
                     if modals[word] == "will":

@@ -330,6 +330,11 @@ PARAPHRASES = [
     # "should" of what nobody can be told to do is an expectation, as "probably" is
     ("The fog should lift by the afternoon, forecasters say.",
      ["Forecasters say the fog will probably lift by the afternoon."]),
+    # an event that stops by itself: "heating went off" is "without heating"
+    ("Heating in thousands of homes went off overnight because of a software bug in the Lumo smart thermostat; "
+     "its manufacturer has issued a fix and an apology.",
+     ["Thousands of households were left without heating overnight when a software fault made their Lumo smart "
+      "thermostats turn it off; the maker has said sorry and released a fix."]),
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),

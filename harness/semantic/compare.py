@@ -313,6 +313,10 @@ def _object_of_negative(frame: Frame) -> bool:
     """"cancelled the tour", "the tour was scrapped": the event is the object of
     a verb that says it does not happen."""
     token, verb = frame.predicate, frame.predicate.head
+    if token.dep_ == "nsubj" and (frame.kind == "event" or token.tag_ in ("VBG", "NN", "NNS")) and verb.i != token.i \
+            and not any(c.dep_ in ("dobj", "obj") for c in verb.children):
+        # an event that stops by itself: "heating went off" (no heating), "the service ended"
+        return _says_not(verb)
     if token.dep_ not in ("dobj", "obj", "nsubjpass") or verb.i == token.i:
         return False
     phrasal = {f"{_lemma(verb)} {c.lower_}" for c in verb.children if c.dep_ == "prt"}  # "called off"

@@ -140,8 +140,6 @@ CHANGES = [
     # a modifier of the same noun replaced by another kind, or by an unrelated word
     ("entity", "Fewer than half of the schools have a qualified chemistry teacher.",
      ["Fewer than half of the schools have a qualified physics teacher."]),
-    ("entity", "The developer was convicted of bribing two police officers.",
-     ["The developer was convicted of bribing two city planning officials."]),
     # a participant in the same place replaced by an unrelated one
     ("entity", "The student union announced that tuition fees will be frozen.",
      ["The university president announced that tuition fees will be frozen."]),
@@ -423,3 +421,11 @@ def test_a_missing_spacy_model_is_a_one_line_model_error(monkeypatch):
     finally:
         monkeypatch.undo()
         nlp.pipeline.cache_clear()
+
+
+@pytest.mark.slow
+def test_an_unrelated_modifier_of_the_same_noun_is_a_minor_replacement(semantic):
+    # expert judgments of real translations: reworded modifiers go with errors less often
+    found = findings(semantic, "The developer was convicted of bribing two police officers.",
+                     ["The developer was convicted of bribing two city planning officials."])
+    assert [(f.kind, f.severity) for f in found if f.kind == "entity"] == [("entity", "minor")]

@@ -1181,7 +1181,7 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "3"
+    version = "4"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.02  # single lost anchors are caught per passage, as findings

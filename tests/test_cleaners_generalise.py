@@ -100,6 +100,43 @@ def test_spin_never_drops_a_negation():
 
 
 @needs_model
+def test_a_wordnet_candidate_gains_by_being_the_commoner_word():
+    """Writers use common words, a context-blind spinner picks any entry: the
+    candidate's frequency gain adds to the model's ("existence" -> "world"
+    reads only somewhat better to the trigram model, and "world" is far
+    commoner)."""
+    spun = "Leaders from around the existence met in Geneva, and you may the talks went on for days."
+    assert SpinCleaner().clean(spun).text == "Leaders from around the world met in Geneva, and the talks went on for days."
+    assert "existence" in SpinCleaner(wordnet_zipf_weight=0.0).clean(spun).text
+
+
+@needs_model
+def test_a_wordnet_candidate_must_beat_the_next_one_clearly():
+    """Where two synonyms fit the context about equally ("recall",
+    "remember" for "recollect"), the model cannot tell which one stood
+    there: the word stays."""
+    spun = "I cannot recollect the last time we met, and you may the staff cannot either."
+    assert SpinCleaner().clean(spun).text == "I cannot recollect the last time we met, and the staff cannot either."
+    assert "recollect" not in SpinCleaner(wordnet_second=float("-inf")).clean(spun).text
+
+
+@needs_model
+def test_two_words_the_wordnet_rule_replaces_show_spinning_on_their_own():
+    """No signature and little model evidence, but two different words that
+    the WordNet rule (frequency and distinctiveness) would replace: the
+    WordNet step runs (without the spinner table, whose forms are also
+    good English); one such word alone is no evidence."""
+    spun = "Leaders from around the existence met in Geneva, and it was a dissimilar story for the people of the city."
+    spin = SpinCleaner()
+    assert spin.lm_evidence(spun) < spin.min_lm_evidence and not spin.signatures(spun)
+    assert spin.clean(spun).text == \
+        "Leaders from around the world met in Geneva, and it was a different story for the people of the city."
+    one = "Leaders from around the existence met in Geneva last week."
+    assert spin.clean(one).text == one
+    assert SpinCleaner(wordnet_min_hits=0).clean(spun).text == spun
+
+
+@needs_model
 def test_held_out_spun_copies_get_closer_and_none_gets_worse():
     """A fast slice of the benchmark's ``distort-minus-lexicon`` source."""
     distorter = Distorter(spin_table=bench.minus_lexicon_table())

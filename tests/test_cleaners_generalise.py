@@ -215,6 +215,24 @@ def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score
 
 @needs_model
 @pytest.mark.parametrize("text", [
+    "Hello, and additionally thank you extremely much.",
+    "We mourn her passing and additionally send our prayers to help you her family and friends.",
+    "I would and additionally like to help you ask whether the talks are still going on.",
+    "We will continue so you can work with our friends across the region to support the return of order.",
+    "Teachers are doing everything they can so you're able to protect and additionally teach our children.",
+], ids=["address-not-a-clause", "address-not-a-clause-2", "address-not-a-clause-3", "so-clause", "so-clause-2"])
+def test_spun_padding_with_unknown_forms_is_not_taken_for_a_filler(monkeypatch, text):
+    """Spun text whose spinner forms the cleaner's table does not hold (here:
+    none of them) is no spam: a span that speaks to the reader must still
+    be a complete clause ("additionally thank you", "like to help you" are
+    none), and a clause of purpose or result ("so" and a subject: "so you
+    can work with ...") belongs to the sentence before it."""
+    monkeypatch.setattr(injected_module, "spinner_table", lambda: {})
+    assert InjectedCleaner().clean(text).text == text
+
+
+@needs_model
+@pytest.mark.parametrize("text", [
     "The number of people who say they have lost their jobs has risen.",
     "I want to know whether it will be able to come up on the margins of the meeting.",
     "The plan the council approved last year has cut the waiting list by half.",

@@ -43,7 +43,11 @@ space goes with the span).
     * it speaks to the reader (a word of the ``address_words`` class: "you",
       "here", "click"...), and the sentence reads clearly better without it
       and the clause reads like a sentence of its own (score at least
-      ``filler_margin``);
+      ``filler_margin``), and spaCy reads it as a complete clause (see the
+      second way; spun padding that holds a "you" is none: "also eg to help
+      you", "additionally security services in response so you can");
+      for every way, a clause of purpose or result ("so" and a subject: "so
+      you can work with them") belongs to the sentence before it;
     * any clause of 4 words or more, no name among them, with a clause score
       (:meth:`InjectedCleaner._clause_score`: the same language-model parts
       plus how common its words are: inserted clauses are made of the
@@ -112,7 +116,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.2"
+CODE_VERSION = "2.3"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -144,6 +148,17 @@ def _parse(span: str):
     from ..nlp import pipeline
 
     return pipeline()(span)
+
+
+@lru_cache(maxsize=1)
+def _spacy_available() -> bool:
+    """Whether spaCy and its English model load (without them the checks that
+    need a parse are skipped, and only the first way of finding a filler is left)."""
+    try:
+        _parse("it is")
+    except Exception:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -578,6 +593,22 @@ class InjectedCleaner:
         return ((subject and finite) or imperative) and complete
 
     @staticmethod
+    def _result_clause(span: str) -> bool:
+        """Whether ``span`` is a clause of purpose or result: "so" and a clause
+        with its own subject ("so you can work with them", "so we are ready"),
+        which the sentence before it governs: part of the sentence, not spam
+        (and the spinner's padding of "to": "so you can"). "So" before an
+        imperative ("so do not wait any longer") joins sentences and counts
+        for nothing."""
+        if span.split(None, 1)[0].lower() != "so":
+            return False
+        try:
+            doc = _parse(span)
+        except Exception:
+            return False
+        return any(t.dep_ in ("nsubj", "nsubjpass", "expl") for t in doc)
+
+    @staticmethod
     def _opens_as_clause(span: str) -> bool:
         """Whether ``span`` opens the way a sentence does: after conjunctions,
         adverbs and interjections ("and", "so why not"), its first word is its
@@ -669,6 +700,7 @@ class InjectedCleaner:
         lower_text = text.lower()
         found: list[tuple[float, int, int, str]] = []
         clauses: list[tuple[float, int, int, str]] = []
+        addressed: list[tuple[float, int, int, str]] = []
         for run in _sentences(text):
             words = [BOS] + [t.lower for t in run] + [EOS]
             n = len(run)
@@ -699,7 +731,7 @@ class InjectedCleaner:
                 if self.address_words.intersection(span_words):
                     gain = self._filler_score(model, words, i, j)
                     if gain >= self.filler_margin and not self._spun(span_words, table, longest):
-                        found.append((gain, run[i - 1].start, run[j - 2].end, "filler"))
+                        addressed.append((gain, run[i - 1].start, run[j - 2].end, words[i - 1]))
                         continue
                 # any clause of four words or more, checked by spaCy below
                 if j - i < 4 or not all(t.text.islower() for t in run[i - 1:j - 1]):
@@ -708,8 +740,14 @@ class InjectedCleaner:
                 if score >= min(self.clause_margin, self.seam_margin) \
                         and not self._spun(span_words, table, longest, strict=False):
                     clauses.append((score, run[i - 1].start, run[j - 2].end, words[i - 1], run[0].start, run[-1].end))
+        # a span that speaks to the reader must still be a clause: spun padding
+        # with "you" in it ("also eg to help you", "so you can") is not one
+        parsing = bool(addressed) and _spacy_available()
+        found += [(score, start, end, "filler") for score, start, end, left in addressed
+                  if not parsing or (self._reads_as_clause(text[start:end], left)
+                                     and not self._result_clause(text[start:end]))]
         found += [(score, start, end, "filler") for score, start, end, left, first, last in clauses
-                  if self._reads_as_clause(text[start:end], left)
+                  if self._reads_as_clause(text[start:end], left) and not self._result_clause(text[start:end])
                   and not self._relative_clause(text[first:last], start - first, end - first)
                   and (score >= self.clause_margin
                        or self._breaks_bond(text[first:last], start - first, end - first))]

@@ -246,6 +246,18 @@ def test_spun_padding_with_unknown_forms_is_not_taken_for_a_filler(monkeypatch, 
 
 
 @needs_model
+def test_a_complete_clause_after_a_noun_is_no_relative_clause():
+    """spaCy may attach a filler right after a noun as a relative clause of
+    it; a relative clause without a relative pronoun has a gap for the noun
+    to fill, and "the whole family will enjoy it" has none (its verb has its
+    object): it goes. "The city we live in" keeps its gap and stays."""
+    spam = "Volunteers cleaned the beaches the whole family will enjoy it and parks after the storm."
+    assert InjectedCleaner().clean(spam).text == "Volunteers cleaned the beaches and parks after the storm."
+    clean = "The city we live in has changed a lot since the war."
+    assert InjectedCleaner().clean(clean).text == clean
+
+
+@needs_model
 @pytest.mark.parametrize("text", [
     "The number of people who say they have lost their jobs has risen.",
     "I want to know whether it will be able to come up on the margins of the meeting.",

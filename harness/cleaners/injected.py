@@ -56,7 +56,9 @@ space goes with the span).
       clause (a subject and a finite verb, or an imperative; no last word
       that needs more after it: "the", "to", "and", "for the new") and does
       not attach to the sentence as a relative clause of the word before it
-      ("the report [we published last week] shows");
+      ("the report [we published last week] shows"; a clause without a gap,
+      whose verb has its object or complement, is none: "the teachers [the
+      whole family will enjoy it] and");
     * the same clause on a lower score (at least ``seam_margin``) where it
       breaks a bond of the sentence around it (:meth:`InjectedCleaner._breaks_bond`):
       in spaCy's parse of the sentence without it, the word before it waits
@@ -120,7 +122,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.4"
+CODE_VERSION = "2.5"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -134,6 +136,8 @@ _BARE_INFINITIVE_BEFORE = frozenset("""to can could will would shall should may 
 _BOND_BEFORE = frozenset("det poss amod nummod compound nmod quantmod case aux auxpass nsubj nsubjpass".split())
 #: the word after the span as a dependent of the word before it
 _BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp".split())
+#: what completes a verb: after one of them a clause has no gap for a noun before it to fill
+_COMPLEMENTS = frozenset("dobj attr ccomp xcomp acomp oprd dative".split())
 #: words that open a clause made to depend on another word ("to own [whether it ...]", "of [how it works]")
 _SUBORDINATORS = frozenset("""what which who whom whose where when why how whether that if because although though
     unless until while whereas since as once""".split())
@@ -571,8 +575,27 @@ class InjectedCleaner:
             return True
         inside = [t for t in doc if start <= t.idx < end]
         roots = [t for t in inside if not start <= t.head.idx < end]
-        return (len(roots) == 1 and bool(inside) and roots[0].dep_ in ("relcl", "acl")
-                and roots[0].head.i == inside[0].i - 1)
+        if not (len(roots) == 1 and bool(inside) and roots[0].dep_ in ("relcl", "acl")
+                and roots[0].head.i == inside[0].i - 1):
+            return False
+        return not InjectedCleaner._complete(sentence[start:end])
+
+    @staticmethod
+    def _complete(span: str) -> bool:
+        """Whether ``span``, parsed on its own, has no gap for a noun before it
+        to fill: its main verb has its object or complement, and none of its
+        prepositions is stranded ("this is something everyone should see",
+        "the whole family will enjoy it"). A relative clause without a
+        relative pronoun always has one ("the report we published [ ] last
+        week", "the plan the council approved [ ]", "the city we live in [ ]")."""
+        try:
+            doc = _parse(span)
+        except Exception:
+            return False
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        if root is None or not any(c.dep_ in _COMPLEMENTS for c in root.children):
+            return False
+        return not any(t.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in t.children) for t in doc)
 
     @staticmethod
     def _reads_as_clause(span: str, left: str) -> bool:

@@ -201,11 +201,18 @@ def test_real_uses_of_the_same_shapes_stay(text):
     ("Farmers in the province have", "nothing else comes close", "lost most of this year's harvest."),
     ("The museum reopened its", "it is worth every penny", "gallery of medieval art on Monday."),
     ("The embassy has asked all", "they have thought of everything", "citizens to register their travel plans."),
-], ids=["adjective-noun", "possessive-noun", "auxiliary-verb", "possessive-noun-2", "determiner-noun"])
+    ("Many districts will need more teachers", "the whole family will enjoy it",
+     "and support staff to keep classes small."),
+    ("The council will take every step", "nobody does it better", "necessary to protect the river."),
+    ("We are ready to do everything necessary to bring", "it is quick and easy to use",
+     "home our citizens held abroad."),
+], ids=["adjective-noun", "possessive-noun", "auxiliary-verb", "possessive-noun-2", "determiner-noun",
+        "noun-coordinator", "noun-adjective", "verb-adverb"])
 def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score(before, clause, after):
     """A complete clause between two words that the sentence without it binds
     (a determiner, possessive, adjective or auxiliary waiting for the word
-    after it) cannot be part of the sentence: it is removed on ``seam_margin``,
+    after it; a coordinator, adjective or adverb of the word before it)
+    cannot be part of the sentence: it is removed on ``seam_margin``,
     below the score that any other clause needs (``clause_margin``)."""
     spam, clean = f"{before} {clause} {after}", f"{before} {after}"
     assert InjectedCleaner().clean(spam).text == clean
@@ -263,6 +270,8 @@ def test_a_complete_clause_after_a_noun_is_no_relative_clause():
     "I want to know whether it will be able to come up on the margins of the meeting.",
     "The plan the council approved last year has cut the waiting list by half.",
     "She said the talks were going well and that both sides wanted a deal.",
+    "She said the talks went well yesterday.",
+    "We believe the economy will grow strongly this year.",
 ])
 def test_clauses_that_belong_to_the_bond_stay(text):
     """A phrase of the word before (a preposition's: "number [of people who say

@@ -65,8 +65,9 @@ space goes with the span).
       for the word after it (a determiner, possessive, adjective, number,
       compound, auxiliary or subject whose head is that word or lies beyond
       it: "the [...] world", "to [...] change", "routes [...] stay"), or the
-      word after it is the object or particle of the word before it ("by",
-      "down", "of [...] them"). Nothing of a sentence may stand there but
+      word after it is the object, particle, coordinator, adjective or adverb
+      of the word before it ("by", "down", "of [...] them", "teachers [...]
+      and students", "the step [...] necessary", "bring them [...] home"). Nothing of a sentence may stand there but
       words of the same phrase, so a complete clause there is an insertion;
       the word before it must not belong to the clause in the parse of the
       sentence as it stands ("the [people are ...]" is one phrase) nor
@@ -122,7 +123,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.5"
+CODE_VERSION = "2.6"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -135,7 +136,7 @@ _BARE_INFINITIVE_BEFORE = frozenset("""to can could will would shall should may 
 #: a word before the span that waits for its head at or after the word after the span
 _BOND_BEFORE = frozenset("det poss amod nummod compound nmod quantmod case aux auxpass nsubj nsubjpass".split())
 #: the word after the span as a dependent of the word before it
-_BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp".split())
+_BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp cc amod advmod".split())
 #: what completes a verb: after one of them a clause has no gap for a noun before it to fill
 _COMPLEMENTS = frozenset("dobj attr ccomp xcomp acomp oprd dative".split())
 #: words that open a clause made to depend on another word ("to own [whether it ...]", "of [how it works]")

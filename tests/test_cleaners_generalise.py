@@ -221,20 +221,6 @@ def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score
 
 
 @needs_model
-def test_a_spinner_form_in_a_filler_counts_only_where_the_passage_shows_spinning():
-    """"simple" is the spinner's form of "easy": in a passage that shows
-    spinning (the lexicon's "and you may the"), a clause that holds it is
-    left to the spin cleaner; in a passage that does not, it is plain English
-    and the filler goes."""
-    clean = "We have answered many questions about the new housing grants."
-    spam = "We have answered many questions it really is that simple about the new housing grants."
-    assert InjectedCleaner().clean(spam).text == clean
-    spun = ("We have answered many questions it really is that simple about the new housing grants, "
-            "and you may the landlords are pleased.")
-    assert InjectedCleaner().clean(spun).text == spun
-
-
-@needs_model
 @pytest.mark.parametrize("text", [
     "Hello, and additionally thank you extremely much.",
     "We mourn her passing and additionally send our prayers to help you her family and friends.",

@@ -88,11 +88,7 @@ space goes with the span).
     prints these figures), not on the benchmark's held-out ones.
     Spans that hold a spinner-style form (``spin_candidates.yaml``) are left
     to the ``spin`` cleaner (for the second and third ways: a form at either
-    end of the span, or of three words or more) where the passage shows
-    spinning as the ``spin`` cleaner judges it (a signature of its lexicon,
-    two gated entries or its model's evidence); in a passage that does not,
-    such a form is plain English ("it really is that simple": "simple" is
-    the spinner's form of "easy").
+    end of the span, or of three words or more).
 
 ``offtopic:<group>``
     An English keyword string from ``harness/data/cleaner_injected.yaml``
@@ -123,7 +119,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.6"
+CODE_VERSION = "2.7"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -339,7 +335,6 @@ class InjectedCleaner:
         self.filler_margin = float(filler_margin)
         self.clause_margin = float(clause_margin)
         self.seam_margin = float(seam_margin)
-        self._spin = None  # the spin cleaner that judges whether a passage shows spinning
         self.cue_words = frozenset(str(w).lower() for w in raw.get("cue_words") or ())
         self.address_words = frozenset(str(w).lower() for w in raw.get("address_words") or ())
         self.keyword_modifiers = frozenset(str(w).lower() for w in raw.get("keyword_modifiers") or ())
@@ -538,18 +533,6 @@ class InjectedCleaner:
         return (host + CLAUSE_WEIGHTS[0] * own + CLAUSE_WEIGHTS[1] * seams + CLAUSE_WEIGHTS[2] * inner
                 + CLAUSE_WEIGHTS[3] * (common - 6.0))
 
-    def _shows_spinning(self, text: str) -> bool:
-        """Whether ``text`` shows spinning the way the ``spin`` cleaner judges it:
-        a signature of its lexicon, two of its gated entries, or enough
-        evidence of its language model (:meth:`.spin.SpinCleaner.lm_evidence`)."""
-        if self._spin is None:
-            from .spin import SpinCleaner
-
-            self._spin = SpinCleaner()
-        spin = self._spin
-        return bool(spin.signatures(text)) or len(spin.gated_evidence(text)) >= spin.lexicon.min_gated_rules \
-            or spin.lm_evidence(text) >= spin.min_lm_evidence
-
     @staticmethod
     def _spun(span_words: list[str], table, longest: int, strict: bool = True) -> bool:
         """A span that holds a spinner-style form (``spin_candidates.yaml``):
@@ -742,15 +725,6 @@ class InjectedCleaner:
         found: list[tuple[float, int, int, str]] = []
         clauses: list[tuple[float, int, int, str]] = []
         addressed: list[tuple[float, int, int, str]] = []
-        shows: list[bool] = []
-
-        def passage_spun() -> bool:
-            """Whether the passage shows spinning (asked only of a span that
-            holds a spinner-style form, once)."""
-            if not shows:
-                shows.append(self._shows_spinning(text))
-            return shows[0]
-
         for run in _sentences(text):
             words = [BOS] + [t.lower for t in run] + [EOS]
             n = len(run)
@@ -780,8 +754,7 @@ class InjectedCleaner:
                 # a clause that speaks to the reader ("you", "click", ...)
                 if self.address_words.intersection(span_words):
                     gain = self._filler_score(model, words, i, j)
-                    if gain >= self.filler_margin and not (self._spun(span_words, table, longest)
-                                                            and passage_spun()):
+                    if gain >= self.filler_margin and not self._spun(span_words, table, longest):
                         addressed.append((gain, run[i - 1].start, run[j - 2].end, words[i - 1]))
                         continue
                 # any clause of four words or more, checked by spaCy below
@@ -789,7 +762,7 @@ class InjectedCleaner:
                     continue
                 score = self._clause_score(model, words, i, j)
                 if score >= min(self.clause_margin, self.seam_margin) \
-                        and not (self._spun(span_words, table, longest, strict=False) and passage_spun()):
+                        and not self._spun(span_words, table, longest, strict=False):
                     clauses.append((score, run[i - 1].start, run[j - 2].end, words[i - 1], run[0].start, run[-1].end))
         # a span that speaks to the reader must still be a clause: spun padding
         # with "you" in it ("also eg to help you", "so you can") is not one

@@ -119,7 +119,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.7"
+CODE_VERSION = "2.8"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -134,7 +134,7 @@ _BOND_BEFORE = frozenset("det poss amod nummod compound nmod quantmod case aux a
 #: the word after the span as a dependent of the word before it
 _BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp cc amod advmod".split())
 #: what completes a verb: after one of them a clause has no gap for a noun before it to fill
-_COMPLEMENTS = frozenset("dobj attr ccomp xcomp acomp oprd dative".split())
+_COMPLEMENTS = frozenset("dobj attr acomp oprd dative".split())
 #: words that open a clause made to depend on another word ("to own [whether it ...]", "of [how it works]")
 _SUBORDINATORS = frozenset("""what which who whom whose where when why how whether that if because although though
     unless until while whereas since as once""".split())
@@ -567,17 +567,25 @@ class InjectedCleaner:
     @staticmethod
     def _complete(span: str) -> bool:
         """Whether ``span``, parsed on its own, has no gap for a noun before it
-        to fill: its main verb has its object or complement, and none of its
-        prepositions is stranded ("this is something everyone should see",
-        "the whole family will enjoy it"). A relative clause without a
+        to fill: its main verb (the last of a chain of verbs that complete one
+        another: "need to know") has its object or complement, and none of
+        its prepositions is stranded ("this is something everyone should
+        see", "the whole family will enjoy it"). A relative clause without a
         relative pronoun always has one ("the report we published [ ] last
-        week", "the plan the council approved [ ]", "the city we live in [ ]")."""
+        week", "the plan the council approved [ ]", "the city we live in [ ]",
+        "everything you need to know [ ] about the rules")."""
         try:
             doc = _parse(span)
         except Exception:
             return False
-        root = next((t for t in doc if t.dep_ == "ROOT"), None)
-        if root is None or not any(c.dep_ in _COMPLEMENTS for c in root.children):
+        node = next((t for t in doc if t.dep_ == "ROOT"), None)
+        # down the chain of verbs that complete one another ("need to know"), to the last
+        while node is not None:
+            inner = next((c for c in node.children if c.dep_ in ("xcomp", "ccomp")), None)
+            if inner is None:
+                break
+            node = inner
+        if node is None or not any(c.dep_ in _COMPLEMENTS for c in node.children):
             return False
         return not any(t.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in t.children) for t in doc)
 

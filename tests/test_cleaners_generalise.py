@@ -221,6 +221,18 @@ def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score
 
 
 @needs_model
+@pytest.mark.parametrize("spam, clean", [
+    ("Thank download free movies you for coming.", "Thank you for coming."),
+    ("Thanks again download free movies for the question.", "Thanks again for the question."),
+])
+def test_an_imperative_that_speaks_to_the_reader_is_a_clause_even_when_tagged_as_a_noun(spam, clean):
+    """A filler that speaks to the reader must be a complete clause; an
+    imperative with an object at the start of a span ("download free movies")
+    is one, though spaCy tags its verb as a noun."""
+    assert InjectedCleaner().clean(spam).text == clean
+
+
+@needs_model
 @pytest.mark.parametrize("text", [
     "Hello, and additionally thank you extremely much.",
     "We mourn her passing and additionally send our prayers to help you her family and friends.",

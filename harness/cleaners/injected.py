@@ -119,7 +119,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.8"
+CODE_VERSION = "2.9"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -590,7 +590,7 @@ class InjectedCleaner:
         return not any(t.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in t.children) for t in doc)
 
     @staticmethod
-    def _reads_as_clause(span: str, left: str) -> bool:
+    def _reads_as_clause(span: str, left: str, lenient: bool = False) -> bool:
         """Whether spaCy reads ``span`` on its own as a complete clause: a subject
         and a finite verb, or a verb in the base form with no subject and only
         adverbs, conjunctions or "do not" before it (an imperative, not after a
@@ -599,6 +599,8 @@ class InjectedCleaner:
         article, a conjunction, an auxiliary, "to", an adjective or adverb
         after an article: "the new", "a very"; a preposition that wants an
         object, unless a wh-word strands it: "what more could you ask for").
+        ``lenient`` (a span that speaks to the reader) also takes a first word
+        that spaCy tags as a noun but gives an object for an imperative verb.
         Without spaCy, no span does."""
         if span.rsplit(None, 1)[-1].lower() in ("the", "a", "an"):
             return False  # answered without spaCy, whose import costs a second
@@ -614,7 +616,10 @@ class InjectedCleaner:
         # adverbs, conjunctions and "do not" ("so do not wait", "why not give it a go")
         root = next((t for t in doc if t.dep_ == "ROOT"), doc[0])
         before_root = doc[:root.i]
-        imperative = (root.tag_ == "VB" and not subject and left not in _BARE_INFINITIVE_BEFORE
+        # ``lenient``: spaCy tags an imperative with an object that opens a span
+        # as a noun ("download free movies": ROOT "download" with object "movies")
+        verb = root.tag_ == "VB" or (lenient and root.pos_ == "NOUN" and any(c.dep_ == "dobj" for c in root.children))
+        imperative = (verb and not subject and left not in _BARE_INFINITIVE_BEFORE
                       and all(t.pos_ in ("ADV", "CCONJ", "PART", "SCONJ") or t.lower_ == "do" for t in before_root)
                       and not any(t.tag_ == "TO" for t in before_root))
         last = doc[-1]
@@ -776,7 +781,7 @@ class InjectedCleaner:
         # with "you" in it ("also eg to help you", "so you can") is not one
         parsing = bool(addressed) and _spacy_available()
         found += [(score, start, end, "filler") for score, start, end, left in addressed
-                  if not parsing or (self._reads_as_clause(text[start:end], left)
+                  if not parsing or (self._reads_as_clause(text[start:end], left, lenient=True)
                                      and not self._result_clause(text[start:end]))]
         found += [(score, start, end, "filler") for score, start, end, left, first, last in clauses
                   if self._reads_as_clause(text[start:end], left) and not self._result_clause(text[start:end])

@@ -100,6 +100,43 @@ def test_spin_never_drops_a_negation():
 
 
 @needs_model
+def test_a_wordnet_candidate_gains_by_being_the_commoner_word():
+    """Writers use common words, a context-blind spinner picks any entry: the
+    candidate's frequency gain adds to the model's ("existence" -> "world"
+    reads only somewhat better to the trigram model, and "world" is far
+    commoner)."""
+    spun = "Leaders from around the existence met in Geneva, and you may the talks went on for days."
+    assert SpinCleaner().clean(spun).text == "Leaders from around the world met in Geneva, and the talks went on for days."
+    assert "existence" in SpinCleaner(wordnet_zipf_weight=0.0).clean(spun).text
+
+
+@needs_model
+def test_a_wordnet_candidate_must_beat_the_next_one_clearly():
+    """Where two synonyms fit the context about equally ("recall",
+    "remember" for "recollect"), the model cannot tell which one stood
+    there: the word stays."""
+    spun = "I cannot recollect the last time we met, and you may the staff cannot either."
+    assert SpinCleaner().clean(spun).text == "I cannot recollect the last time we met, and the staff cannot either."
+    assert "recollect" not in SpinCleaner(wordnet_second=float("-inf")).clean(spun).text
+
+
+@needs_model
+def test_two_words_the_wordnet_rule_replaces_show_spinning_on_their_own():
+    """No signature and little model evidence, but two different words that
+    the WordNet rule (frequency and distinctiveness) would replace: the
+    WordNet step runs (without the spinner table, whose forms are also
+    good English); one such word alone is no evidence."""
+    spun = "Leaders from around the existence met in Geneva, and it was a dissimilar story for the people of the city."
+    spin = SpinCleaner()
+    assert spin.lm_evidence(spun) < spin.min_lm_evidence and not spin.signatures(spun)
+    assert spin.clean(spun).text == \
+        "Leaders from around the world met in Geneva, and it was a different story for the people of the city."
+    one = "Leaders from around the existence met in Geneva last week."
+    assert spin.clean(one).text == one
+    assert SpinCleaner(wordnet_min_hits=0).clean(spun).text == spun
+
+
+@needs_model
 def test_held_out_spun_copies_get_closer_and_none_gets_worse():
     """A fast slice of the benchmark's ``distort-minus-lexicon`` source."""
     distorter = Distorter(spin_table=bench.minus_lexicon_table())
@@ -164,11 +201,18 @@ def test_real_uses_of_the_same_shapes_stay(text):
     ("Farmers in the province have", "nothing else comes close", "lost most of this year's harvest."),
     ("The museum reopened its", "it is worth every penny", "gallery of medieval art on Monday."),
     ("The embassy has asked all", "they have thought of everything", "citizens to register their travel plans."),
-], ids=["adjective-noun", "possessive-noun", "auxiliary-verb", "possessive-noun-2", "determiner-noun"])
+    ("Many districts will need more teachers", "the whole family will enjoy it",
+     "and support staff to keep classes small."),
+    ("The council will take every step", "nobody does it better", "necessary to protect the river."),
+    ("We are ready to do everything necessary to bring", "it is quick and easy to use",
+     "home our citizens held abroad."),
+], ids=["adjective-noun", "possessive-noun", "auxiliary-verb", "possessive-noun-2", "determiner-noun",
+        "noun-coordinator", "noun-adjective", "verb-adverb"])
 def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score(before, clause, after):
     """A complete clause between two words that the sentence without it binds
     (a determiner, possessive, adjective or auxiliary waiting for the word
-    after it) cannot be part of the sentence: it is removed on ``seam_margin``,
+    after it; a coordinator, adjective or adverb of the word before it)
+    cannot be part of the sentence: it is removed on ``seam_margin``,
     below the score that any other clause needs (``clause_margin``)."""
     spam, clean = f"{before} {clause} {after}", f"{before} {after}"
     assert InjectedCleaner().clean(spam).text == clean
@@ -177,11 +221,55 @@ def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score
 
 
 @needs_model
+@pytest.mark.parametrize("spam, clean", [
+    ("Thank download free movies you for coming.", "Thank you for coming."),
+    ("Thanks again download free movies for the question.", "Thanks again for the question."),
+])
+def test_an_imperative_that_speaks_to_the_reader_is_a_clause_even_when_tagged_as_a_noun(spam, clean):
+    """A filler that speaks to the reader must be a complete clause; an
+    imperative with an object at the start of a span ("download free movies")
+    is one, though spaCy tags its verb as a noun."""
+    assert InjectedCleaner().clean(spam).text == clean
+
+
+@needs_model
+@pytest.mark.parametrize("text", [
+    "Hello, and additionally thank you extremely much.",
+    "We mourn her passing and additionally send our prayers to help you her family and friends.",
+    "I would and additionally like to help you ask whether the talks are still going on.",
+    "We will continue so you can work with our friends across the region to support the return of order.",
+    "Teachers are doing everything they can so you're able to protect and additionally teach our children.",
+], ids=["address-not-a-clause", "address-not-a-clause-2", "address-not-a-clause-3", "so-clause", "so-clause-2"])
+def test_spun_padding_with_unknown_forms_is_not_taken_for_a_filler(monkeypatch, text):
+    """Spun text whose spinner forms the cleaner's table does not hold (here:
+    none of them) is no spam: a span that speaks to the reader must still
+    be a complete clause ("additionally thank you", "like to help you" are
+    none), and a clause of purpose or result ("so" and a subject: "so you
+    can work with ...") belongs to the sentence before it."""
+    monkeypatch.setattr(injected_module, "spinner_table", lambda: {})
+    assert InjectedCleaner().clean(text).text == text
+
+
+@needs_model
+def test_a_complete_clause_after_a_noun_is_no_relative_clause():
+    """spaCy may attach a filler right after a noun as a relative clause of
+    it; a relative clause without a relative pronoun has a gap for the noun
+    to fill, and "the whole family will enjoy it" has none (its verb has its
+    object): it goes. "The city we live in" keeps its gap and stays."""
+    spam = "Volunteers cleaned the beaches the whole family will enjoy it and parks after the storm."
+    assert InjectedCleaner().clean(spam).text == "Volunteers cleaned the beaches and parks after the storm."
+    clean = "The city we live in has changed a lot since the war."
+    assert InjectedCleaner().clean(clean).text == clean
+
+
+@needs_model
 @pytest.mark.parametrize("text", [
     "The number of people who say they have lost their jobs has risen.",
     "I want to know whether it will be able to come up on the margins of the meeting.",
     "The plan the council approved last year has cut the waiting list by half.",
     "She said the talks were going well and that both sides wanted a deal.",
+    "She said the talks went well yesterday.",
+    "We believe the economy will grow strongly this year.",
 ])
 def test_clauses_that_belong_to_the_bond_stay(text):
     """A phrase of the word before (a preposition's: "number [of people who say

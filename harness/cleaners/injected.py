@@ -43,7 +43,11 @@ space goes with the span).
     * it speaks to the reader (a word of the ``address_words`` class: "you",
       "here", "click"...), and the sentence reads clearly better without it
       and the clause reads like a sentence of its own (score at least
-      ``filler_margin``);
+      ``filler_margin``), and spaCy reads it as a complete clause (see the
+      second way; spun padding that holds a "you" is none: "also eg to help
+      you", "additionally security services in response so you can");
+      for every way, a clause of purpose or result ("so" and a subject: "so
+      you can work with them") belongs to the sentence before it;
     * any clause of 4 words or more, no name among them, with a clause score
       (:meth:`InjectedCleaner._clause_score`: the same language-model parts
       plus how common its words are: inserted clauses are made of the
@@ -52,15 +56,18 @@ space goes with the span).
       clause (a subject and a finite verb, or an imperative; no last word
       that needs more after it: "the", "to", "and", "for the new") and does
       not attach to the sentence as a relative clause of the word before it
-      ("the report [we published last week] shows");
+      ("the report [we published last week] shows"; a clause without a gap,
+      whose verb has its object or complement, is none: "the teachers [the
+      whole family will enjoy it] and");
     * the same clause on a lower score (at least ``seam_margin``) where it
       breaks a bond of the sentence around it (:meth:`InjectedCleaner._breaks_bond`):
       in spaCy's parse of the sentence without it, the word before it waits
       for the word after it (a determiner, possessive, adjective, number,
       compound, auxiliary or subject whose head is that word or lies beyond
       it: "the [...] world", "to [...] change", "routes [...] stay"), or the
-      word after it is the object or particle of the word before it ("by",
-      "down", "of [...] them"). Nothing of a sentence may stand there but
+      word after it is the object, particle, coordinator, adjective or adverb
+      of the word before it ("by", "down", "of [...] them", "teachers [...]
+      and students", "the step [...] necessary", "bring them [...] home"). Nothing of a sentence may stand there but
       words of the same phrase, so a complete clause there is an insertion;
       the word before it must not belong to the clause in the parse of the
       sentence as it stands ("the [people are ...]" is one phrase) nor
@@ -112,7 +119,7 @@ from .spin_lm import _sentences
 from .thesaurus import spinner_table
 from ..errors import ConfigError
 
-CODE_VERSION = "2.2"
+CODE_VERSION = "2.9"
 #: weights of own, seams, inner and commonness in :meth:`InjectedCleaner._clause_score`
 CLAUSE_WEIGHTS = (0.5, -0.5, 1.5, 3.0)
 _DETERMINERS = frozenset("""the a an this that these those some any many several most all both each every no
@@ -125,7 +132,9 @@ _BARE_INFINITIVE_BEFORE = frozenset("""to can could will would shall should may 
 #: a word before the span that waits for its head at or after the word after the span
 _BOND_BEFORE = frozenset("det poss amod nummod compound nmod quantmod case aux auxpass nsubj nsubjpass".split())
 #: the word after the span as a dependent of the word before it
-_BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp".split())
+_BOND_AFTER = frozenset("pobj dobj dative prt agent attr acomp oprd xcomp cc amod advmod".split())
+#: what completes a verb: after one of them a clause has no gap for a noun before it to fill
+_COMPLEMENTS = frozenset("dobj attr acomp oprd dative".split())
 #: words that open a clause made to depend on another word ("to own [whether it ...]", "of [how it works]")
 _SUBORDINATORS = frozenset("""what which who whom whose where when why how whether that if because although though
     unless until while whereas since as once""".split())
@@ -144,6 +153,17 @@ def _parse(span: str):
     from ..nlp import pipeline
 
     return pipeline()(span)
+
+
+@lru_cache(maxsize=1)
+def _spacy_available() -> bool:
+    """Whether spaCy and its English model load (without them the checks that
+    need a parse are skipped, and only the first way of finding a filler is left)."""
+    try:
+        _parse("it is")
+    except Exception:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -539,11 +559,38 @@ class InjectedCleaner:
             return True
         inside = [t for t in doc if start <= t.idx < end]
         roots = [t for t in inside if not start <= t.head.idx < end]
-        return (len(roots) == 1 and bool(inside) and roots[0].dep_ in ("relcl", "acl")
-                and roots[0].head.i == inside[0].i - 1)
+        if not (len(roots) == 1 and bool(inside) and roots[0].dep_ in ("relcl", "acl")
+                and roots[0].head.i == inside[0].i - 1):
+            return False
+        return not InjectedCleaner._complete(sentence[start:end])
 
     @staticmethod
-    def _reads_as_clause(span: str, left: str) -> bool:
+    def _complete(span: str) -> bool:
+        """Whether ``span``, parsed on its own, has no gap for a noun before it
+        to fill: its main verb (the last of a chain of verbs that complete one
+        another: "need to know") has its object or complement, and none of
+        its prepositions is stranded ("this is something everyone should
+        see", "the whole family will enjoy it"). A relative clause without a
+        relative pronoun always has one ("the report we published [ ] last
+        week", "the plan the council approved [ ]", "the city we live in [ ]",
+        "everything you need to know [ ] about the rules")."""
+        try:
+            doc = _parse(span)
+        except Exception:
+            return False
+        node = next((t for t in doc if t.dep_ == "ROOT"), None)
+        # down the chain of verbs that complete one another ("need to know"), to the last
+        while node is not None:
+            inner = next((c for c in node.children if c.dep_ in ("xcomp", "ccomp")), None)
+            if inner is None:
+                break
+            node = inner
+        if node is None or not any(c.dep_ in _COMPLEMENTS for c in node.children):
+            return False
+        return not any(t.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in t.children) for t in doc)
+
+    @staticmethod
+    def _reads_as_clause(span: str, left: str, lenient: bool = False) -> bool:
         """Whether spaCy reads ``span`` on its own as a complete clause: a subject
         and a finite verb, or a verb in the base form with no subject and only
         adverbs, conjunctions or "do not" before it (an imperative, not after a
@@ -552,6 +599,8 @@ class InjectedCleaner:
         article, a conjunction, an auxiliary, "to", an adjective or adverb
         after an article: "the new", "a very"; a preposition that wants an
         object, unless a wh-word strands it: "what more could you ask for").
+        ``lenient`` (a span that speaks to the reader) also takes a first word
+        that spaCy tags as a noun but gives an object for an imperative verb.
         Without spaCy, no span does."""
         if span.rsplit(None, 1)[-1].lower() in ("the", "a", "an"):
             return False  # answered without spaCy, whose import costs a second
@@ -567,7 +616,10 @@ class InjectedCleaner:
         # adverbs, conjunctions and "do not" ("so do not wait", "why not give it a go")
         root = next((t for t in doc if t.dep_ == "ROOT"), doc[0])
         before_root = doc[:root.i]
-        imperative = (root.tag_ == "VB" and not subject and left not in _BARE_INFINITIVE_BEFORE
+        # ``lenient``: spaCy tags an imperative with an object that opens a span
+        # as a noun ("download free movies": ROOT "download" with object "movies")
+        verb = root.tag_ == "VB" or (lenient and root.pos_ == "NOUN" and any(c.dep_ == "dobj" for c in root.children))
+        imperative = (verb and not subject and left not in _BARE_INFINITIVE_BEFORE
                       and all(t.pos_ in ("ADV", "CCONJ", "PART", "SCONJ") or t.lower_ == "do" for t in before_root)
                       and not any(t.tag_ == "TO" for t in before_root))
         last = doc[-1]
@@ -576,6 +628,22 @@ class InjectedCleaner:
             and not (last.tag_ in ("JJ", "RB") and any(c.lower_ in ("the", "a", "an") for c in last.children)) \
             and not (last.pos_ == "ADP" and last.dep_ == "prep" and not any(t.tag_ in ("WP", "WDT", "WRB") for t in doc))
         return ((subject and finite) or imperative) and complete
+
+    @staticmethod
+    def _result_clause(span: str) -> bool:
+        """Whether ``span`` is a clause of purpose or result: "so" and a clause
+        with its own subject ("so you can work with them", "so we are ready"),
+        which the sentence before it governs: part of the sentence, not spam
+        (and the spinner's padding of "to": "so you can"). "So" before an
+        imperative ("so do not wait any longer") joins sentences and counts
+        for nothing."""
+        if span.split(None, 1)[0].lower() != "so":
+            return False
+        try:
+            doc = _parse(span)
+        except Exception:
+            return False
+        return any(t.dep_ in ("nsubj", "nsubjpass", "expl") for t in doc)
 
     @staticmethod
     def _opens_as_clause(span: str) -> bool:
@@ -669,6 +737,7 @@ class InjectedCleaner:
         lower_text = text.lower()
         found: list[tuple[float, int, int, str]] = []
         clauses: list[tuple[float, int, int, str]] = []
+        addressed: list[tuple[float, int, int, str]] = []
         for run in _sentences(text):
             words = [BOS] + [t.lower for t in run] + [EOS]
             n = len(run)
@@ -699,7 +768,7 @@ class InjectedCleaner:
                 if self.address_words.intersection(span_words):
                     gain = self._filler_score(model, words, i, j)
                     if gain >= self.filler_margin and not self._spun(span_words, table, longest):
-                        found.append((gain, run[i - 1].start, run[j - 2].end, "filler"))
+                        addressed.append((gain, run[i - 1].start, run[j - 2].end, words[i - 1]))
                         continue
                 # any clause of four words or more, checked by spaCy below
                 if j - i < 4 or not all(t.text.islower() for t in run[i - 1:j - 1]):
@@ -708,8 +777,14 @@ class InjectedCleaner:
                 if score >= min(self.clause_margin, self.seam_margin) \
                         and not self._spun(span_words, table, longest, strict=False):
                     clauses.append((score, run[i - 1].start, run[j - 2].end, words[i - 1], run[0].start, run[-1].end))
+        # a span that speaks to the reader must still be a clause: spun padding
+        # with "you" in it ("also eg to help you", "so you can") is not one
+        parsing = bool(addressed) and _spacy_available()
+        found += [(score, start, end, "filler") for score, start, end, left in addressed
+                  if not parsing or (self._reads_as_clause(text[start:end], left, lenient=True)
+                                     and not self._result_clause(text[start:end]))]
         found += [(score, start, end, "filler") for score, start, end, left, first, last in clauses
-                  if self._reads_as_clause(text[start:end], left)
+                  if self._reads_as_clause(text[start:end], left) and not self._result_clause(text[start:end])
                   and not self._relative_clause(text[first:last], start - first, end - first)
                   and (score >= self.clause_margin
                        or self._breaks_bond(text[first:last], start - first, end - first))]

@@ -20,8 +20,15 @@ candidate replaces what stands there only where the offline language model
 finds it clearly more natural in context (:mod:`.spin_lm`). Its rules are
 ``lm:table`` and ``lm:wordnet``. The passage shows spinning when the lexicon's
 gate is open, or when the language model alone finds enough evidence
-(:meth:`SpinCleaner.lm_evidence` reaches ``min_lm_evidence``). Without the
-``pocketsphinx`` package (the model) the second pass is skipped.
+(:meth:`SpinCleaner.lm_evidence` reaches ``min_lm_evidence``). In a passage
+that shows neither, the WordNet candidates alone still run (without the
+spinner-style table, whose forms are also good English) where at least
+``wordnet_min_hits`` different words would be replaced: a WordNet
+replacement needs the model's gain plus the candidate's frequency gain and
+a clear lead over the next candidate (:mod:`.spin_lm`), and no word of 95
+clean paragraphs and no unspun word of 319 spun development copies meets it
+(``python bench/dev_spin.py --signals``). Without the ``pocketsphinx``
+package (the model) the second pass is skipped.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from .spans import fixpoint, run_steps
 from .spin_lm import choose, propose
 from .thesaurus import spinner_table_sha
 
-CODE_VERSION = "2.0"
+CODE_VERSION = "2.1"
 _WORDS = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 
 
@@ -48,12 +55,16 @@ class SpinCleaner:
     def __init__(self, lexicon: str | Path | None = None, gate: bool = True, min_signatures: int | None = None,
                  lm: bool = True, table_margin: float = 1.0, padding_margin: float = -1.0, wordnet: bool = True, wordnet_margin: float = 7.0,
                  wordnet_max_fit: float = 0.0, min_lm_evidence: float = 8.0,
-                 wordnet_evidence_margin: float = 9.0):
+                 wordnet_evidence_margin: float = 9.0, wordnet_zipf_weight: float = 2.0,
+                 wordnet_second: float = 2.0, wordnet_min_hits: int = 2):
         """``lexicon``: path of another lexicon file (default: the bundled one).
         ``gate=False`` lets gated entries run on every passage (for testing a
         lexicon, not for production use); ``min_signatures`` overrides the
         lexicon's own threshold. ``lm=False`` turns the language-model pass
-        off; the margins are natural-log SLOR gains (see :mod:`.spin_lm`)."""
+        off; the margins are natural-log SLOR gains (see :mod:`.spin_lm`);
+        a WordNet candidate's score adds ``wordnet_zipf_weight`` times its
+        wordfreq Zipf gain over the word, and it must beat the next candidate
+        by ``wordnet_second``."""
         self.lexicon: Lexicon = load_lexicon(lexicon)
         self.gate = gate
         self.min_signatures = self.lexicon.min_signatures if min_signatures is None else int(min_signatures)
@@ -65,15 +76,19 @@ class SpinCleaner:
         self.wordnet_max_fit = float(wordnet_max_fit)
         self.min_lm_evidence = float(min_lm_evidence)
         self.wordnet_evidence_margin = float(wordnet_evidence_margin)
+        self.wordnet_zipf_weight = float(wordnet_zipf_weight)
+        self.wordnet_second = float(wordnet_second)
+        self.wordnet_min_hits = int(wordnet_min_hits)
         # The version covers code and data: any edit of the lexicon changes it.
         self.version = f"{CODE_VERSION}+{self.lexicon.sha256[:10]}"
         if not gate or min_signatures is not None:
             self.version += f"-gate{self.min_signatures if gate else 'off'}"
         settings = (self.lm, self.table_margin, self.padding_margin, self.wordnet, self.wordnet_margin, self.wordnet_max_fit,
-                    self.min_lm_evidence, self.wordnet_evidence_margin)
+                    self.min_lm_evidence, self.wordnet_evidence_margin, self.wordnet_zipf_weight, self.wordnet_second,
+                    self.wordnet_min_hits)
         if self.lm:
             self.version += f"+{spinner_table_sha()[:8]}+{model_id()}"
-        if settings != (True, 1.0, -1.0, True, 7.0, 0.0, 8.0, 9.0):
+        if settings != (True, 1.0, -1.0, True, 7.0, 0.0, 8.0, 9.0, 2.0, 2.0, 2):
             self.version += "-" + "-".join(map(str, settings))
 
     # -- matching --------------------------------------------------------------
@@ -133,10 +148,19 @@ class SpinCleaner:
             best[key] = max(best.get(key, 0.0), p.gain)
         return sum(best.values())
 
-    def _lm_step(self, text: str) -> CleanResult:
+    def _wordnet_hits(self, text: str) -> set[str]:
+        """The different words that the WordNet rule alone would replace."""
+        found = propose(text, get_model(), 0.0, self.wordnet_margin, wordnet_max_fit=self.wordnet_max_fit,
+                        wordnet_zipf_weight=self.wordnet_zipf_weight, wordnet_second=self.wordnet_second,
+                        use_table=False)
+        return {p.before.lower() for p in found}
+
+    def _lm_step(self, text: str, use_table: bool = True) -> CleanResult:
         model = get_model()
         found = propose(text, model, self.table_margin, self.wordnet_margin, use_wordnet=self.wordnet,
-                        wordnet_max_fit=self.wordnet_max_fit, padding_margin=self.padding_margin)
+                        wordnet_max_fit=self.wordnet_max_fit, padding_margin=self.padding_margin,
+                        wordnet_zipf_weight=self.wordnet_zipf_weight, wordnet_second=self.wordnet_second,
+                        use_table=use_table)
         replacements = [(p.start, p.end, p.after, "lm:" + p.source.split(":")[0]) for p in choose(found)]
         return apply_replacements(text, replacements)
 
@@ -151,7 +175,11 @@ class SpinCleaner:
         if not spun:
             spun = self.lm_evidence(lexicon_pass.text) >= self.min_lm_evidence
         if not spun:
-            return lexicon_pass
+            if not (self.wordnet and self.wordnet_min_hits) or \
+                    len(self._wordnet_hits(lexicon_pass.text)) < self.wordnet_min_hits:
+                return lexicon_pass
+            return run_steps(text, [lambda t: lexicon_pass,
+                                    lambda t: fixpoint(t, lambda u: self._lm_step(u, use_table=False))])
         return run_steps(text, [lambda t: lexicon_pass, lambda t: fixpoint(t, self._lm_step)])
 
 

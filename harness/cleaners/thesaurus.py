@@ -147,6 +147,14 @@ def spinner_table() -> dict[str, tuple[str, ...]]:
     return table
 
 
+@lru_cache(maxsize=65536)
+def english_zipf(word: str) -> float:
+    """wordfreq's Zipf frequency of ``word`` in English (0 when unknown)."""
+    import wordfreq
+
+    return float(wordfreq.zipf_frequency(word, "en"))
+
+
 def spinner_table_sha() -> str:
     _, sha = read_data(data_path("spin_candidates.yaml"))
     return sha

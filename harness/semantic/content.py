@@ -19,6 +19,7 @@ text has that no reference covers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from ..findings import Finding, headline
@@ -66,7 +67,7 @@ def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
     claimed: set[int] = set()
     for frame in clauses:
         words = []
-        light = frame.lemma in LIGHT_PREDICATES or (id(frame) in governors and frame.lemma in _INTENTIONS())
+        light = frame.lemma in LIGHT_PREDICATES or (id(frame) in governors and frame.lemma in _own_intention_verbs())
         if not (light and frame.kind == "verb"):
             words.append(frame.predicate)
         for argument in frame.arguments:
@@ -83,7 +84,8 @@ def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
     return units
 
 
-def _INTENTIONS() -> frozenset:
+@lru_cache(maxsize=1)
+def _own_intention_verbs() -> frozenset:
     """Verbs of the subject's own intention, whose complement carries the content
     ("agreed to buy": "buy"); the modality check compares the intention itself.
     Not a request ("asked residents to water them"): who asks whom is content."""
@@ -195,8 +197,8 @@ def _cosine(hyp_cover: Coverage, ref_cover: Coverage, h, r) -> float:
 #: two kinds of one thing as modifiers of the same noun ("physics teachers" /
 #: "chemistry teachers"): their closest common kind lies at least this deep
 MODIFIER_KIND_DEPTH = 6
-#: or two unrelated modifiers of one aligned noun, neither covered ("planning
-#: officials" / "police officials")
+#: or two unrelated words in one place, neither covered ("planning officials" /
+#: "police officers", "university president" / "student union")
 UNRELATED_COSINE = 0.4
 
 
@@ -220,7 +222,7 @@ def _replacement_severity(h, r) -> str:
 
 def _replaced_modifier(h, ref_free, used, hyp_cover: Coverage, ref_cover: Coverage):
     """The reference's modifier that the text's noun modifier replaced: both modify
-    nouns that align, and they are two kinds of one thing."""
+    nouns that align, and they are two kinds of one thing or nothing relates them."""
     h_head = h.head
     for r in ref_free:
         if r.i in used or r.dep_ != "compound" or r.pos_ != "NOUN" or h.pos_ != "NOUN":

@@ -21,8 +21,8 @@ Only structure is read here; comparing frames is :mod:`harness.semantic.compare`
 
 from __future__ import annotations
 
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..findings import Span
 from .lexicon import classes, negative_predicates
@@ -442,8 +442,6 @@ def _expectation(holder) -> bool:
     """"should" of what nobody can be told to do ("the fog should clear", "prices
     should fall", "this weekend should see the end"): an expectation, not an
     obligation. A person or an organisation as the subject keeps the obligation."""
-    from .lexicon import participant_kinds, wordnet
-
     subjects = [c for c in holder.children if c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS]
     if not subjects or any(c.dep_ in _PASSIVE_SUBJECTS for c in subjects):
         return False  # "should be repaired": someone should repair it

@@ -77,27 +77,25 @@ def split_table(part: str) -> dict[str, list[str]]:
     return out
 
 
+def _spun_copies(table, paragraphs, copies: int) -> list:
+    """(id, clean text, spun copy) for every paragraph the table changes, ``copies`` each."""
+    distorter = Distorter(spin_table=table)
+    items = []
+    for pid, text in paragraphs:
+        for copy in range(1, copies + 1):
+            spun, records = distorter.distort(text, passage_rng(23, pid, copy), 0.5, ("spin",))
+            if records:
+                items.append((f"{pid}-c{copy}", text, spun))
+    return items
+
+
 def sources(copies: int = 2):
     paragraphs = bench.clean_paragraphs() + [(p, t) for p, t in bench.briefing_references() if p.endswith("-r1")]
     extra = [(p, t) for p, t in _third_references()]
     out = {}
     for part in ("a", "b"):
-        distorter = Distorter(spin_table=split_table(part))
-        items = []
-        for pid, text in paragraphs + extra:
-            for copy in range(1, copies + 1):
-                spun, records = distorter.distort(text, passage_rng(23, pid, copy), 0.5, ("spin",))
-                if records:
-                    items.append((f"{pid}-c{copy}", text, spun))
-        out[f"table-split-{part}"] = (part, items)
-    distorter = Distorter(spin_table=split_table(None))
-    items = []
-    for pid, text in paragraphs + extra:
-        for copy in range(1, copies + 1):
-            spun, records = distorter.distort(text, passage_rng(23, pid, copy), 0.5, ("spin",))
-            if records:
-                items.append((f"{pid}-c{copy}", text, spun))
-    out["table-known"] = (None, items)
+        out[f"table-split-{part}"] = (part, _spun_copies(split_table(part), paragraphs + extra, copies))
+    out["table-known"] = (None, _spun_copies(split_table(None), paragraphs + extra, copies))
     items = []
     for seed in (23, 29):
         items += bench.wordnet_copies(paragraphs + extra, 0.15, copies, seed)

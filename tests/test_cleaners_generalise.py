@@ -176,7 +176,12 @@ def test_the_held_out_tables_are_disjoint_from_the_cleaner():
     ("The agency has also expanded its support for local it has never been this easy health workers across the "
      "country.",
      "The agency has also expanded its support for local health workers across the country."),
-], ids=["keyword", "keyword-2", "foreign-after-name", "filler", "filler-clause"])
+    # a filler that speaks to the reader must be a complete clause; an imperative with an
+    # object ("download free movies") is one, though spaCy tags its verb as a noun
+    ("Thank download free movies you for coming.", "Thank you for coming."),
+    ("Thanks again download free movies for the question.", "Thanks again for the question."),
+], ids=["keyword", "keyword-2", "foreign-after-name", "filler", "filler-clause", "imperative-tagged-noun",
+        "imperative-tagged-noun-2"])
 def test_insertions_are_found_by_what_they_do_to_the_sentence(spam, clean):
     assert InjectedCleaner().clean(spam).text == clean
 
@@ -218,18 +223,6 @@ def test_a_clause_that_breaks_a_bond_of_the_sentence_is_removed_on_a_lower_score
     assert InjectedCleaner().clean(spam).text == clean
     # the same clause on the score alone stays: the broken bond is the evidence
     assert InjectedCleaner(seam_margin=99.0).clean(spam).text == spam
-
-
-@needs_model
-@pytest.mark.parametrize("spam, clean", [
-    ("Thank download free movies you for coming.", "Thank you for coming."),
-    ("Thanks again download free movies for the question.", "Thanks again for the question."),
-])
-def test_an_imperative_that_speaks_to_the_reader_is_a_clause_even_when_tagged_as_a_noun(spam, clean):
-    """A filler that speaks to the reader must be a complete clause; an
-    imperative with an object at the start of a span ("download free movies")
-    is one, though spaCy tags its verb as a noun."""
-    assert InjectedCleaner().clean(spam).text == clean
 
 
 @needs_model

@@ -52,12 +52,23 @@ _VERB_LEMMAS = {"fined": "fine", "fines": "fine", "fining": "fine", "gusting": "
 
 
 def fix_lemmas(doc):
-    """Correct the model's known lemma errors on verbs, in place; returns ``doc``."""
+    """Correct the model's known lemma errors on verbs, and verbs it tags as
+    adjectives or nouns after an infinitive "to" ("expect the gap to narrow"), in place;
+    returns ``doc``."""
     for token in doc:
         lemma = _VERB_LEMMAS.get(token.lower_)
         if lemma is not None and token.tag_.startswith("VB"):
             token.lemma_ = lemma
+        elif token.pos_ in ("ADJ", "NOUN") and token.dep_ in ("ccomp", "xcomp", "advcl", "relcl", "conj") and any(
+                c.dep_ == "aux" and c.lower_ == "to" for c in token.children) and _is_verb(token.lower_):
+            token.pos_, token.tag_ = "VERB", "VB"
     return doc
+
+
+def _is_verb(word: str) -> bool:
+    from .semantic.lexicon import wordnet
+
+    return ("v", word) in wordnet().senses
 
 
 class ParseCache:

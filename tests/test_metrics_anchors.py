@@ -176,6 +176,7 @@ def test_mentions_ignore_case_but_not_for_the_pronoun_us():
         ("he left not long ago", []),
         ("there is no doubt", ["no"]),
         ("no more than ten, and no later than May", []),  # bounds, not negations
+        ("And, er, no, I'm not blaming the ref", ["not"]),  # an interjection negates nothing
     ],
 )
 def test_negations(text, expected):

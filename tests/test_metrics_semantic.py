@@ -190,6 +190,14 @@ CHANGES = [
     ("antonym", "The mayor is reluctant to raise the parking fee, though she may test it in one district.",
      ["The mayor is not in favour of lowering the parking fee, but may test it in one district.",
       "The mayor does not support a lower parking fee, although she may try it in one district."]),
+    # the same comparative with the compared things swapped
+    ("quantifier", "Our European car sales were higher than our Asian ones this quarter.",
+     ["Our car sales in Asia were higher than in Europe this quarter."]),
+    # a verb the tagger reads as an adjective after "to"
+    ("antonym", "Next year we expect that gap to narrow.", ["Next year we expect that gap to widen."]),
+    # "entirely" says "all"
+    ("quantifier", "By 2026 the site will get most of its power from wind.",
+     ["By 2026 the site will run entirely on wind power."]),
 ]
 
 
@@ -336,6 +344,33 @@ PARAPHRASES = [
     # "no later than": a bound, not a negation
     ("Every patient will see a doctor no later than a week after asking.",
      ["Every patient will see a doctor within a week of asking."]),
+    # opposite comparatives with the compared things swapped, told apart by a
+    # demonym ("European") or a place ("in Europe")
+    ("Our European car sales were lower than our Asian ones this quarter.",
+     ["Our car sales in Asia were higher than in Europe this quarter."]),
+    ("We sold fewer cars in Europe than in Asia this quarter.", ["We sold more cars in Asia than in Europe this quarter."]),
+    # "expecting the difference to get wider" (parsed as a relative clause): what is expected;
+    # "get wider" is "widen"
+    ("We're expecting the difference to get wider next year.", ["We expect the gap to widen next year."]),
+    # a semicolon ends the clause: "expected" governs only its own
+    ("Denmark will get electricity from Iceland through a new cable; the link is expected to be ready by 2031.",
+     ["Denmark is to receive electricity from Iceland via a new cable, which should be completed by 2031."]),
+    # the second verb of a coordination shares the first one's status; "due to" is "set to"
+    ("The project is expected to cost some €2 billion and be finished by 2031.",
+     ["The cable is expected to be finished by 2031 and to cost about €2 billion."]),
+    ("A new cable, due to be completed by 2031, will link the two countries.",
+     ["A new cable, expected to be finished by 2031, will link the two countries."]),
+    # "no," as an interjection negates nothing; "not water" set against "air" is "rather than water"
+    ("COACH: They were the better team. And, er, no, I'm not blaming the ref.",
+     ["COACH: They were the better side, and I'm not going to blame the referee."]),
+    ("The data centre relies on outdoor air, not water, to keep cool.",
+     ["The data centre is cooled with outside air rather than water."]),
+    # "not going to": the negation of the future marker is the clause's; so is the
+    # negation of "do" in a pseudo-cleft
+    ("What we won't do is open new stores in Europe.", ["We're not going to open any new stores in Europe."]),
+    # who says it is no content of the claim
+    ("By 2026 the site will run on wind power, according to the company.",
+     ["The company says the site will run on wind power by 2026."]),
 ]
 
 

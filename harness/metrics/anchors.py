@@ -709,7 +709,7 @@ def extract_names(text: str, context: Iterable[str] = ()) -> list[Anchor]:
 # (at most, by), not a negation of the clause
 _NEGATION = re.compile(
     r"\b(?P<cue>no\s+longer|no\s+one|not(?!\s+(?:only|just|long\s+ago|to\s+mention)\b)|cannot|never|none|nobody"
-    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s+sooner\b)(?!\s+(?:more|less|fewer|[a-z]+er)\s+than\b))\b"
+    r"|nothing(?!\s+but\b)|nowhere|neither|nor|without|no(?!\s*[,!?])(?!\s+sooner\b)(?!\s+(?:more|less|fewer|[a-z]+er)\s+than\b))\b"
     r"|(?P<nt>n't)\b",
     re.IGNORECASE,
 )
@@ -1181,7 +1181,7 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "4"
+    version = "5"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.02  # single lost anchors are caught per passage, as findings

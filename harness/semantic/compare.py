@@ -208,6 +208,26 @@ def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:
                 comparison, [h.predicate], [r.predicate]), h.predicate)
 
 
+def _comparatives(frame: Frame) -> list:
+    return [t for t in frame.predicate.subtree if t.tag_ in ("JJR", "RBR") and _is_comparative(t)]
+
+
+def detect_turned_comparisons(pair: _Pair, comparison: _Comparison) -> None:
+    """The same comparative with the compared things swapped ("sales in Asia were
+    higher than in Europe" / "European sales were higher than Asian ones")."""
+    h, r = pair.hyp, pair.ref
+    if pair.relation not in ("same", "similar") or h.negated != r.negated:
+        return
+    for a in _comparatives(h):
+        for b in _comparatives(r):
+            if (_lemma(a) == _lemma(b) or a.lower_ == b.lower_) and _swapped_comparison(a, b):
+                comparison.add(_finding(
+                    "quantifier", "changed", f"{_lemma(b)}: turned round",
+                    f"'{a.text}' compares the two things the other way round from the reference's '{b.text}'",
+                    comparison, [a], [b]), a)
+                return
+
+
 def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
     h, r = pair.hyp, pair.ref
     if pair.relation not in ("same", "similar") or h.negated == r.negated:
@@ -521,6 +541,8 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
             if not missing:
                 continue
             b = missing[0]
+            if _turned_round(h, r):
+                continue  # "sold fewer cars in Europe than in Asia" / "more ... in Asia than in Europe"
             # each name where the other was, in this clause and in another: a swap of roles
             swapped = _exchanged(a, b, pair, comparison)
             comparison.add(_finding(
@@ -528,6 +550,15 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
                 f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'"
                 + (f" ('{b.text}' is elsewhere in the text)" if swapped else ""),
                 comparison, [a.head], [b.head]), h.predicate)
+
+
+def _turned_round(h: Frame, r: Frame) -> bool:
+    """Two clauses that compare the same two things the other way round with
+    opposite comparatives."""
+    h_words = [t for t in h.predicate.subtree if _is_comparative(t) and t.tag_ in _COMPARATIVE_TAGS]
+    r_words = [t for t in r.predicate.subtree if _is_comparative(t) and t.tag_ in _COMPARATIVE_TAGS]
+    return any(any(lexicon.opposite(x, y) for x in {_lemma(a), a.lower_} for y in {_lemma(b), b.lower_})
+               and _swapped_comparison(a, b) for a in h_words for b in r_words)
 
 
 def _mentions_of(argument: Argument, doc) -> list:
@@ -749,7 +780,50 @@ def _swapped_comparison(a, b) -> bool:
     def meet(x, y):
         return any((p == q or lexicon.related(p, q)) and mp == mq for p, mp in x for q, mq in y)
 
-    return meet(a_subject, b_than) and meet(a_than, b_subject)
+    if meet(a_subject, b_than) and meet(a_than, b_subject):
+        return True
+    # the words that tell the two sides apart: "sales in Asia were higher than in
+    # Europe" / "our European sales were lower than our Asian ones"
+    a_side, a_other = _comparands(a)
+    b_side, b_other = _comparands(b)
+    shared = a_side & b_side
+    a_side, b_side = a_side - shared, b_side - shared
+    return bool(a_side & b_other) and bool(a_other & b_side) and not (a_side & b_side)
+
+
+_CONTENT_POS = ("NOUN", "PROPN", "ADJ")
+
+
+def _comparand_words(tokens, skip) -> set[str]:
+    """Lemmas of the content words, with the place a demonym names ("Asian": "asia")."""
+    from .lexicon import wordnet
+
+    words = set()
+    for t in tokens:
+        if t.pos_ not in _CONTENT_POS or t.i in skip:
+            continue
+        words.add(_lemma(t))
+        if t.pos_ == "ADJ":
+            words |= wordnet().derivations.get(_lemma(t), frozenset())
+    return words
+
+
+def _comparands(token) -> tuple[set[str], set[str]]:
+    """The words of the two things a comparative compares: the subject and the
+    clause's own prepositional phrases ("we sold more cars *in Asia*"), and what
+    follows "than" ("than *in Europe*")."""
+    clause = token if token.pos_ in ("VERB", "AUX") else token.head
+    while clause.pos_ not in ("VERB", "AUX") and clause.head.i != clause.i:
+        clause = clause.head
+    than = next((t for t in clause.subtree if t.lower_ == "than" and t.i > token.i), None)
+    if than is None:
+        return set(), set()
+    than_tokens = list(than.subtree)
+    if than.dep_ == "mark":
+        than_tokens = [g for c in than.head.children if c.dep_ in ("nsubj", "nsubjpass") for g in c.subtree]
+    skip = {t.i for t in than.subtree} | {t.i for t in than.head.subtree if than.dep_ == "mark"} | {token.i}
+    side = [g for c in clause.children if c.dep_ in ("nsubj", "nsubjpass", "prep") for g in c.subtree]
+    return _comparand_words(side, skip), _comparand_words(than_tokens, {token.i})
 
 
 def detect_number_bounds(comparison: _Comparison) -> None:
@@ -844,6 +918,7 @@ def compare_one(hyp_doc, ref_doc, reference_index: int, hyp_frames=None, ref_fra
     comparison.pairs = align(hyp_frames, ref_frames)
     for pair in comparison.pairs:
         detect_opposites(pair, comparison)
+        detect_turned_comparisons(pair, comparison)
         detect_negation(pair, comparison)
         detect_modality(pair, comparison)
         if not detect_roles(pair, comparison):
@@ -1055,6 +1130,8 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
         if pairs and all(_consistent(p) for p in pairs):
             continue
         other_docs = ref_docs if finding.change == "added" else [hyp_doc]
+        if token is not None and _contrastive(token) and any(_says_instead(d) for d in other_docs):
+            continue  # "outdoor air, not water" / "outside air rather than water"
         if finding.change == "lost" and not pairs and _participant_negated(frames, hyp_doc):
             continue  # "no payment details were taken" / "payment details were not among the stolen data"
         if any(_comparison_for_superlative(f, d) for f in frames for d in other_docs):
@@ -1075,6 +1152,21 @@ def cue_negations(hyp_doc, ref_docs, comparisons: Sequence[_Comparison], found: 
                            why=finding.why, source=SOURCE, stage_span=finding.stage_span,
                            reference_span=finding.reference_span, reference_index=finding.reference_index))
     return out
+
+
+def _contrastive(token) -> bool:
+    """"not" on a noun phrase set against another ("uses air, not water"): it
+    says "instead of", not that the clause is false."""
+    return token.lower_ == "not" and token.head.pos_ in ("NOUN", "PROPN", "ADJ", "NUM") and token.i > 0 \
+        and token.doc[token.i - 1].lower_ in (",", "and", "but", "—", "-")
+
+
+_INSTEAD = {("rather", "than"), ("instead", "of"), ("in", "place"), ("as", "opposed")}
+
+
+def _says_instead(doc) -> bool:
+    return any((a.lower_, b.lower_) in _INSTEAD for a, b in zip(doc, doc[1:])) or \
+        any(_contrastive(t) for t in doc)
 
 
 def _participant_negated(frames: Sequence[Frame], doc) -> bool:

@@ -76,7 +76,7 @@ def content_units(frames: Sequence[Frame]) -> list[tuple[Frame, list]]:
             words.extend(_phrase_tokens(argument.head, frame_tokens))
         unique = []
         for t in words:
-            if t.i not in claimed and is_content(t) and not _classifier(t):
+            if t.i not in claimed and is_content(t) and not _classifier(t) and not _attribution(t):
                 claimed.add(t.i)
                 unique.append(t)
         if unique:
@@ -114,6 +114,12 @@ def _classifier(token) -> bool:
     beside_a_name = any(c.dep_ == "appos" and c.pos_ == "PROPN" for c in token.children) or \
         (token.dep_ in ("appos", "compound") and token.head.pos_ == "PROPN")
     return beside_a_name
+
+
+def _attribution(token) -> bool:
+    """"according to the company": who says it (the other text's "it says"), not
+    content of the claim."""
+    return token.lower_ == "according" or any(a.lower_ == "according" for a in list(token.ancestors)[:3])
 
 
 def _phrase_tokens(head, frame_tokens: set) -> list:

@@ -131,11 +131,18 @@ def frames_of(doc) -> list[Frame]:
                 for child in head.children:
                     if child.dep_ in _SUBJECTS:
                         _add(frame, "agent", child)
+            for child in head.children:  # "I'm not going to blame him": not blame
+                if child.dep_ == "neg" or (child.dep_ == "advmod" and child.lower_ in _NEGATORS):
+                    frame.negated = not frame.negated
+                    frame.negators.append(child)
             head = _governing_predicate(head)
         if head is not None and head.i in frames and head.i != frame.predicate.i:
             frame.governor = frames[head.i]
+            if _object_complement(frame.predicate) and not frame.by_role("agent"):
+                _add(frame, "agent", frame.predicate.head)
     for frame in sorted(frames.values(), key=_depth):
         _inherit(frame)
+        _share_coordinated_status(frame, frames)
     for frame in frames.values():
         if frame.kind == "event":
             _event_polarity(frame, frames)
@@ -258,6 +265,8 @@ def _with_particle(token, lemma: str) -> str:
 def _governing_predicate(token):
     """The predicate whose complement ``token`` is ("reluctant" for "support" in
     "is reluctant to support"), or None."""
+    if _object_complement(token):
+        return token.head.head  # "expecting the gap to get wider": what is expected
     if token.dep_ == "advcl" and (token.tag_ in ("VBG", "VBN") or any(
             c.dep_ == "aux" and c.lower_ == "to" for c in token.children)) and not any(
             c.dep_ in ("nsubj", "nsubjpass", "mark") for c in token.children):
@@ -265,6 +274,10 @@ def _governing_predicate(token):
     if token.dep_ in ("xcomp", "ccomp", "pcomp") or (token.dep_ == "acl" and token.head.pos_ == "NOUN"
                                                      and any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children)):
         head = token.head
+        if token.i < head.i and any(t.text == ";" for t in token.doc[token.i:head.i]):
+            # "Denmark will get power; the link is expected by 2031": a semicolon ends
+            # the clause, whatever the parser hung it on
+            return None
         if token.i < head.i and any(c.dep_ == "mark" and c.i < head.i for c in head.children):
             # "the firm will stop X, so owners are advised to Y": a clause before a
             # subordinate one is the main clause, whatever the parser hung it on
@@ -273,6 +286,16 @@ def _governing_predicate(token):
             return head.head if head.lower_ != "without" else None
         return head
     return None
+
+
+def _object_complement(token) -> bool:
+    """"we're expecting the difference to get wider", read by the parser as a
+    relative clause of "difference": the infinitive of an object of a verb of
+    intention or belief."""
+    return token.dep_ == "relcl" and token.head.dep_ == "dobj" and \
+        any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children) and \
+        not any(c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS for c in token.children) and \
+        token.head.head.lemma_.lower() in classes("intention_verbs")
 
 
 def _copula(frame: Frame):
@@ -543,6 +566,8 @@ def _inherit(frame: Frame) -> None:
     if governor is None:
         _inherit_from_noun(frame)
         _inherit_from_copula(frame)
+        _inherit_from_modal_word(frame)
+        _inherit_from_pseudo_cleft(frame)
         return
     # a missing subject is the governor's ("Japan agreed to cut tariffs")
     if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl", "advcl") and token.tag_ != "VBN":
@@ -558,7 +583,8 @@ def _inherit(frame: Frame) -> None:
         intention = None  # "won't mean closing depots": what follows from it, not a plan
     if governor.lemma == "think" and token.dep_ == "pcomp":
         intention = "consider"  # "thinking about opening": weighing it, not believing it
-    if intention and (token.dep_ in ("advcl", "conj", "relcl") or token.tag_ == "VBD"):
+    if intention and (token.dep_ in ("advcl", "conj") or (token.dep_ == "relcl" and not _object_complement(token))
+                      or token.tag_ == "VBD"):
         # "ordered X to stop, ruling that ...": a clause beside the order, or one with a
         # past tense of its own ("told X that it copied"), is no part of what is intended
         intention = None
@@ -590,6 +616,68 @@ def _inherit(frame: Frame) -> None:
     if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
         frame.tense = governor.tense
         frame.tense_inherited = True
+
+
+def _inherit_from_pseudo_cleft(frame: Frame) -> None:
+    """"What we won't do is open stores": the "do" clause's subject, negation and
+    modal are the action's."""
+    token = frame.predicate
+    head = token.head
+    if token.dep_ not in ("acomp", "attr", "ccomp", "xcomp") or head.lemma_ != "be":
+        return
+    for clause in head.children:
+        if clause.dep_ != "csubj" or clause.lemma_ != "do" or not any(c.lower_ == "what" for c in clause.children):
+            continue
+        for child in clause.children:
+            if child.dep_ == "neg" or (child.dep_ == "advmod" and child.lower_ in _NEGATORS):
+                frame.negated = not frame.negated
+                frame.negators.append(child)
+            elif child.dep_ == "aux" and child.tag_ == "MD" and frame.modality is None:
+                modality = classes("modals").get(child.lower_)
+                if modality:
+                    frame.modality, frame.modality_tokens = modality, [child]
+                    frame.tense = "future" if modality == "will" else frame.tense
+            elif child.dep_ in _SUBJECTS and not frame.by_role("agent"):
+                _add(frame, "agent", child)
+
+
+def _inherit_from_modal_word(frame: Frame) -> None:
+    """"a cable costing €2bn and due to be completed by 2031": a modal adjective
+    that is no predicate of its own still sets the status of its complement."""
+    token = frame.predicate
+    if frame.modality not in (None, "will"):
+        return
+    # the adjective the clause hangs on, or the one right before its "to" (the
+    # parser loses the thread in long noun phrases)
+    words = [token.head] if token.dep_ == "xcomp" else []
+    words += [token.doc[c.i - 1] for c in token.children if c.dep_ == "aux" and c.lower_ == "to" and c.i > 0]
+    for word in words:
+        modality = classes("modals").get(word.lower_)
+        if word.pos_ == "ADJ" and modality and not _compared_degree(word):
+            frame.modality, frame.modality_tokens = modality, [word]
+            frame.modality_from_adverb = False
+            if modality == "will":
+                frame.tense = "future"
+            return
+
+
+def _share_coordinated_status(frame: Frame, frames: dict) -> None:
+    """"is expected to be finished by 2031 and to cost €2bn", "may rise and then
+    fall": the second verb of a coordination, with no subject or modal of its own,
+    shares the status of the first."""
+    token = frame.predicate
+    if token.dep_ != "conj" or frame.modality is not None:
+        return
+    if any(c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS or (c.dep_ in ("aux", "auxpass") and c.tag_ not in ("TO", "VB"))
+           for c in token.children):
+        return  # a clause of its own ("..., when winds are expected to hit")
+    first = frames.get(token.head.i)
+    if first is None or first.modality is None or first.kind != frame.kind:
+        return
+    frame.modality, frame.modality_tokens = first.modality, first.modality_tokens
+    frame.modality_from_adverb = first.modality_from_adverb
+    if first.tense == "future" and frame.tense == "present":
+        frame.tense = "future"
 
 
 def _inherit_from_noun(frame: Frame) -> None:

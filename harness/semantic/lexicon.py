@@ -230,10 +230,27 @@ class _Concepts:
     up: frozenset
 
 
+#: verbs in -en that do not mean "make or become more <adjective>"
+_NOT_CAUSATIVE = frozenset({"fasten", "listen", "glisten", "often", "open", "even"})
+
+
+def _causative_forms(lemma: str) -> set[str]:
+    """A verb in -en and its adjective: "widen" / "wide", "flatten" / "flat",
+    "weaken" / "weak" ("get wider" is "widen")."""
+    net = wordnet()
+    if lemma.endswith("en") and lemma not in _NOT_CAUSATIVE and ("v", lemma) in net.senses:
+        bases = {lemma[:-2], lemma[:-1]} | ({lemma[:-3]} if len(lemma) > 4 and lemma[-3] == lemma[-4] else set())
+        return {b for b in bases if len(b) > 2 and ("a", b) in net.senses}
+    if ("a", lemma) in net.senses:
+        verbs = {lemma + "en", lemma + "n", lemma + lemma[-1] + "en"}
+        return {v for v in verbs if v not in _NOT_CAUSATIVE and ("v", v) in net.senses}
+    return set()
+
+
 @lru_cache(maxsize=65536)
 def _concepts(lemma: str) -> _Concepts:
     net = wordnet()
-    forms = {lemma} | net.derivations.get(lemma, frozenset())
+    forms = {lemma} | net.derivations.get(lemma, frozenset()) | _causative_forms(lemma)
     own = {f"={form}" for form in forms}
     for form in forms:
         for pos in ("n", "v", "a", "r"):

@@ -241,6 +241,8 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
         return  # "will not start before 2027" / "in 2027 at the earliest"
     if _excepted(negated) and _only(plain):
         return  # "never calls except at night" / "calls only at night"
+    if _negated_elsewhere(negated, comparison.ref_frames if h.negated else comparison.hyp_frames):
+        return  # "will not lead to any depot closures" / "no depots will close as a result"
     if h.negated:
         comparison.add(_finding(
             "negation", "added", f"not {h.lemma}",
@@ -251,6 +253,14 @@ def detect_negation(pair: _Pair, comparison: _Comparison) -> None:
             "negation", "lost", f"not {r.lemma}",
             f"the reference negates '{_phrase(r)}'; the text says '{_phrase(h)}'",
             comparison, [h.predicate], [r.predicate, *r.negators]), h.predicate)
+
+
+def _negated_elsewhere(negated: Frame, other_frames: Sequence[Frame]) -> bool:
+    """The other text negates what the negated clause is about, as a clause of its
+    own: "will not lead to any depot closures" / "no depots will close"."""
+    words = {a.lemma for a in negated.arguments if not a.pronoun}
+    return any(f.negated and f.kind == "verb" and any(f.lemma == w or lexicon.related(f.lemma, w, False) for w in words)
+               for f in other_frames)
 
 
 def _negation_explained(plain: Frame) -> bool:
@@ -271,8 +281,12 @@ _BOUND_PAIRS = {("at", "most"), ("at", "least"), ("no", "later"), ("no", "sooner
 
 def _negated_bound(frame: Frame) -> bool:
     """The negation is about a limit of the clause: "not before 2027", "not ...
-    more than a week", "not ... longer than"."""
-    for token in frame.predicate.subtree:
+    more than a week", "not ... longer than", "will not let more than two ships dock"
+    (the limit on the verb the negation came from)."""
+    tokens = list(frame.predicate.subtree)
+    if frame.governor is not None and any(t.i in {n.i for n in frame.governor.negators} for t in frame.negators):
+        tokens += [t for t in frame.governor.predicate.subtree if t.dep_ != "neg"]
+    for token in tokens:
         if token.lower_ == "before" and token.head.i == frame.predicate.i:
             return True
         if token.lower_ == "than" and token.i > 0 and token.doc[token.i - 1].lower_ in (
@@ -396,9 +410,10 @@ def _modality_equivalent(h: Frame, r: Frame) -> bool:
 
 
 #: neighbouring degrees of expectation: news and forecasts use them for one
-#: another ("expected to end" / "set to end", "likely" / "could"); a change
-#: between them alone is minor
-_NEIGHBOUR_LEVELS = ({"probable", "possible"}, {"probable", "future"})
+#: another ("expected to end" / "set to end", "likely" / "could"), and an
+#: announcement says "will" for what is planned ("plans to open" / "will open");
+#: a change between them alone is minor
+_NEIGHBOUR_LEVELS = ({"probable", "possible"}, {"probable", "future"}, {"planned", "future"})
 
 
 def _level_or_future(frame: Frame) -> str:
@@ -1051,9 +1066,18 @@ def _says_not(token) -> bool:
     "switched off")."""
     lemma = _lemma(token)
     words = lexicon.classes_list("negative_lexicon")
+    if lemma in _UNCHANGED_VERBS:
+        following = " ".join(t.lower_ for t in token.doc[token.i + 1:token.i + 5])
+        if following.startswith(_UNCHANGED_PHRASES):
+            return True  # "remains where it was": not raised, not changed
     return lemma in words or token.lower_ in words or (
         token.pos_ in ("ADJ", "VERB", "ADV") and (lexicon.negated_by_prefix(lemma) or lexicon.negated_by_prefix(token.lower_))
     ) or (token.pos_ == "VERB" and any(c.dep_ == "prt" and c.lower_ in _OFF_PARTICLES for c in token.children))
+
+
+_UNCHANGED_VERBS = {"remain", "stay", "leave", "keep", "hold"}
+_UNCHANGED_PHRASES = ("where it was", "where they were", "where it is", "where they are", "the same", "as it was",
+                      "as they were", "as it is", "as they are", "put", "in place", "unchanged", "steady")
 
 
 def _restricted(frame: Frame) -> bool:

@@ -136,6 +136,22 @@ def frames_of(doc) -> list[Frame]:
                     frame.negated = not frame.negated
                     frame.negators.append(child)
             head = _governing_predicate(head)
+        elif head is not None and _is_be_to(head, frame.predicate):
+            # "Denmark is to receive power", "adults are to be offered a test": what is
+            # arranged to happen; "be" carries the subject, any negation and "under a plan"
+            if frame.modality is None:
+                frame.modality, frame.modality_tokens, frame.tense = _be_to_status(head), [head], "future"
+            passive = any(c.dep_ == "auxpass" for c in frame.predicate.children)
+            for child in head.children:
+                if child.dep_ in _SUBJECTS and not frame.by_role("patient" if passive else "agent") \
+                        and not (child.pos_ == "NOUN" and frame.modality_tokens == [head] and frame.modality != "will"):
+                    # (not "the aim" of "the aim is to cut": it says why, not who)
+                    _add(frame, "patient" if passive else "agent", child)
+                elif child.dep_ == "neg":
+                    frame.negated = not frame.negated
+                    frame.negators.append(child)
+            _under_a_plan(frame, head)
+            head = _governing_predicate(head)
         if head is not None and head.i in frames and head.i != frame.predicate.i:
             frame.governor = frames[head.i]
             if _object_complement(frame.predicate) and not frame.by_role("agent"):
@@ -170,12 +186,12 @@ def _event_polarity(frame: Frame, frames: dict) -> None:
             frame.negators.extend(verb.negators)
 
 
-def _under_a_plan(frame: Frame) -> None:
+def _under_a_plan(frame: Frame, holder=None) -> None:
     """"will close under the owner's plans": what the plan says, not a fact (when
     nothing else set the clause's status)."""
     if frame.modality not in (None, "will"):
         return
-    for child in frame.predicate.children:
+    for child in (holder if holder is not None else frame.predicate).children:
         if child.dep_ == "prep" and child.lower_ == "under":
             for noun in child.children:
                 if noun.dep_ == "pobj" and noun.pos_ == "NOUN" and _intention_of_noun(noun) == "plan":
@@ -228,6 +244,31 @@ def _object_control(verb) -> bool:
     """"urged people to stay in", "people were urged to stay in": someone else is told to act."""
     return any(c.dep_ in ("dobj", "nsubjpass") for c in verb.children) or \
         any(c.dep_ == "prep" and c.lower_ == "on" for c in verb.children)
+
+
+#: nouns that name what an action is for: "the aim is to cut crowding" says what
+#: is being tried
+_PURPOSE_NOUNS = {"aim", "goal", "purpose", "objective", "point", "object", "target"}
+
+
+def _be_to_status(head) -> str:
+    """"is to open": arranged ("will"); "the aim is to cut": tried; "the plan is to
+    sell": planned."""
+    for child in head.children:
+        if child.dep_ == "nsubj" and child.pos_ == "NOUN":
+            if child.lemma_.lower() in _PURPOSE_NOUNS:
+                return "intend:try"
+            intention = _intention_of_noun(child)
+            if intention:
+                return f"intend:{intention}"
+    return "will"
+
+
+def _is_be_to(head, token) -> bool:
+    """"is to receive": "be" in the present with an infinitive as its complement."""
+    return head.lemma_ == "be" and head.tag_ in ("VBZ", "VBP") and token.dep_ == "xcomp" and \
+        any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children) and \
+        not any(c.dep_ in ("acomp", "attr") or c.lower_ == "yet" for c in head.children)  # "is yet to": not done
 
 
 def _is_future_auxiliary(token) -> bool:

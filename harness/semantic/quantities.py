@@ -115,6 +115,8 @@ def quantifier_mentions(doc) -> list[Mention]:
             klass = None  # "some 400,000": about, a bound of the number
         elif size == 1 and word == "certain" and not (token.dep_ == "amod" and token.head.i > token.i):
             klass = None  # "scientists are certain": not a quantifier
+        elif size == 1 and word == "part" and any(c.dep_ == "amod" for c in token.children):
+            klass = None  # "the old part of the city": a place, not a share
         elif klass == "never" or klass == "none":
             klass = None  # negations: the polarity check reports them
         if klass is not None and klass in scale_of:
@@ -338,7 +340,7 @@ def number_bounds(doc) -> list[Bound]:
             if klass:
                 bound = Bound(token, klass, (doc[start - 2], doc[start - 1]))
         if bound is not None:
-            if _negated_clause(token) and bound.klass in _FLIPPED:
+            if _negated_clause(token, {t.i for t in bound.tokens}) and bound.klass in _FLIPPED:
                 # "no student failed more than one subject": at most one
                 bound = Bound(bound.number, _FLIPPED[bound.klass], bound.tokens)
             out.append(bound)
@@ -383,8 +385,9 @@ _FLIPPED = {"above": "below", "below": "above", "far_above": "below", "far_below
 _NEGATIVE_SUBJECTS = {"no", "nobody", "none", "nothing", "neither", "never"}
 
 
-def _negated_clause(token) -> bool:
-    """Whether the verb the number belongs to is negated ("did not spend more than")."""
+def _negated_clause(token, bound_tokens: frozenset | set = frozenset()) -> bool:
+    """Whether the verb the number belongs to is negated ("did not spend more than");
+    the "no" of the bound itself ("no more than two ships") does not count."""
     verb = token
     steps = 0
     while verb.pos_ not in ("VERB", "AUX") and verb.head.i != verb.i and steps < 8:
@@ -396,7 +399,8 @@ def _negated_clause(token) -> bool:
         if child.dep_ == "neg":
             return True
         if child.dep_ in ("nsubj", "nsubjpass") and (
-                child.lower_ in _NEGATIVE_SUBJECTS or any(g.lower_ == "no" and g.dep_ == "det" for g in child.children)):
+                child.lower_ in _NEGATIVE_SUBJECTS or any(g.lower_ == "no" and g.dep_ == "det" and g.i not in bound_tokens
+                                                          for g in child.children)):
             return True
     return False
 

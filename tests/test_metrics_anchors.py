@@ -231,6 +231,9 @@ def test_a_number_word_keeps_a_number_whose_noun_has_a_modifier_before_it():
     # "a pair of schools" counts schools, like "two village schools"; not "two village halls"
     assert compare("The village's pair of schools will merge.", ["The two village schools will merge."])["numbers"].lost == []
     assert compare("The village's pair of schools will merge.", ["The two village halls will merge."])["numbers"].lost == ["2"]
+    # ... or two modifiers ("two city planning officials")
+    assert compare("He bribed a pair of officials from the planning department.",
+                   ["He bribed two city planning officials."])["numbers"].lost == []
 
 
 def test_minority_anchor_is_optional_not_required():

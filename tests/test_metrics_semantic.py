@@ -387,6 +387,11 @@ PARAPHRASES = [
      ["Adults over 50 will be offered a free hearing test under a plan announced by the health minister."]),
     ("Free hearing tests will be offered to over-50s, the health minister has announced.",
      ["Adults over 50 will be offered free hearing tests under a plan announced by the health minister."]),
+    # "signed a contract with the Comets" / "the Comets signed him": each does it with the other
+    ("Malik Oduya signed a three-year contract with the Carston Comets on Monday.",
+     ["The Carston Comets signed Malik Oduya to a three-year contract on Monday."]),
+    # "this weekend should see the end": an expectation of the end
+    ("This weekend should see the end of the dry spell.", ["The dry spell is expected to end this weekend."]),
     # who says it is no content of the claim
     ("By 2026 the site will run on wind power, according to the company.",
      ["The company says the site will run on wind power by 2026."]),

@@ -498,7 +498,7 @@ def _keeps(strong: Anchor, text: str, weak: Anchor) -> bool:
     """Does a weak anchor keep this number: same value, and counting the same thing when it says what it counts."""
     if not numbers_match(strong.key, weak.key):
         return False
-    return not weak.context or weak.context in _next_content_stems(text, strong.end, 2)
+    return not weak.context or weak.context in _next_content_stems(text, strong.end, 3)
 
 
 def numbers_match(a: tuple, b: tuple) -> bool:
@@ -1181,7 +1181,7 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "5"
+    version = "6"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.02  # single lost anchors are caught per passage, as findings

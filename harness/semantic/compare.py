@@ -532,6 +532,10 @@ def detect_roles(pair: _Pair, comparison: _Comparison) -> bool:
         return False
     h_agent, r_other = crossed_1[0]
     h_other, r_agent = crossed_2[0]
+    with_h = getattr(h_other, "role", None) == "prep:with" or (
+        isinstance(h_other, _Mention) and h_other.head.head.lower_ == "with")
+    if with_h or r_other.role == "prep:with":
+        return False  # "Oduya signed with the Comets" / "the Comets signed Oduya": each does it with the other
     label = f"{h.lemma}: {r_agent.lemma} / {r_other.lemma} swapped"
     comparison.add(_finding(
         "role", "changed", label,
@@ -558,6 +562,8 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
             b = missing[0]
             if _turned_round(h, r):
                 continue  # "sold fewer cars in Europe than in Asia" / "more ... in Asia than in Europe"
+            if _with_each_other(a, b, h, r):
+                continue  # "Oduya signed a contract with the Comets" / "the Comets signed Oduya"
             # each name where the other was, in this clause and in another: a swap of roles
             swapped = _exchanged(a, b, pair, comparison)
             comparison.add(_finding(
@@ -565,6 +571,17 @@ def detect_entities(pair: _Pair, comparison: _Comparison) -> None:
                 f"'{a.text}' as the {_role_name(role)} of '{h.predicate.text}' where the reference has '{b.text}'"
                 + (f" ('{b.text}' is elsewhere in the text)" if swapped else ""),
                 comparison, [a.head], [b.head]), h.predicate)
+
+
+def _with_each_other(a: Argument, b: Argument, h: Frame, r: Frame) -> bool:
+    """Both participants are in both clauses, one of them in a "with" phrase: the
+    two do it with each other ("signed with", "agreed a deal with")."""
+    def under_with(frame, argument):
+        return any(t.dep_ == "pobj" and t.head.lower_ == "with" and _mentions(t, argument)
+                   for t in frame.predicate.subtree)
+
+    return (under_with(h, b) and any(_arguments_match(a, x) for x in r.arguments)) or \
+        (under_with(r, a) and any(_arguments_match(x, b) for x in h.arguments))
 
 
 def _turned_round(h: Frame, r: Frame) -> bool:

@@ -184,6 +184,14 @@ def _event_polarity(frame: Frame, frames: dict) -> None:
         if verb.negated and verb.lemma in _SUPPORT_VERBS:
             frame.negated = not frame.negated
             frame.negators.extend(verb.negators)
+        if verb.lemma in _TIME_SEES and frame.modality is None and verb.modality is not None:
+            # "this weekend should see the end of the dry spell": the end should come
+            frame.modality, frame.modality_tokens = verb.modality, verb.modality_tokens
+            frame.tense = verb.tense
+
+
+#: verbs whose subject is a time and whose object is what happens then ("May will see the opening")
+_TIME_SEES = {"see", "witness"}
 
 
 def _under_a_plan(frame: Frame, holder=None) -> None:
@@ -506,7 +514,8 @@ def _expectation(holder) -> bool:
     """"should" of what nobody can be told to do ("the fog should clear", "prices
     should fall", "this weekend should see the end"): an expectation, not an
     obligation. A person or an organisation as the subject keeps the obligation."""
-    subjects = [c for c in holder.children if c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS]
+    subjects = [c for c in holder.children if c.dep_ in _SUBJECTS | _PASSIVE_SUBJECTS] or \
+        [c for c in holder.children if c.dep_ == "npadvmod" and c.i < holder.i]  # "This weekend should see"
     if not subjects or any(c.dep_ in _PASSIVE_SUBJECTS for c in subjects):
         return False  # "should be repaired": someone should repair it
     subject = subjects[0]

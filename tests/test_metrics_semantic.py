@@ -392,6 +392,13 @@ PARAPHRASES = [
      ["The Carston Comets signed Malik Oduya to a three-year contract on Monday."]),
     # "this weekend should see the end": an expectation of the end
     ("This weekend should see the end of the dry spell.", ["The dry spell is expected to end this weekend."]),
+    # an infinitive of "no reason" is negated as one of "no need" is; "within two days" is a
+    # limit, so "more than two days" is no limit where the reference has the amount
+    ("There's no reason to call us unless the fever lasts more than two days.",
+     ["A mild fever usually goes away within two days, so there's no need to call us unless it lasts longer."]),
+    # "the app owned by Sondo announced" (a participle parsed with a subject): the app is owned
+    ("Chirrup, an app that has belonged to Sondo since last year, will encrypt group chats.",
+     ["Group chats will be encrypted, the app owned since last year by Sondo announced."]),
     # who says it is no content of the claim
     ("By 2026 the site will run on wind power, according to the company.",
      ["The company says the site will run on wind power by 2026."]),

@@ -108,6 +108,8 @@ def _particle_apart(a: str, b: str) -> bool:
 
 
 def _relation(h: Frame, r: Frame) -> str | None:
+    if (h.lemma == "be") != (r.lemma == "be"):
+        return None  # "there's a reason" / "there's a need": "be" says nothing of its own
     if h.lemma == r.lemma or (lexicon.related(h.lemma, r.lemma) and not _particle_apart(h.lemma, r.lemma)):
         return "same"
     h_forms = [h.lemma, *h.alternatives] + ([h.lemma.split()[0]] if " " in h.lemma else [])
@@ -139,14 +141,19 @@ def _governors_match(h: Frame, r: Frame) -> bool:
         (a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma))
 
 
+def _modal_have(frame: Frame) -> bool:
+    return frame.lemma in ("have", "need") and any(
+        c.dep_ == "xcomp" and any(g.dep_ == "aux" and g.lower_ == "to" for g in c.children) for c in frame.predicate.children)
+
+
 def align(hyp_frames: Sequence[Frame], ref_frames: Sequence[Frame]) -> list[_Pair]:
     """One-to-one alignment of the text's frames with a reference's."""
     candidates = []
     for h in hyp_frames:
         for r in ref_frames:
             relation = _relation(h, r)
-            if relation is None:
-                continue
+            if relation is None or _modal_have(h) != _modal_have(r):
+                continue  # "without users having to switch it on": "have to" is a modal, not "keep"
             if relation == "opposite" and (h.predicate.dep_ == "acl") != (r.predicate.dep_ == "acl"):
                 continue  # "infections picked up on wards" describes who; "infections fell" says what happened
             matched = _matched_arguments(h, r)
@@ -885,7 +892,8 @@ def detect_changed_limits(hyp_doc, ref_docs, findings: list, reported: set) -> N
         values: dict = {}
         for number in quantities.numbers(doc):
             bound = bounds.get(number.i)
-            klass = bound.klass if bound else ("compared" if quantities.after_than(number) else None)
+            klass = bound.klass if bound else ("compared" if quantities.after_than(number) else
+                                               "within" if _after_limit_word(number) else None)
             values.setdefault(quantities.number_value(number), set()).add(klass)
         ref_values.append(values)
     for number in quantities.numbers(hyp_doc):
@@ -907,6 +915,14 @@ def detect_changed_limits(hyp_doc, ref_docs, findings: list, reported: set) -> N
                     f"where the reference says '{ref_number.text}' (a limit, not the amount)",
                 source=SOURCE, stage_span=span_of([*bound.tokens, number]), reference_span=span_of([ref_number]),
                 reference_index=j))
+
+
+def _after_limit_word(number) -> bool:
+    """"within two days", "until 5pm": the number draws a limit (not "by": "rose by £2")."""
+    k = number.i - 1
+    while k >= 0 and number.doc[k].lower_ in ("a", "an", "the", "$", "€", "£"):
+        k -= 1
+    return k >= 0 and number.doc[k].lower_ in ("within", "until", "till", "inside")
 
 
 def _same_noun(a, b) -> bool:

@@ -362,11 +362,15 @@ def _collect_arguments(frame: Frame) -> None:
     token = frame.predicate
     holders = _holders(frame)
     passive = any(c.dep_ == "auxpass" for c in token.children) or any(c.dep_ in _PASSIVE_SUBJECTS for c in token.children)
+    # "the app owned by Sondo announced", parsed with "app" as the subject of "owned":
+    # a participle with a "by" agent and no "have" is passive, its subject what is owned
+    reduced_passive = token.tag_ == "VBN" and any(c.dep_ == "agent" for c in token.children) and \
+        not any(c.dep_ in ("aux", "auxpass") for c in token.children)
     for holder in holders:
         for child in holder.children:
             dep = child.dep_
             if dep in _SUBJECTS:
-                _add(frame, "agent", child)
+                _add(frame, "patient" if reduced_passive else "agent", child)
             elif dep in _PASSIVE_SUBJECTS:
                 _add(frame, "patient", child)
             elif dep in _OBJECTS:
@@ -735,8 +739,9 @@ def _inherit_from_noun(frame: Frame) -> None:
     its intention, and the noun's "no" negates it."""
     token = frame.predicate
     noun = token.head
-    if token.dep_ != "acl" or noun.pos_ != "NOUN" or not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
-        return
+    if token.dep_ not in ("acl", "relcl") or noun.pos_ != "NOUN" or \
+            not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        return  # (an infinitive the parser reads as a relative clause: "no reason to call")
     intentions = classes("intention_verbs")
     from .lexicon import wordnet
 

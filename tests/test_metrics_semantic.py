@@ -192,6 +192,18 @@ CHANGES = [
     # "is to receive": the subject of "be" is the receiver
     ("role", "Iceland will get electricity from Denmark through a new cable.",
      ["Denmark is to receive electricity from Iceland via a new cable."]),
+    # "per cent" is "%"; a particle verb on the amount scale ("drive down" / "push up")
+    ("antonym", "The hospital saw infections picked up on its wards go up by forty per cent last year.",
+     ["Infections caught on the wards fell by 40% last year."]),
+    ("antonym", "The drought will probably drive olive oil prices down again.",
+     ["The drought will likely push up olive oil prices again."]),
+    # "voted" in another reference is no support for "voted down"
+    ("antonym", "Portugal's parliament on Friday voted down free public transport for students.",
+     ["Lawmakers voted on Friday to make public transport free for students.",
+      "Portugal's parliament on Friday approved free public transport for students."]),
+    # opposite nouns of the same thing ("an abundance of sand eels" / "a shortage of sand eels")
+    ("antonym", "Researchers put the decline down to an abundance of sand eels.",
+     ["Researchers blame the decline on a shortage of sand eels."]),
     # the same comparative with the compared things swapped
     ("quantifier", "Our European car sales were higher than our Asian ones this quarter.",
      ["Our car sales in Asia were higher than in Europe this quarter."]),

@@ -99,7 +99,12 @@ def _arguments_match(a: Argument, b: Argument) -> bool:
         return same_entity(a.entity, b.entity)
     if a.pronoun or b.pronoun:
         return False
-    return a.lemma == b.lemma or lexicon.related(a.lemma, b.lemma)
+    x, y = _UNIT_WORDS.get(a.lemma, a.lemma), _UNIT_WORDS.get(b.lemma, b.lemma)
+    return x == y or lexicon.related(x, y)
+
+
+#: one unit written several ways ("40%", "forty per cent", "40 percent")
+_UNIT_WORDS = {"%": "percent", "cent": "percent", "pc": "percent"}
 
 
 def _particle_apart(a: str, b: str) -> bool:
@@ -739,6 +744,9 @@ def _modifier_context(token) -> set[str]:
     context = {_lemma(token.head)}
     if token.dep_ in ("acomp", "attr") and token.head.pos_ in ("AUX", "VERB"):
         context.update(_lemma(c) for c in token.head.children if c.dep_ in ("nsubj", "nsubjpass"))
+    if token.pos_ == "NOUN":  # "an abundance of sand eels" / "a shortage of sand eels"
+        context.update(_lemma(g) for c in token.children if c.dep_ == "prep" and c.lower_ == "of"
+                       for g in c.children if g.dep_ == "pobj")
     return context - _LIGHT_PREDICATES - {"be"}
 
 
@@ -751,10 +759,12 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
     "a dangerous route", "higher prices" / "lower prices")."""
     hyp_words = {_lemma(t) for t in comparison.hyp_doc}
     ref_words = {_lemma(t) for t in comparison.ref_doc}
+    aligned_hyp = {p.hyp.predicate.i for p in comparison.pairs}
+    aligned_ref = {p.ref.predicate.i for p in comparison.pairs}
     for a in comparison.hyp_doc:
         if a.pos_ not in ("ADJ", "ADV", "NOUN", "VERB") or a.i in reported or _lemma(a) in ref_words:
             continue
-        if a.i in hyp_frames:
+        if a.i in hyp_frames and (a.i in aligned_hyp or hyp_frames[a.i].kind != "event"):
             continue  # predicates: compared through the frame alignment
         a_context = _modifier_context(a)
         for b in comparison.ref_doc:
@@ -763,7 +773,7 @@ def detect_opposite_modifiers(comparison: _Comparison, hyp_frames: dict, ref_fra
             if b.pos_ != a.pos_ and {a.pos_, b.pos_} != {"ADJ", "ADV"} and not (
                     a.dep_ == b.dep_ and {a.pos_, b.pos_} <= _MODIFIER_POS):
                 continue
-            if _lemma(b) in hyp_words or b.i in ref_frames:
+            if _lemma(b) in hyp_words or (b.i in ref_frames and (b.i in aligned_ref or ref_frames[b.i].kind != "event")):
                 continue
             if not lexicon.opposite(_lemma(a), _lemma(b), _pos(a) if _pos(a) == _pos(b) else None):
                 continue
@@ -1270,7 +1280,11 @@ def _supported_elsewhere(finding: Finding, comparison: _Comparison, comparisons:
             # converse ("lost to"), whose participants the role check does not compare
             return True
         if finding.kind in ("antonym", "quantifier") and any(_lemma(t) == word for t in other.ref_doc):
-            return True
+            # the text's own word; a particle verb only with its particle ("voted down" / "voted to")
+            phrasal = next((p.hyp.lemma for p in comparison.pairs if p.hyp.predicate.i == anchor and " " in p.hyp.lemma),
+                           None)
+            if phrasal is None or any(f.lemma == phrasal for f in other.ref_frames):
+                return True
     return False
 
 

@@ -204,6 +204,9 @@ CHANGES = [
     # opposite nouns of the same thing ("an abundance of sand eels" / "a shortage of sand eels")
     ("antonym", "Researchers put the decline down to an abundance of sand eels.",
      ["Researchers blame the decline on a shortage of sand eels."]),
+    # a clause about a participant no reference has, though its verb is like one of theirs
+    ("added", "The boat race went to Oxley College, who overcame a broken oar to finish two lengths clear.",
+     ["Oxley College won the boat race, finishing two lengths clear."]),
     # the same comparative with the compared things swapped
     ("quantifier", "Our European car sales were higher than our Asian ones this quarter.",
      ["Our car sales in Asia were higher than in Europe this quarter."]),

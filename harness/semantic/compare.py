@@ -444,6 +444,13 @@ def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
     if {h.tense, r.tense} == {"future", "past"} and not (h.tense_inherited or r.tense_inherited):
         changes.append(f"{r.tense} -> {h.tense}")
         severity = "major"
+    elif {_done_or_future(h), _done_or_future(r)} == {"done", "future"} and not (h.tense_inherited or r.tense_inherited) \
+            and not _communication(h) and not _communication(r) and h.lemma == r.lemma:
+        # (only the same verb: "has loaned" / "will borrow", "has barred" / "will not be allowed"
+        # tell of an arrangement made and what follows from it)
+        # "has opened" / "will open"
+        changes.append(f"{_done_or_future(r)} -> {_done_or_future(h)}")
+        severity = "major"
     if "no_longer" in (h.aspect ^ r.aspect) and h.negated == r.negated:
         changes.append("'no longer' " + ("added" if "no_longer" in h.aspect else "dropped"))
         severity = "major"
@@ -455,6 +462,12 @@ def detect_modality(pair: _Pair, comparison: _Comparison) -> None:
             "modality", "changed", f"{h.lemma}: {'; '.join(changes)}",
             f"'{_phrase(h)}' where the reference says '{_phrase(r)}' ({'; '.join(changes)})",
             comparison, [h.predicate, *h.modality_tokens], [r.predicate, *r.modality_tokens], severity), h.predicate)
+
+
+def _done_or_future(frame: Frame) -> str | None:
+    if frame.tense == "future":
+        return None if "perfect" in frame.aspect else "future"  # "will have opened": both
+    return "done" if "perfect" in frame.aspect else None
 
 
 def _communication(frame: Frame) -> bool:

@@ -263,6 +263,9 @@ def _be_to_status(head) -> str:
     """"is to open": arranged ("will"); "the aim is to cut": tried; "the plan is to
     sell": planned."""
     for child in head.children:
+        if child.dep_ == "prep" and child.lower_ == "on" and any(
+                g.lemma_.lower() in ("course", "track", "target", "schedule") for g in child.children):
+            return "likely"  # "is on course to overtake": expected, not arranged
         if child.dep_ == "nsubj" and child.pos_ == "NOUN":
             if child.lemma_.lower() in _PURPOSE_NOUNS:
                 return "intend:try"
@@ -622,6 +625,7 @@ def _inherit(frame: Frame) -> None:
         _inherit_from_copula(frame)
         _inherit_from_modal_word(frame)
         _inherit_from_pseudo_cleft(frame)
+        _inherit_from_parenthetical(frame)
         return
     # a missing subject is the governor's ("Japan agreed to cut tariffs")
     if not frame.by_role("agent") and token.dep_ in ("xcomp", "acl", "advcl") and token.tag_ != "VBN":
@@ -638,7 +642,7 @@ def _inherit(frame: Frame) -> None:
     if governor.lemma == "think" and token.dep_ == "pcomp":
         intention = "consider"  # "thinking about opening": weighing it, not believing it
     if intention and (token.dep_ in ("advcl", "conj") or (token.dep_ == "relcl" and not _object_complement(token))
-                      or token.tag_ == "VBD"):
+                      or (token.tag_ == "VBD" and intention not in ("belief", "certain"))):
         # "ordered X to stop, ruling that ...": a clause beside the order, or one with a
         # past tense of its own ("told X that it copied"), is no part of what is intended
         intention = None
@@ -670,6 +674,20 @@ def _inherit(frame: Frame) -> None:
     if frame.tense == "present" and governor.tense != "present" and token.dep_ == "xcomp":
         frame.tense = governor.tense
         frame.tense_inherited = True
+
+
+def _inherit_from_parenthetical(frame: Frame) -> None:
+    """"The blaze started in the kitchen, we think, around 2 a.m.": a belief verb
+    set in the clause, with no complement of its own, hedges the clause."""
+    if frame.modality is not None:
+        return
+    token = frame.predicate
+    holders = [token] + ([token.head] if token.head.lemma_ == "be" and token.dep_ in ("advcl", "ccomp") else [])
+    for child in (c for holder in holders for c in holder.children):  # ("the kitchen, we think, is where it started")
+        if child.dep_ == "parataxis" and classes("intention_verbs").get(child.lemma_.lower()) == "belief" and \
+                not any(c.dep_ in ("ccomp", "xcomp") for c in child.children):
+            frame.modality, frame.modality_tokens = "intend:belief", [child]
+            return
 
 
 def _inherit_from_pseudo_cleft(frame: Frame) -> None:

@@ -207,6 +207,9 @@ CHANGES = [
     # a clause about a participant no reference has, though its verb is like one of theirs
     ("added", "The boat race went to Oxley College, who overcame a broken oar to finish two lengths clear.",
      ["Oxley College won the boat race, finishing two lengths clear."]),
+    # a person replaced by the opposite person is another participant, not an opposite meaning
+    ("entity", "The novel tells the story of a lighthouse keeper's son.",
+     ["The novel tells the story of a lighthouse keeper's daughter."]),
     # done against yet to come; knowing against thinking
     ("modality", "Nimbra says the data centre it will open outside Dublin will run on wind power.",
      ["Nimbra says the data centre it has opened outside Dublin will run on wind power."]),

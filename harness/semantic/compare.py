@@ -38,7 +38,7 @@ from ..findings import Finding, headline
 from . import lexicon
 from . import quantities
 from .content import compare_content
-from .frames import Argument, Frame, entity_of, frames_of, same_entity, span_of
+from .frames import Argument, Frame, animate, entity_of, frames_of, same_entity, span_of
 
 SOURCE = "semantic"
 #: content words: what "dropped" and "added" count
@@ -197,7 +197,11 @@ def _is_comparative(token) -> bool:
 
 
 def _opposite_kind(a, b) -> str:
-    return "quantifier" if _is_comparative(a) or _is_comparative(b) else "antonym"
+    if _is_comparative(a) or _is_comparative(b):
+        return "quantifier"
+    if a.pos_ == "NOUN" and b.pos_ == "NOUN" and animate(_lemma(a)) and animate(_lemma(b)):
+        return "entity"  # "the keeper's son" / "daughter", "men" / "women": another participant
+    return "antonym"
 
 
 def detect_opposites(pair: _Pair, comparison: _Comparison) -> None:

@@ -530,11 +530,11 @@ def _expectation(holder) -> bool:
         return True
     if subject.pos_ == "PRON" or subject.pos_ == "PROPN" or subject.ent_type_ in ("PERSON", "ORG", "NORP", "GPE"):
         return False
-    return not _animate(subject.lemma_.lower())
+    return not animate(subject.lemma_.lower())
 
 
 @lru_cache(maxsize=4096)
-def _animate(lemma: str) -> bool:
+def animate(lemma: str) -> bool:
     """A person, animal, group or organisation: someone who can be told what to do."""
     from .lexicon import _hypernyms, wordnet
 

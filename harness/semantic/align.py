@@ -136,15 +136,19 @@ def _words(doc) -> list[tuple[int, str, str, bool, bool]]:
     return [(t.i, t.lemma_.lower(), t.lower_, is_content(t), t.pos_ == "VERB") for t in doc]
 
 
-def _lexical_match(token, other_words: list, other_lemmas: set) -> int:
+def _lexical_match(token, other_words: list, other_lemmas: set, other_content: list | None = None) -> int:
+    """``other_content``: the content words of ``other_words`` (index, lemma, is a verb), if known."""
     lemma, lower = token.lemma_.lower(), token.lower_
     if lemma in other_lemmas or lower in other_lemmas:
         for i, other_lemma, other_lower, _, _ in other_words:
             if other_lemma == lemma or other_lower == lower:
                 return i
     verb = token.pos_ == "VERB"
-    for i, other_lemma, _, content, other_verb in other_words:
-        if content and lexicon.related(lemma, other_lemma, verb and other_verb):
+    if other_content is None:
+        other_content = [(i, other_lemma, other_verb) for i, other_lemma, _, content, other_verb in other_words if content]
+    related = lexicon.related
+    for i, other_lemma, other_verb in other_content:
+        if related(lemma, other_lemma, verb and other_verb):
             return i
     return -1
 
@@ -154,19 +158,22 @@ def coverage(doc, doc_vectors, other_doc, other_vectors) -> Coverage:
     then only lemmas, synonyms and derived forms count)."""
     other_words = _words(other_doc)
     other_lemmas = {w[1] for w in other_words} | {w[2] for w in other_words}
+    other_content = [(i, lemma, verb) for i, lemma, _, content, verb in other_words if content]
     candidates = [t.i for t in other_doc if not t.is_punct]
+    # the candidates' vectors, gathered once for all words of ``doc``
+    candidate_vectors = other_vectors[candidates] if other_vectors is not None and candidates else None
     result, match, lexical_hits, cosines = {}, {}, set(), {}
     for token in doc:
         if not is_content(token):
             continue
-        lexical = _lexical_match(token, other_words, other_lemmas)
+        lexical = _lexical_match(token, other_words, other_lemmas, other_content)
         if lexical >= 0:
             result[token.i], match[token.i], cosines[token.i] = 1.0, lexical, 1.0
             lexical_hits.add(token.i)
             continue
         best, best_j = 0.0, -1
-        if doc_vectors is not None and other_vectors is not None and candidates:
-            sims = other_vectors[candidates] @ doc_vectors[token.i]
+        if doc_vectors is not None and candidate_vectors is not None:
+            sims = candidate_vectors @ doc_vectors[token.i]
             k = int(np.argmax(sims))
             best, best_j = float(sims[k]), candidates[k]
         value = (best - UNCOVERED_COSINE) / (COVERED_COSINE - UNCOVERED_COSINE)

@@ -72,18 +72,19 @@ class Semantic(Metric):
         return f"semantic|parser:{nlp.MODEL_MODULE}|words:{MODEL_NAME}|lexicon:wordnet-3.0+harness|v:{self.version}"
 
     def measure(self, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> Measurement:
-        from ..semantic.align import word_vectors
+        from ..semantic.align import piece_offsets, word_vectors
         from ..semantic.compare import compare
 
         embedder, parser = self._resources()
         texts = [*hyps, *(r for rs in refs for r in rs)]
         embedder.prefetch(texts)
         parser.prefetch(texts)
+        offsets = piece_offsets(embedder, texts)  # one tokenizer call for the chunk's texts
         vectors: dict[str, np.ndarray | None] = {}
 
         def vectors_of(doc):
             if doc.text not in vectors:
-                vectors[doc.text] = word_vectors(embedder, doc)
+                vectors[doc.text] = word_vectors(embedder, doc, offsets.get(doc.text, ...))
             return vectors[doc.text]
 
         rows, findings = [], []

@@ -52,6 +52,8 @@ class WordNet:
     derivations: dict
     #: satellite adjective -> [(head of its cluster, the satellite's sense rank)] ("distant" -> "far")
     heads: dict = field(default_factory=dict)
+    #: (lemma, pos, max_rank) -> :meth:`synonyms` (memoised: the lookup runs for every word pair compared)
+    _synonyms: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def cluster_heads(self, lemma: str, max_rank: int = 1) -> frozenset[str]:
         """The head adjectives whose antonyms a satellite adjective shares
@@ -62,6 +64,14 @@ class WordNet:
     def synonyms(self, lemma: str, pos: str | None = None, max_rank: int = MAX_SENSE_RANK) -> frozenset[str]:
         """Lemmas sharing one of the word's ``max_rank`` most frequent senses
         (a sense that is among the frequent ones of the other word too)."""
+        key = (lemma, pos, max_rank)
+        if key not in self._synonyms:
+            if len(self._synonyms) >= 65536:
+                self._synonyms.clear()
+            self._synonyms[key] = self._find_synonyms(lemma, pos, max_rank)
+        return self._synonyms[key]
+
+    def _find_synonyms(self, lemma: str, pos: str | None, max_rank: int) -> frozenset[str]:
         found: set[str] = set()
         for p in (pos,) if pos else ("n", "v", "a", "r"):
             for synset, rank in self.senses.get((p, lemma), ()):
@@ -423,7 +433,21 @@ def kind_of_either(a: str, b: str) -> bool:
 def interchangeable(a: str, b: str) -> bool:
     """Two nouns news copy uses for one another ("regulator" / "watchdog"): the
     lexicon's ``interchangeable`` groups."""
-    return any(a in group and b in group for group in _interchangeable_groups())
+    groups = _interchangeable_index()
+    return bool(groups.get(a, _NO_GROUPS) & groups.get(b, _NO_GROUPS))
+
+
+_NO_GROUPS: frozenset = frozenset()
+
+
+@lru_cache(maxsize=1)
+def _interchangeable_index() -> dict[str, frozenset[int]]:
+    """word -> the interchangeable groups it is in (by position)."""
+    index: dict[str, set[int]] = {}
+    for k, group in enumerate(_interchangeable_groups()):
+        for word in group:
+            index.setdefault(word, set()).add(k)
+    return {word: frozenset(ks) for word, ks in index.items()}
 
 
 @lru_cache(maxsize=1)

@@ -73,13 +73,14 @@ _IDIOMS = [("in", "all", "likelihood"), ("in", "all", "probability"), ("at", "al
            ("at", "most"), ("at", "the", "most"), ("at", "least"), ("more", "or", "less")]
 
 
-def _idiom_tokens(doc) -> set[int]:
-    words = [t.lower_ for t in doc]
+def _idiom_tokens(doc, words: list[str] | None = None) -> set[int]:
+    """Indices of the tokens in idioms; ``words``: the lower-cased forms of the tokens."""
+    words = [t.lower_ for t in doc] if words is None else words
     out: set[int] = set()
     for idiom in _IDIOMS:
         n = len(idiom)
         for i in range(len(words) - n + 1):
-            if tuple(words[i:i + n]) == idiom:
+            if words[i] == idiom[0] and tuple(words[i:i + n]) == idiom:
                 out.update(range(i, i + n))
     return out
 
@@ -90,7 +91,8 @@ def quantifier_mentions(doc) -> list[Mention]:
     scale_of = _scale_of()
     longest = max(len(p) for p in phrases)
     mentions: list[Mention] = []
-    idioms = _idiom_tokens(doc)
+    lowers = [t.lower_ for t in doc]  # read once (a spaCy token is a new object at every access)
+    idioms = _idiom_tokens(doc, lowers)
     i = 0
     while i < len(doc):
         if i in idioms:
@@ -98,7 +100,7 @@ def quantifier_mentions(doc) -> list[Mention]:
             continue
         found = None
         for size in range(min(longest, len(doc) - i), 0, -1):
-            words = tuple(t.lower_ for t in doc[i:i + size])
+            words = tuple(lowers[i:i + size])
             if words in phrases:
                 found = (size, phrases[words])
                 break

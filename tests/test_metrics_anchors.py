@@ -94,6 +94,19 @@ def test_same_amount_written_differently_matches():
     ("a third of the homes", "one in three homes"),
     ("barred for a quarter of a year", "barred for three months"),
     ("licensed for a further decade", "licensed for another 10 years"),
+    # shares, fractions, dozens and halves in words; years, decades and degrees in other forms
+    ("three in ten adults smoke", "30% of adults smoke"),
+    ("eight out of ten patients recovered", "80% of patients recovered"),
+    ("nearly a fifth of homes flooded", "almost 20% of homes flooded"),
+    ("numbers fell by a third", "numbers fell by about 33%"),
+    ("the firm will hire two dozen engineers", "the firm will hire 24 engineers"),
+    ("unemployment fell to four and a half per cent", "unemployment fell to 4.5%"),
+    ("he was jailed for a year and a half", "he was jailed for 18 months"),
+    ("prices over the last year", "prices over the past 12 months"),
+    ("prices doubled", "prices rose by 100%"),
+    ("it happened in the nineties", "it happened in the 1990s"),
+    ("temperatures hit 40C", "temperatures hit 40 degrees Celsius"),
+    ("in mid-2025", "in the middle of 2025"),
 ])
 def test_fractions_and_durations_in_words_keep_the_number(text, reference):
     for hyp, ref in ((text, reference), (reference, text)):
@@ -321,3 +334,13 @@ def test_metric_stats_recall_precision_and_corpus_from_sums():
 def test_nothing_to_keep_scores_one():
     out = build_metric("anchors").compute(["it rained"], [["it was raining"]])
     assert out.sentence == [1.0]
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("three in ten adults smoke", "40% of adults smoke"),
+    ("the firm will hire two dozen engineers", "the firm will hire 30 engineers"),
+    ("he was jailed for a year and a half", "he was jailed for two years"),
+    ("unemployment fell to four and a half per cent", "unemployment fell to 4.8%"),
+])
+def test_a_number_in_other_words_that_differs_is_still_lost(text, reference):
+    assert compare(text, [reference])["numbers"].lost

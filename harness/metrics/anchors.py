@@ -159,8 +159,9 @@ _NUMERIC = re.compile(
 _WORD_OR_HYPHEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|-")
 #: a number glued to a name ("COVID-19", "F-16", "Boeing-737") or to a prefix ("post-90s")
 _IDENTIFIER_BEFORE = re.compile(r"(?:\b[A-Z][A-Za-z]*\d*-|\b(?:post|pre|mid|late|early)-)$")
-#: ... or followed by a capital letter ("5G", "4K", "3D")
+#: ... or followed by a capital letter ("5G", "4K", "3D"); not degrees ("40C", "95F")
 _IDENTIFIER_AFTER = re.compile(r"[A-Z]")
+_DEGREES_AFTER = re.compile(r"[CF](?![A-Za-z0-9])")
 _HALVES = re.compile(
     rf"\b(?:(?P<whole>\d+|{NUMBER_WORD}(?:[\s-]{NUMBER_WORD})?)\s+and\s+a\s+half\s+(?P<scale>thousand|million|billion|trillion)"
     r"|half\s+a\s+(?P<scale2>thousand|million|billion|trillion))\b",
@@ -246,10 +247,70 @@ def spelled_ones(text: str) -> list[Anchor]:
     return _extract_numbers(text)[1]
 
 
+#: "two dozen", "3 dozen": a number of dozens
+_DOZENS = re.compile(rf"\b(?P<n>\d+|{NUMBER_WORD})\s+dozen\b", re.IGNORECASE)
+#: "four and a half per cent", "a year and a half", "two and a half hours"
+_AND_A_HALF = re.compile(
+    rf"\b(?:(?P<whole>\d+|{NUMBER_WORD}(?:[\s-]{NUMBER_WORD})?)|(?P<one>an?)\s+(?P<unit>hour|day|week|month|year|decade|"
+    r"century))\s+and\s+a\s+half\b(?!\s+(?:thousand|million|billion|trillion)\b)",
+    re.IGNORECASE,
+)
+#: "three in ten", "eight out of every ten": a share, in words or digits
+_SHARE = re.compile(rf"\b(?P<n>\d+|{NUMBER_WORD})\s+(?:in|out\s+of)\s+(?:every\s+)?(?P<d>\d+|{NUMBER_WORD})\b",
+                    re.IGNORECASE)
+
+
+def _word_or_digits(word: str) -> Decimal | None:
+    return Decimal(word) if word[0].isdigit() else parse_number_words([word.lower()])
+
+
+def _compound_numbers(text: str, anchors: list, ones: list, taken: list) -> None:
+    """Numbers said with several words that the plain passes would split: dozens,
+    "and a half", and shares ("three in ten": 30%, which keeps the two numbers too)."""
+    for match in _DOZENS.finditer(text):
+        n = _word_or_digits(match["n"])
+        if n is not None and n > 1:
+            anchors.append(_number_anchor(n * 12, "", match.group(), match.start(), match.end(),
+                                          _duration_after(text, match.end(), n * 12)))
+            taken.append(match.span())
+    for match in _AND_A_HALF.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        if match["one"]:
+            days = _time_unit_days(match["unit"]) * Decimal("1.5")
+            anchors.append(_number_anchor(Decimal("1.5"), "", match.group(), match.start(), match.end(), days))
+            taken.append(match.span())
+            continue
+        whole = match["whole"]
+        base = Decimal(whole) if whole[0].isdigit() else parse_number_words(re.split(r"[\s-]+", whole.lower()))
+        if base is None:
+            continue
+        value, end, unit = base + Decimal("0.5"), match.end(), ""
+        tail = _UNIT_AFTER_WORDS.match(text, end)
+        if tail:
+            unit_word = (tail.group(1) or "%").lower()
+            unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
+            end = tail.end()
+        duration = _duration_after(text, end, value) if not unit else None
+        anchors.append(_number_anchor(value, unit, text[match.start():end], match.start(), end, duration))
+        taken.append((match.start(), end))
+    for match in _SHARE.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        n, d = _word_or_digits(match["n"]), _word_or_digits(match["d"])
+        if n is None or not d or n > d:
+            continue
+        share = (n / d * 100).quantize(Decimal("0.1"))
+        for value, unit in {(share, "%"), (share.quantize(Decimal("1")), "%"), (n, ""), (d, "")}:
+            ones.append(_number_anchor(value, unit, match.group(), match.start(), match.end()))
+        taken.append(match.span())
+
+
 def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
     anchors: list[Anchor] = []
     ones: list[Anchor] = []
     taken: list[tuple[int, int]] = []
+    _compound_numbers(text, anchors, ones, taken)
     # 'one and a half million', '2 and a half billion', 'half a million'
     for match in _HALVES.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
@@ -288,9 +349,11 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
     for match in _NUMERIC.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
-        if _IDENTIFIER_BEFORE.search(text, max(0, match.start() - 12), match.start()) or \
-                _IDENTIFIER_AFTER.match(text, match.end()):
-            continue  # part of a name or a decade: "COVID-19", "F-16", "5G", "the post-90s"
+        year = re.fullmatch(r"(?:1[5-9]|20)\d\d", match["num"]) is not None
+        before = _IDENTIFIER_BEFORE.search(text, max(0, match.start() - 12), match.start())
+        if (before and not (year and re.search(r"(?:mid|late|early)-$", before.group(), re.IGNORECASE))) or \
+                (_IDENTIFIER_AFTER.match(text, match.end()) and not _DEGREES_AFTER.match(text, match.end())):
+            continue  # part of a name or a decade: "COVID-19", "F-16", "5G", "the post-90s" (not "mid-2025", "40C")
         try:
             value = Decimal(match["num"].replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the regex only admits valid numbers
@@ -410,20 +473,32 @@ _LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bo
     (re.compile(p, re.IGNORECASE), values, counted) for p, values, counted in [
         (r"\b(?:both|(?:a\s+)?pair\s+of|a\s+couple\s+of)\b", (("2", ""),), True),
         (r"\b(?:twice|double|a\s+brace)\b", (("2", ""),), False),
+        (r"\b(?:doubled?|doubling)\b", (("100", "%"),), False),
         (r"\ba\s+dozen\b", (("12", ""),), True),
         (r"\bhalf\b(?!\s+(?:a|an)\s+(?:hour|day|week|month|year|decade|century)\b)", (("0.5", ""), ("50", "%")), False),
         (r"\bone\s+in\s+(?:every\s+)?two\b", (("50", "%"), ("0.5", "")), False),
-        (r"\b(?:a|one)\s+third\b", (("33.3", "%"),), False),
+        (r"\b(?:a|one)\s+third\b", (("33.3", "%"), ("33", "%")), False),
         (r"\b(?:a|one)\s+quarter\b", (("25", "%"), ("0.25", "")), False),
         (r"\bone\s+in\s+(?:every\s+)?four\b", (("25", "%"),), False),
         (r"\bone\s+in\s+(?:every\s+)?ten\b", (("10", "%"),), False),
         (r"\b(?:one\s+in\s+(?:every\s+)?three|a\s+third\s+of)\b", (("33.3", "%"),), False),
         (r"\b(?:two[\s-]+thirds|two\s+in\s+(?:every\s+)?three|two\s+out\s+of\s+(?:every\s+)?three)\b",
-         (("66.7", "%"),), False),
+         (("66.7", "%"), ("67", "%")), False),
         (r"\b(?:three[\s-]+quarters|three\s+in\s+(?:every\s+)?four|three\s+out\s+of\s+(?:every\s+)?four)\b",
          (("75", "%"),), False),
         (r"\ba\s+quarter\s+of\s+a\s+(?P<quarter>year|century)\b", (), False),
-        (r"\b(?:a|an|one|per|each|every)\s+(?P<unit>hour|day|week|fortnight|month|year|decade|century)\b", (), False),
+        (r"\b(?:a|an|one|per|each|every|the\s+(?:last|past|next|coming))\s+(?P<unit>hour|day|week|fortnight|month|year|"
+         r"decade|century)\b", (), False),
+        # "a fifth", "one in five" is above; "two-fifths"
+        *[(rf"\b(?:a|one)\s+{word}\b", ((str((Decimal(100) / n).quantize(Decimal("0.1"))), "%"),), False)
+          for n, word in ((5, "fifth"), (6, "sixth"), (8, "eighth"), (10, "tenth"))],
+        *[(rf"\b{count}[\s-]+{word}s\b", ((str((Decimal(100) * k / n).quantize(Decimal("0.1"))), "%"),), False)
+          for n, word in ((5, "fifth"), (10, "tenth")) for k, count in ((2, "two"), (3, "three"), (4, "four"))
+          if k < n],
+        # "the nineties": the 1990s
+        *[(rf"\bthe\s+{word}\b", ((str(1900 + 10 * k), ""),), False)
+          for k, word in enumerate("twenties thirties forties fifties sixties seventies eighties nineties".split(),
+                                   start=2)],
         (r"\bhalf\s+(?:a|an)\s+(?P<half>hour|day|week|month|year|decade|century)\b", (), False),
         (r"\b(?:a|the\s+last|the\s+past|the\s+next|the\s+coming|the\s+following|the\s+previous|within\s+a|"
          r"another|a\s+further|an\s+extra|an\s+additional)"
@@ -432,7 +507,14 @@ _LEXICAL_QUANTITIES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...], bo
 ] + [
     # ordinals keep the cardinal of the same count ("a third year" / "three years in a row")
     (re.compile(rf"\b{word}\b", re.IGNORECASE), ((str(n), ""),), True)
-    for n, word in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)
+    for n, word in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+                             "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth".split(), start=1)
+] + [
+    # "twenty-first", "thirtieth"
+    (re.compile(rf"\b{ten}[\s-]+{unit}\b" if unit else rf"\b{ten[:-1]}ieth\b", re.IGNORECASE),
+     ((str(10 * t + u), ""),), True)
+    for t, ten in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)
+    for u, unit in enumerate(["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"])
 ]
 #: spans that hold a number word that is part of a fraction, not a count ("one in two")
 _FRACTION = re.compile(r"\b(?:(?:one|two|three)\s+(?:in|out\s+of)\s+(?:every\s+)?(?:two|three|four|five|ten)"
@@ -1181,7 +1263,7 @@ class Anchors(Metric):
     """
 
     name = "anchors"
-    version = "6"
+    version = "7"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.02  # single lost anchors are caught per passage, as findings

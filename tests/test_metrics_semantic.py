@@ -213,7 +213,7 @@ CHANGES = [
     # done against yet to come; knowing against thinking
     ("modality", "Nimbra says the data centre it will open outside Dublin will run on wind power.",
      ["Nimbra says the data centre it has opened outside Dublin will run on wind power."]),
-    ("modality", "We know that the fire started in the kitchen.", ["We think the fire started in the kitchen."]),
+    ("modality", "We know the plant is losing money.", ["We think the plant is losing money."]),
     # the same comparative with the compared things swapped
     ("quantifier", "Our European car sales were higher than our Asian ones this quarter.",
      ["Our car sales in Asia were higher than in Europe this quarter."]),
@@ -421,11 +421,10 @@ PARAPHRASES = [
     # "the app owned by Sondo announced" (a participle parsed with a subject): the app is owned
     ("Chirrup, an app that has belonged to Sondo since last year, will encrypt group chats.",
      ["Group chats will be encrypted, the app owned since last year by Sondo announced."]),
-    # a belief said in a parenthesis, or by "our best guess is"; a belief reaches a clause in the past
-    ("The fire started in the kitchen, we think, around two in the morning.",
-     ["We think the fire started in the kitchen at about 2 a.m."]),
-    ("Our best guess is the fire began in the kitchen at about two in the morning.",
-     ["We think the fire started in the kitchen at about 2 a.m."]),
+    # a belief said in a parenthesis, or by "our best guess is"
+    ("The plant will close next year, we think, and the jobs will go.",
+     ["We think the plant will close next year, and the jobs will go."]),
+    ("Our best guess is that the plant will close next year.", ["We think the plant will close next year."]),
     # "on course to": expected
     ("Asia is on course to overtake Europe in our car sales.", ["Asia is expected to overtake Europe in our car sales."]),
     # who says it is no content of the claim

@@ -40,7 +40,7 @@ class Semantic(Metric):
     is better), with the typed meaning changes it found."""
 
     name = "semantic"
-    version = "11"
+    version = "13"
     higher_is_better = True
     range = (0.0, 1.0)
     margin = 0.01

@@ -347,9 +347,11 @@ def _covered_by_others(words, j: int, refs) -> bool:
 MAJOR_WORDS = 3
 
 
-def _unit_severity(frame: Frame, missing: list) -> str:
+def _unit_severity(frame: Frame, missing: list, added: bool = False) -> str:
     clause = frame.kind == "verb" and any(t.i == frame.predicate.i for t in missing)
-    return "major" if len(missing) >= MAJOR_WORDS or ((clause or _new_participant(frame, missing))
+    # (a new participant counts for added content only: dropped ones went with errors
+    # no more often than average on the expert judgments)
+    return "major" if len(missing) >= MAJOR_WORDS or ((clause or (added and _new_participant(frame, missing)))
                                                        and len(missing) >= 2) else "minor"
 
 
@@ -406,7 +408,7 @@ def _added(hyp_frames, hyp_cover: Coverage, replaced_hyp: set[int]) -> list[Find
             continue
         span = span_of(missing)
         out.append(Finding(
-            kind="added", change="added", severity=_unit_severity(frame, missing),
+            kind="added", change="added", severity=_unit_severity(frame, missing, added=True),
             label=" ".join(t.lemma_.lower() for t in missing[:4]),
             why=f"{headline('added', 'added')}: '{_short(span.text)}' is in no reference", source=SOURCE,
             stage_span=span))

@@ -642,7 +642,7 @@ def _inherit(frame: Frame) -> None:
     if governor.lemma == "think" and token.dep_ == "pcomp":
         intention = "consider"  # "thinking about opening": weighing it, not believing it
     if intention and (token.dep_ in ("advcl", "conj") or (token.dep_ == "relcl" and not _object_complement(token))
-                      or (token.tag_ == "VBD" and intention not in ("belief", "certain"))):
+                      or (token.tag_ == "VBD" and intention != "certain")):
         # "ordered X to stop, ruling that ...": a clause beside the order, or one with a
         # past tense of its own ("told X that it copied"), is no part of what is intended
         intention = None
@@ -679,9 +679,9 @@ def _inherit(frame: Frame) -> None:
 def _inherit_from_parenthetical(frame: Frame) -> None:
     """"The blaze started in the kitchen, we think, around 2 a.m.": a belief verb
     set in the clause, with no complement of its own, hedges the clause."""
-    if frame.modality is not None:
-        return
     token = frame.predicate
+    if frame.modality is not None or token.tag_ == "VBD":
+        return  # (as a belief verb's past complement: "we think it started" is compared as a fact)
     holders = [token] + ([token.head] if token.head.lemma_ == "be" and token.dep_ in ("advcl", "ccomp") else [])
     for child in (c for holder in holders for c in holder.children):  # ("the kitchen, we think, is where it started")
         if child.dep_ == "parataxis" and classes("intention_verbs").get(child.lemma_.lower()) == "belief" and \

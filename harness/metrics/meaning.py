@@ -114,7 +114,7 @@ class Meaning(CombiningMetric):
     typed meaning changes found, with weights fitted on expert judgments."""
 
     name = "meaning"
-    version = "14"
+    version = "15"
     higher_is_better = True
     range = (0.0, 100.0)
     margin = 2.0  # meaning score points

@@ -5,17 +5,18 @@ Exits non-zero and lists the problems when the set does not meet its spec.
 """
 
 import collections
+import itertools
 import pathlib
 import sys
 
 import yaml
 
 HERE = pathlib.Path(__file__).resolve().parent
-SPLITS = ("dev", "test", "val", "val2")
+SPLITS = ("dev", "test", "val", "val2", "val3")
 KINDS = ("antonym", "quantifier", "role", "entity", "modality",
          "dropped", "added", "number", "negation", "name")
 MIN_PER_KIND = 12
-MIN_ITEMS = {"dev": 40, "test": 40, "val": 30, "val2": 30}
+MIN_ITEMS = {"dev": 40, "test": 40, "val": 30, "val2": 30, "val3": 30}
 ITEM_KEYS = {"id", "domain", "references", "paraphrases", "changes"}
 CHANGE_KEYS = {"kind", "text", "what"}
 
@@ -89,8 +90,8 @@ def check_split(name, data, seen_ids, problems):
             problems.append(f"{name}: only {counts[kind]} {kind} changes (need {MIN_PER_KIND})")
     if len(items) < MIN_ITEMS[name]:
         problems.append(f"{name}: only {len(items)} items (need {MIN_ITEMS[name]})")
-    if name not in ("val", "val2") and n_para < n_changes:
-        # val has three paraphrases an item and up to five changes: fewer items, as many kinds
+    if not name.startswith("val") and n_para < n_changes:
+        # the val splits have three paraphrases an item and up to five changes: fewer items, as many kinds
         problems.append(f"{name}: {n_para} paraphrases < {n_changes} changes")
     return counts, len(items), n_para, domains
 
@@ -110,7 +111,7 @@ def main():
         print("  domains: " + ", ".join(f"{d} {n}" for d, n in sorted(domains.items())))
         n_refs = collections.Counter(len(it["references"]) for it in data["items"])
         print("  references per item: " + ", ".join(f"{k}: {v}" for k, v in sorted(n_refs.items())))
-    for a, b in (("dev", "test"), ("dev", "val"), ("test", "val"), ("dev", "val2"), ("test", "val2"), ("val", "val2")):
+    for a, b in itertools.combinations(SPLITS, 2):
         if ref_sets[a] & ref_sets[b]:
             problems.append(f"a reference appears in both {a} and {b}")
     for p in problems:

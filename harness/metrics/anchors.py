@@ -260,6 +260,20 @@ _SHARE = re.compile(rf"\b(?P<n>\d+|{NUMBER_WORD})\s+(?:in|out\s+of)\s+(?:every\s
                     re.IGNORECASE)
 
 
+def _add_with_unit(text: str, start: int, end: int, value: Decimal, anchors: list, taken: list) -> None:
+    """A number read from ``text[start:end]``, with the currency or percent word
+    that follows it, or the length of time it counts."""
+    unit = ""
+    tail = _UNIT_AFTER_WORDS.match(text, end)
+    if tail:
+        unit_word = (tail.group(1) or "%").lower()
+        unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
+        end = tail.end()
+    duration = _duration_after(text, end, value) if not unit else None
+    anchors.append(_number_anchor(value, unit, text[start:end], start, end, duration))
+    taken.append((start, end))
+
+
 def _word_or_digits(word: str) -> Decimal | None:
     return Decimal(word) if word[0].isdigit() else parse_number_words([word.lower()])
 
@@ -285,15 +299,7 @@ def _compound_numbers(text: str, anchors: list, ones: list, taken: list) -> None
         base = Decimal(whole) if whole[0].isdigit() else parse_number_words(re.split(r"[\s-]+", whole.lower()))
         if base is None:
             continue
-        value, end, unit = base + Decimal("0.5"), match.end(), ""
-        tail = _UNIT_AFTER_WORDS.match(text, end)
-        if tail:
-            unit_word = (tail.group(1) or "%").lower()
-            unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
-            end = tail.end()
-        duration = _duration_after(text, end, value) if not unit else None
-        anchors.append(_number_anchor(value, unit, text[match.start():end], match.start(), end, duration))
-        taken.append((match.start(), end))
+        _add_with_unit(text, match.start(), match.end(), base + Decimal("0.5"), anchors, taken)
     for match in _SHARE.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
@@ -336,15 +342,7 @@ def _extract_numbers(text: str) -> tuple[list[Anchor], list[Anchor]]:
         value = whole + Decimal("0." + digits)
         if match["scale"]:
             value *= SCALES[match["scale"].lower()]
-        end, unit = match.end(), ""
-        tail = _UNIT_AFTER_WORDS.match(text, end)
-        if tail:
-            unit_word = (tail.group(1) or "%").lower()
-            unit = "%" if unit_word.startswith("per") or unit_word == "%" else _CURRENCY_WORDS[unit_word]
-            end = tail.end()
-        duration = _duration_after(text, end, value) if not unit else None
-        anchors.append(_number_anchor(value, unit, text[match.start():end], match.start(), end, duration))
-        taken.append((match.start(), end))
+        _add_with_unit(text, match.start(), match.end(), value, anchors, taken)
 
     for match in _NUMERIC.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
